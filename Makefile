@@ -1,0 +1,26 @@
+# l10n_cn_einvoice: the commands a newcomer and CI use. See README.md.
+PYTHON ?= python3
+export PYTHON
+
+.PHONY: setup test pytest lint demo bench clean
+
+setup:  ## install everything needed (idempotent)
+	bash scripts/setup.sh
+
+test: lint  ## pure fapiao tests, then the Odoo tests in a fresh database
+	$(PYTHON) scripts/run_tests.py
+
+pytest:  ## only the pure fapiao tests
+	$(PYTHON) -m pytest fapiao/tests -q
+
+lint:
+	$(PYTHON) -m ruff check .
+
+demo:  ## run Odoo with the addon on a demo database
+	bash scripts/demo.sh
+
+bench:  ## benchmarks, written to bench/RESULTS.md
+	$(PYTHON) bench/run.py
+
+clean:
+	rm -rf .odoo .pytest_cache .ruff_cache
