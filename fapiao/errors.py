@@ -40,3 +40,150 @@ class InvalidTaxpayerId(FapiaoError, ValueError):
         self.value = value
         self.reason = reason
         self.position = position
+
+
+# --- Structured validation errors -------------------------------------------
+
+class FieldError:
+    """One problem with one field of a document, in English and Chinese.
+
+    ``field`` is a path such as ``buyer.taxId`` or ``lines[2].taxRate`` (wire
+    names, 0-based line index); ``code`` is a stable identifier for programs.
+    """
+
+    __slots__ = ("code", "field", "message", "message_zh")
+
+    def __init__(self, field, code, message, message_zh):
+        self.field = field
+        self.code = code
+        self.message = message
+        self.message_zh = message_zh
+
+    def to_wire(self):
+        return {"field": self.field, "code": self.code, "message": self.message,
+                "messageZh": self.message_zh}
+
+    @classmethod
+    def from_wire(cls, value):
+        value = value if isinstance(value, dict) else {"message": str(value)}
+        return cls(str(value.get("field") or ""), str(value.get("code") or "INVALID"),
+                   str(value.get("message") or ""), str(value.get("messageZh") or value.get("message") or ""))
+
+    def __eq__(self, other):
+        return isinstance(other, FieldError) and self.to_wire() == other.to_wire()
+
+    def __hash__(self):
+        return hash((self.field, self.code, self.message))
+
+    def __repr__(self):
+        return f"FieldError({self.field!r}, {self.code!r}, {self.message!r})"
+
+    def __str__(self):
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class ValidationFailed(FapiaoError, ValueError):
+    """A document that breaks one or more rules; ``errors`` lists them all."""
+
+    code = "VALIDATION_FAILED"
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__(
+            "; ".join(str(e) for e in self.errors) or "invalid document",
+            message_zh="；".join(f"{e.field}：{e.message_zh}" if e.field else e.message_zh
+                                for e in self.errors),
+        )
+
+
+# --- Platform errors ---------------------------------------------------------------
+# What the client raises. ``retryable`` says whether sending again can help;
+# ``ambiguous`` says the platform may have acted on the request although no
+# trustworthy answer came back, so the serial number must be queried before
+# anything is sent again.
+
+class PlatformError(FapiaoError):
+    code = "PLATFORM_ERROR"
+    retryable = False
+    ambiguous = False
+
+    def __init__(self, message, *, code=None, message_zh=None, platform_code=None,
+                 errors=None, retry_after=None, http_status=None):
+        super().__init__(message, code=code, message_zh=message_zh)
+        self.platform_code = platform_code
+        self.errors = list(errors or [])
+        self.retry_after = retry_after
+        self.http_status = http_status
+
+
+class TransientError(PlatformError):
+    """A passing failure: retry later with the same serial number."""
+
+    code = "TRANSIENT"
+    retryable = True
+
+
+class SystemBusy(TransientError):
+    code = "SYSTEM_BUSY"
+
+
+class PlatformInternalError(TransientError):
+    code = "SYSTEM_ERROR"
+
+
+class TransportError(TransientError):
+    """Timeout, dropped connection or an unreadable or unsigned answer: the
+    request may or may not have been processed."""
+
+    code = "TRANSPORT"
+    ambiguous = True
+
+
+class ResponseSignatureError(TransportError):
+    """A response whose signature does not verify: never trusted."""
+
+    code = "BAD_RESPONSE_SIGNATURE"
+
+
+class ParameterError(PlatformError):
+    """The platform refused the content: fix the document, never retry as is."""
+
+    code = "PARAMETER_ERROR"
+
+
+class AuthenticationError(PlatformError):
+    """Unknown application, wrong secret or key, missing headers."""
+
+    code = "AUTHENTICATION"
+
+
+class PermissionDenied(AuthenticationError):
+    code = "PERMISSION_DENIED"
+
+
+class ReplayRejected(AuthenticationError):
+    """Stale timestamp (check the server clock) or reused nonce."""
+
+    code = "REPLAY"
+
+
+class NotFound(PlatformError):
+    code = "NOT_FOUND"
+
+
+class StateConflict(PlatformError):
+    code = "STATE_CONFLICT"
+
+
+class VoidNotAllowed(StateConflict):
+    code = "VOID_NOT_ALLOWED"
+
+
+class QuotaExceeded(PlatformError):
+    code = "QUOTA_EXCEEDED"
+
+
+class RetriesExhausted(TransientError):
+    """Every retry of a passing failure failed; the last one is ``__cause__``."""
+
+    code = "RETRIES_EXHAUSTED"
