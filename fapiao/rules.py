@@ -1,0 +1,729 @@
+"""Every check on an invoice or a red-letter form that can be made before sending it.
+
+``validate_invoice`` and ``validate_red_form`` return every problem at once as
+:class:`~fapiao.errors.FieldError` objects in document order, so a person can
+fix a document in one pass; ``check_invoice`` and ``check_red_form`` raise
+:class:`~fapiao.errors.ValidationFailed` instead. Field paths use wire names
+(``buyer.taxId``, ``lines[2].taxRate`` with a 0-based index), codes are stable
+identifiers for programs, and messages name the value and the limit in English
+and Simplified Chinese.
+
+The validators never raise on a document, whatever it holds: Odoo code hands
+in ``False`` for empty text and may hand in a float by mistake, so values are
+read defensively and every number is bounded before any arithmetic.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .catalogue import format_rate
+from .documents import INVOICE_TYPES, LEGACY_INVOICE_TYPES, LINE_TYPES, RED_REASONS
+from .errors import FieldError, InvalidTaxpayerId, ValidationFailed
+from .taxid import validate_taxpayer_id
+
+LINE_TAX_TOLERANCE = Decimal("0.06")        # per line: |amount x rate - tax|
+INVOICE_TAX_TOLERANCE = Decimal("1.27")     # over the invoice: |sum(amount x rate) - sum(tax)|
+QUANTITY_PRICE_TOLERANCE = Decimal("0.01")  # per line: |quantity x unit price - amount|
+MONEY_PLACES = 2
+# Far above any real invoice. Bounding every number keeps Decimal arithmetic
+# free of overflow and of rounding, whatever a caller or the wire hands in.
+MAX_MAGNITUDE = Decimal("1e15")
+
+MAX_LENGTHS = {                 # characters, not bytes
+    "serial_no": 64,
+    "party_name": 300,
+    "address_phone": 100,       # address and phone together
+    "bank_account": 100,        # bank name and account number together
+    "line_name": 200,           # including the *简称* prefix
+    "spec": 100,
+    "unit": 50,
+    "remark": 200,
+}
+INVOICE_NUMBER_LENGTH = 20
+ALL_INVOICE_TYPES = {**INVOICE_TYPES, **LEGACY_INVOICE_TYPES}
+SPECIAL_INVOICE_TYPES = ("01", "004")   # 专用发票: the buyer must be an identified taxpayer
+INVOICE_KINDS = ("blue", "red")
+APPLICANTS = ("seller", "buyer")
+
+# Preferential policy flags (优惠政策标识, as in the catalogue's 增值税特殊管理).
+ZERO_RATE_POLICIES = ("免税", "不征税", "出口零税")  # need rate 0, and rate 0 needs one of them
+SIMPLIFIED_RATES = (Decimal("0.03"), Decimal("0.05"), Decimal("0.015"), Decimal("0.01"))
+SIMPLIFIED_POLICIES = {         # 简易征收: a levy rate replaces the code's VAT rates
+    "简易征收": SIMPLIFIED_RATES,
+    "按3%简易征收": (Decimal("0.03"),),
+    "按5%简易征收": (Decimal("0.05"),),
+    "按5%简易征收减按1.5%计征": (Decimal("0.015"),),
+}
+REFUND_POLICIES = (             # tax refunded afterwards: the code's own rates apply
+    "先征后退", "50%先征后退", "100%先征后退", "即征即退30%", "即征即退50%", "即征即退70%",
+    "即征即退100%", "超税负3%即征即退", "超税负8%即征即退", "超税负12%即征即退", "稀土产品",
+)
+POLICIES = (*ZERO_RATE_POLICIES, *SIMPLIFIED_POLICIES, *REFUND_POLICIES)
+
+_SERIAL_NO = re.compile(r"[A-Za-z0-9_-]+")
+_INVOICE_NUMBER = re.compile(r"[0-9]{%d}" % INVOICE_NUMBER_LENGTH)
+_CLASSIFICATION_CODE = re.compile(r"[0-9]{19}")
+_NAME_PREFIX = re.compile(r"\*([^*]*)\*")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL_SEPARATORS = re.compile(r"[,;，；]")
+
+
+# --- Field paths: labels for messages, and document order -------------------
+
+# Wire name -> (English, Chinese). Party and line tables list fields in
+# document order; the top level has one order per document type below.
+_TOP_LABELS = {
+    "serialNo": ("serial number", "流水号"),
+    "invoiceType": ("invoice type", "发票类型"),
+    "seller": ("seller", "销售方"),
+    "buyer": ("buyer", "购买方"),
+    "lines": ("lines", "明细"),
+    "totalAmount": ("total amount", "合计金额"),
+    "totalTax": ("total tax", "合计税额"),
+    "totalWithTax": ("total with tax", "价税合计"),
+    "issuer": ("issuer", "开票人"),
+    "remark": ("remark", "备注"),
+    "blueInvoiceNumber": ("blue invoice number", "蓝字发票号码"),
+    "redFormNumber": ("red form number", "红字确认单编号"),
+    "kind": ("kind", "蓝字/红字标志"),
+    "reason": ("reason", "红冲原因"),
+    "applicant": ("applicant", "录入方"),
+}
+_PARTY_LABELS = {
+    "name": ("name", "名称"),
+    "taxId": ("taxpayer id", "纳税人识别号"),
+    "address": ("address", "地址"),
+    "phone": ("phone", "电话"),
+    "bankName": ("bank", "开户银行"),
+    "bankAccount": ("bank account", "银行账号"),
+    "email": ("email", "邮箱"),
+    "naturalPerson": ("natural person flag", "自然人标识"),
+}
+_LINE_LABELS = {
+    "blueLineNo": ("blue invoice line", "蓝字发票明细序号"),
+    "lineType": ("line type", "发票行性质"),
+    "name": ("name", "项目名称"),
+    "classificationCode": ("classification code", "税收分类编码"),
+    "spec": ("spec", "规格型号"),
+    "unit": ("unit", "单位"),
+    "quantity": ("quantity", "数量"),
+    "unitPrice": ("unit price", "单价"),
+    "amount": ("amount", "金额"),
+    "taxRate": ("tax rate", "税率"),
+    "taxAmount": ("tax", "税额"),
+    "amountWithTax": ("amount with tax", "价税合计"),
+    "preferentialPolicy": ("policy flag", "优惠政策标识"),
+}
+_INVOICE_ORDER = ("serialNo", "invoiceType", "kind", "blueInvoiceNumber", "redFormNumber", "seller",
+                  "buyer", "lines", "totalAmount", "totalTax", "totalWithTax", "issuer", "remark")
+_RED_FORM_ORDER = ("serialNo", "blueInvoiceNumber", "reason", "applicant", "lines")
+_PATH = re.compile(r"(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
+
+
+def _split_path(path):
+    top, index, sub = _PATH.fullmatch(path).groups()
+    return top, None if index is None else int(index), sub
+
+
+def _sub_labels(top):
+    return _LINE_LABELS if top == "lines" else _PARTY_LABELS
+
+
+def _label(path):
+    """``lines[2].taxRate`` -> ("line 3 tax rate", "第 3 行税率")."""
+    top, index, sub = _split_path(path)
+    en, zh = _TOP_LABELS[top]
+    if index is not None:
+        en, zh = f"line {index + 1}", f"第 {index + 1} 行"
+    if sub:
+        sub_en, sub_zh = _sub_labels(top)[sub]
+        en, zh = f"{en} {sub_en}", f"{zh}{sub_zh}"
+    return en, zh
+
+
+def _document_position(path, order):
+    top, index, sub = _split_path(path)
+    return (order.index(top), -1 if index is None else index,
+            -1 if sub is None else tuple(_sub_labels(top)).index(sub))
+
+
+# --- Reading values ------------------------------------------------------------
+
+def _text(value):
+    """Text of a field; ``None`` and Odoo's ``False`` are empty."""
+    return "" if value is None or value is False else str(value)
+
+
+def _as_decimal(value):
+    """A finite Decimal from a Decimal or an int, else None (never from a float)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    return None
+
+
+def _places(value):
+    """Decimal places the value needs: 1.50 needs 1, 100 none (exact, no context)."""
+    _, digits, exponent = value.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0
+    return max(0, -(exponent + len(digits) - len(significant)))
+
+
+def _fmt(value):
+    """A number for a message: 2 decimals, more only where the value has them."""
+    places = _places(value)
+    if places > 20 or value.adjusted() > 20:
+        return str(value)       # absurd exponents stay short
+    return format(value, f".{max(places, MONEY_PLACES)}f")
+
+
+def _product(a, b):
+    return None if a is None or b is None else a * b
+
+
+def _sum(values):
+    """Sum of Decimals; None when there are none or any is unknown."""
+    values = list(values)
+    if not values or any(v is None for v in values):
+        return None
+    return sum(values, Decimal(0))
+
+
+def _choices(allowed):
+    if isinstance(allowed, dict):
+        return [f"{key} {name}" for key, name in allowed.items()]
+    return list(allowed)
+
+
+# --- Collecting findings ---------------------------------------------------------
+
+_SIGN_RULES = {     # (expected sign, zero allowed) -> wording
+    (1, False): ("must be positive", "应为正数"),
+    (-1, False): ("must be negative", "应为负数"),
+    (1, True): ("must not be negative", "不能为负数"),
+    (-1, True): ("must not be positive", "不能为正数"),
+}
+
+
+class _Findings:
+    """Collects FieldErrors; one helper for each check shape that recurs."""
+
+    def __init__(self):
+        self.errors = []
+
+    def add(self, path, code, en, zh):
+        """Record an error; messages start with the field's label."""
+        label_en, label_zh = _label(path)
+        self.errors.append(FieldError(path, code, f"{label_en} {en}", f"{label_zh}{zh}"))
+
+    def in_order(self, order):
+        return sorted(self.errors, key=lambda error: _document_position(error.field, order))
+
+    def required(self, path, value):
+        if _text(value).strip():
+            return True
+        self.add(path, "REQUIRED", "is required", "为必填项")
+        return False
+
+    def one_of(self, path, value, allowed, code):
+        value = _text(value)
+        if self.required(path, value) and value not in allowed:
+            self.add(path, code, f"{value!r} is not one of: {', '.join(_choices(allowed))}",
+                     f"“{value}”不是以下之一：{'、'.join(_choices(allowed))}")
+
+    def length(self, path, value, limit, together=("", "")):
+        """TOO_LONG past ``limit`` characters; ``together`` names a second field counted in."""
+        count = len(value)
+        if count > limit:
+            verb = "have" if together[0] else "has"
+            self.add(path, "TOO_LONG", f"{together[0]}{verb} {count} characters (at most {limit})",
+                     f"{together[1]}有 {count} 个字符（最多 {limit} 个）")
+
+    def number(self, path, value, *, required=True, money=False):
+        """The value as a bounded Decimal, or None (reported) when it cannot be used."""
+        if value is None:
+            if required:
+                self.add(path, "REQUIRED", "is required", "为必填项")
+            return None
+        number = _as_decimal(value)
+        if number is None:
+            shown = f"{repr(value)[:40]} ({type(value).__name__})"
+            self.add(path, "NUMBER", f"{shown} is not a finite Decimal", f" {shown} 不是有效的十进制数")
+            return None
+        if abs(number) >= MAX_MAGNITUDE:
+            self.add(path, "OUT_OF_RANGE", f"{_fmt(number)} is out of range (below {MAX_MAGNITUDE:f})",
+                     f" {_fmt(number)} 超出范围（应小于 {MAX_MAGNITUDE:f}）")
+            return None
+        places = _places(number)
+        if money and places > MONEY_PLACES:
+            self.add(path, "DECIMALS", f"{_fmt(number)} has {places} decimals (at most {MONEY_PLACES})",
+                     f" {_fmt(number)} 有 {places} 位小数（最多 {MONEY_PLACES} 位）")
+        return number
+
+    def differs(self, path, code, stated, expected, expected_as, *, tolerance=Decimal(0), stated_as=None):
+        """``code`` when ``stated`` is further than ``tolerance`` from ``expected``.
+
+        ``expected_as`` and ``stated_as`` are (English, Chinese) names of the
+        two sides; ``stated`` defaults to the field itself.
+        """
+        if stated is None or expected is None:
+            return
+        difference = abs(stated - expected)
+        if difference <= tolerance:
+            return
+        limit_en = f"at most {_fmt(tolerance)}" if tolerance else "they must be equal"
+        limit_zh = f"最多 {_fmt(tolerance)}" if tolerance else "应相等"
+        lead_en, lead_zh = (f"({stated_as[0]}) ", f"（{stated_as[1]}）") if stated_as else ("", " ")
+        self.add(path, code,
+                 f"{lead_en}{_fmt(stated)} differs from {expected_as[0]} {_fmt(expected)} "
+                 f"by {_fmt(difference)} ({limit_en})",
+                 f"{lead_zh}{_fmt(stated)} 与{expected_as[1]} {_fmt(expected)} 相差 {_fmt(difference)}"
+                 f"（{limit_zh}）")
+
+    def sign(self, path, value, expected, allow_zero=False):
+        """SIGN unless ``value`` has the ``expected`` sign (+1 / -1); zero only if allowed."""
+        if value is None or value * expected > 0 or (allow_zero and value == 0):
+            return
+        en, zh = _SIGN_RULES[expected, allow_zero]
+        self.add(path, "SIGN", f"{_fmt(value)} {en}", f" {_fmt(value)} {zh}")
+
+    def taxpayer_id(self, path, value):
+        try:
+            validate_taxpayer_id(value)
+        except InvalidTaxpayerId as exc:
+            self.errors.append(FieldError(path, f"TAXPAYER_ID_{exc.reason.upper()}", exc.message,
+                                          exc.message_zh))
+
+
+# --- Header fields shared by invoices and red forms ------------------------------------
+
+def _check_serial_no(found, value):
+    value = _text(value)
+    if not found.required("serialNo", value):
+        return
+    found.length("serialNo", value, MAX_LENGTHS["serial_no"])
+    if not _SERIAL_NO.fullmatch(value):
+        found.add("serialNo", "SERIAL_NO_FORMAT",
+                  f"{value!r} may contain only letters, digits, '_' and '-'",
+                  f"“{value}”只能包含字母、数字、“_”和“-”")
+
+
+def _check_invoice_number(found, path, value):
+    value = _text(value)
+    if found.required(path, value) and not _INVOICE_NUMBER.fullmatch(value):
+        found.add(path, "INVOICE_NUMBER_FORMAT", f"{value!r} must be {INVOICE_NUMBER_LENGTH} digits",
+                  f"“{value}”应为 {INVOICE_NUMBER_LENGTH} 位数字")
+
+
+# --- Parties -------------------------------------------------------------------------
+
+def _check_party(found, role, party, tax_id_required=False):
+    """Seller or buyer: name, taxpayer id when given (or required), lengths, email."""
+    if party is None:
+        found.add(role, "REQUIRED", "is required", "为必填项")
+        return
+    name = _text(party.name)
+    if found.required(f"{role}.name", name):
+        found.length(f"{role}.name", name, MAX_LENGTHS["party_name"])
+    tax_id = _text(party.tax_id).strip()
+    if tax_id:
+        found.taxpayer_id(f"{role}.taxId", tax_id)
+    elif tax_id_required:
+        found.add(f"{role}.taxId", "REQUIRED", "is required", "为必填项")
+    found.length(f"{role}.address", _text(party.address) + _text(party.phone),
+                 MAX_LENGTHS["address_phone"], ("and phone together ", "和电话合计"))
+    found.length(f"{role}.bankName", _text(party.bank_name) + _text(party.bank_account),
+                 MAX_LENGTHS["bank_account"], ("and account together ", "和银行账号合计"))
+    email = _text(party.email).strip()
+    if email and not all(_EMAIL.fullmatch(part.strip()) for part in _EMAIL_SEPARATORS.split(email)):
+        found.add(f"{role}.email", "EMAIL_FORMAT", f"{email!r} is not an email address",
+                  f"“{email}”不是有效的邮箱地址")
+
+
+def _check_buyer(found, buyer, invoice_type):
+    _check_party(found, "buyer", buyer)     # 普票: taxpayer id optional, natural persons welcome
+    if invoice_type not in SPECIAL_INVOICE_TYPES or buyer is None:
+        return
+    if not _text(buyer.tax_id).strip():
+        found.add("buyer.taxId", "BUYER_TAX_ID_REQUIRED",
+                  f"is required on a special VAT invoice ({invoice_type})",
+                  f"在增值税专用发票（{invoice_type}）上为必填项")
+    if buyer.natural_person:
+        found.add("buyer.naturalPerson", "NATURAL_PERSON_NOT_ALLOWED",
+                  f"is set, but a natural person cannot receive a special VAT invoice ({invoice_type})",
+                  f"已勾选，但自然人不能取得增值税专用发票（{invoice_type}）")
+
+
+# --- Invoice lines ---------------------------------------------------------------------
+
+@dataclass
+class _LineAmounts:
+    """A line's numbers as usable Decimals; None where missing or unusable (already reported)."""
+
+    amount: Decimal | None
+    rate: Decimal | None
+    tax: Decimal | None
+    with_tax: Decimal | None
+    quantity: Decimal | None
+    unit_price: Decimal | None
+
+
+def _read_line_amounts(found, path, line):
+    rate = found.number(f"{path}.taxRate", line.tax_rate)
+    if rate is not None and not 0 <= rate <= 1:
+        found.add(f"{path}.taxRate", "RATE_RANGE", f"{_fmt(rate)} must be between 0 and 1 (0.13 for 13 %)",
+                  f" {_fmt(rate)} 应在 0 到 1 之间（13% 写作 0.13）")
+        rate = None
+    return _LineAmounts(
+        amount=found.number(f"{path}.amount", line.amount, money=True),
+        rate=rate,
+        tax=found.number(f"{path}.taxAmount", line.tax_amount, money=True),
+        with_tax=found.number(f"{path}.amountWithTax", line.amount_with_tax, money=True),
+        quantity=found.number(f"{path}.quantity", line.quantity, required=False),
+        unit_price=found.number(f"{path}.unitPrice", line.unit_price, required=False),
+    )
+
+
+def _catalogue_entry(found, path, code, catalogue):
+    """The catalogue entry a line may use, or None (problems reported)."""
+    path = f"{path}.classificationCode"
+    if not _CLASSIFICATION_CODE.fullmatch(code):
+        found.add(path, "CODE_FORMAT", f"{code!r} must be 19 digits", f"“{code}”应为 19 位数字")
+        return None
+    if catalogue is None:
+        return None
+    entry = catalogue.get(code)
+    if entry is None:
+        found.add(path, "CODE_UNKNOWN", f"{code} is not in the tax classification catalogue",
+                  f" {code} 不在税收分类编码表中")
+    elif entry.is_summary:
+        found.add(path, "CODE_NOT_LEAF",
+                  f"{code} ({entry.short_name}) is a summary row: choose one of the codes under it",
+                  f" {code}（{entry.short_name}）是汇总项，请选择其下级编码")
+    elif not entry.usable:
+        found.add(path, "CODE_NOT_USABLE", f"{code} ({entry.short_name}) is no longer usable",
+                  f" {code}（{entry.short_name}）已停用")
+    else:
+        return entry
+    return None
+
+
+def _check_line_name(found, path, name, entry):
+    """``*简称*项目名称``: with a catalogue, the short name of the line's code."""
+    expected = entry.short_name if entry is not None and entry.short_name else None
+    prefix = _NAME_PREFIX.match(name)
+    if (prefix and prefix[1] and name[prefix.end():].strip()
+            and (expected is None or prefix[1] == expected)):
+        return
+    if expected is None:
+        found.add(path, "LINE_NAME_PREFIX", f"{name!r} must have the form *short name*item",
+                  f"“{name}”应为“*简称*项目名称”格式")
+    else:
+        found.add(path, "LINE_NAME_PREFIX",
+                  f"{name!r} must have the form *{expected}*item ({expected} is the short name "
+                  f"of code {entry.code})",
+                  f"“{name}”应为“*{expected}*项目名称”格式（{expected}是编码 {entry.code} 的简称）")
+
+
+def _check_rate_and_policy(found, path, rate, policy, entry):
+    """The rate the policy flag and the code allow; see ZERO_RATE_POLICIES and SIMPLIFIED_POLICIES."""
+    rate_path, policy_path = f"{path}.taxRate", f"{path}.preferentialPolicy"
+    if policy and policy not in POLICIES:
+        found.add(policy_path, "POLICY_UNKNOWN", f"{policy!r} is not a known policy flag",
+                  f"“{policy}”不是有效的优惠政策标识")
+        return
+    if rate is None:
+        return
+    if policy in ZERO_RATE_POLICIES:
+        if rate != 0:
+            found.add(rate_path, "ZERO_RATE_POLICY", f"{format_rate(rate)} must be 0% under policy {policy}",
+                      f" {format_rate(rate)} 应为 0%（优惠政策：{policy}）")
+        return
+    if rate == 0:
+        found.add(policy_path, "ZERO_RATE_POLICY",
+                  f"is needed on a 0% line: one of {', '.join(ZERO_RATE_POLICIES)}",
+                  f"在税率为 0% 的行上必填：{'、'.join(ZERO_RATE_POLICIES)}之一")
+        return
+    if policy in SIMPLIFIED_POLICIES:
+        allowed, source_en, source_zh = SIMPLIFIED_POLICIES[policy], f"policy {policy}", f"优惠政策“{policy}”"
+    elif entry is not None:
+        allowed = entry.vat_rates
+        source_en = f"code {entry.code} ({entry.short_name})"
+        source_zh = f"编码 {entry.code}（{entry.short_name}）"
+    else:
+        return
+    if rate not in allowed:
+        shown = ", ".join(format_rate(r) for r in allowed) or "none"
+        found.add(rate_path, "RATE_NOT_ALLOWED",
+                  f"{format_rate(rate)} is not allowed for {source_en}; allowed: {shown}",
+                  f" {format_rate(rate)} 不适用于{source_zh}（可用税率：{shown}）")
+
+
+def _check_line_arithmetic(found, path, line, amounts):
+    found.differs(f"{path}.amountWithTax", "LINE_SUM", amounts.with_tax,
+                  _sum((amounts.amount, amounts.tax)), ("amount + tax", "金额+税额"))
+    found.differs(f"{path}.taxAmount", "LINE_TAX_DIFF", amounts.tax, _product(amounts.amount, amounts.rate),
+                  ("amount x rate", "金额×税率"), tolerance=LINE_TAX_TOLERANCE)
+    # The raw fields decide: an unreadable value is reported already, not missing.
+    if (line.quantity is None) != (line.unit_price is None):
+        present, missing = ("quantity", "unitPrice") if line.unit_price is None else ("unitPrice", "quantity")
+        found.add(f"{path}.{missing}", "QUANTITY_PRICE_PAIR",
+                  f"is missing while {_LINE_LABELS[present][0]} is given (give both or neither)",
+                  f"缺失，但已填写{_LINE_LABELS[present][1]}（应同时填写或同时不填）")
+    found.differs(f"{path}.amount", "QUANTITY_PRICE_DIFF", amounts.amount,
+                  _product(amounts.quantity, amounts.unit_price),
+                  ("quantity x unit price", "数量×单价"), tolerance=QUANTITY_PRICE_TOLERANCE)
+
+
+def _check_line(found, path, line, catalogue, sign):
+    """One line on its own; returns its amounts for the checks across lines."""
+    line_type = _text(line.line_type)
+    found.one_of(f"{path}.lineType", line_type, LINE_TYPES, "LINE_TYPE_UNKNOWN")
+    entry = _catalogue_entry(found, path, _text(line.classification_code), catalogue)
+    name = _text(line.name)
+    if found.required(f"{path}.name", name):
+        found.length(f"{path}.name", name, MAX_LENGTHS["line_name"])
+        _check_line_name(found, f"{path}.name", name, entry)
+    found.length(f"{path}.spec", _text(line.spec), MAX_LENGTHS["spec"])
+    found.length(f"{path}.unit", _text(line.unit), MAX_LENGTHS["unit"])
+    amounts = _read_line_amounts(found, path, line)
+    _check_rate_and_policy(found, path, amounts.rate, _text(line.preferential_policy), entry)
+    _check_line_arithmetic(found, path, line, amounts)
+    if sign:
+        # A discount line reduces the line before it: the opposite sign.
+        found.sign(f"{path}.amount", amounts.amount, -sign if line_type == "discount" else sign)
+    return amounts
+
+
+def _check_discounts(found, lines, amounts):
+    """A discount line follows directly the discounted line, and matches it."""
+    types = [_text(line.line_type) for line in lines]
+    for index, line_type in enumerate(types):
+        path = f"lines[{index}].lineType"
+        if line_type == "discount" and (index == 0 or types[index - 1] != "discounted"):
+            found.add(path, "DISCOUNT_ORDER", "is discount, but the line before is not a discounted line",
+                      "为折扣行，但上一行不是被折扣行")
+        elif line_type == "discounted":
+            if index + 1 < len(types) and types[index + 1] == "discount":
+                _check_discount_pair(found, index + 1, lines, amounts)
+            else:
+                found.add(path, "DISCOUNT_ORDER", "is discounted, but the next line is not its discount line",
+                          "为被折扣行，但下一行不是其折扣行")
+
+
+def _check_discount_pair(found, index, lines, amounts):
+    """The discount line at ``index`` against the discounted line before it."""
+    path = f"lines[{index}]"
+    discounted, discount = lines[index - 1], lines[index]
+    discounted_amounts, discount_amounts = amounts[index - 1], amounts[index]
+    same = (    # field, this line's value, the discounted line's, how to show them
+        ("name", _text(discount.name), _text(discounted.name), _quoted),
+        ("classificationCode", _text(discount.classification_code), _text(discounted.classification_code),
+         _quoted),
+        ("taxRate", discount_amounts.rate, discounted_amounts.rate, _rate_shown),
+    )
+    for wire, value, expected, show in same:
+        if value is not None and expected is not None and value != expected:
+            (value_en, value_zh), (expected_en, expected_zh) = show(value), show(expected)
+            found.add(f"{path}.{wire}", "DISCOUNT_MISMATCH",
+                      f"{value_en} differs from the discounted line's {expected_en}",
+                      f"{value_zh}与被折扣行的{expected_zh}不一致")
+    amount, limit = discount_amounts.amount, discounted_amounts.amount
+    if amount is not None and limit is not None and abs(amount) > abs(limit):
+        found.add(f"{path}.amount", "DISCOUNT_EXCEEDS",
+                  f"{_fmt(amount)} discounts more than the discounted line's amount {_fmt(limit)}",
+                  f" {_fmt(amount)} 的折扣超过被折扣行金额 {_fmt(limit)}")
+
+
+def _quoted(text):
+    return repr(text), f"“{text}”"
+
+
+def _rate_shown(rate):
+    return format_rate(rate), f" {format_rate(rate)} "
+
+
+# --- Invoice totals --------------------------------------------------------------------
+
+def _check_totals(found, invoice, amounts, sign):
+    total_amount = found.number("totalAmount", invoice.total_amount, money=True)
+    total_tax = found.number("totalTax", invoice.total_tax, money=True)
+    total_with_tax = found.number("totalWithTax", invoice.total_with_tax, money=True)
+    if sign:
+        found.sign("totalAmount", total_amount, sign)
+        found.sign("totalWithTax", total_with_tax, sign)
+    line_taxes = _sum(a.tax for a in amounts)
+    found.differs("totalAmount", "TOTAL_MISMATCH", total_amount, _sum(a.amount for a in amounts),
+                  ("the sum of line amounts", "各行金额之和"))
+    found.differs("totalTax", "TOTAL_MISMATCH", total_tax, line_taxes,
+                  ("the sum of line taxes", "各行税额之和"))
+    found.differs("totalWithTax", "TOTAL_MISMATCH", total_with_tax, _sum((total_amount, total_tax)),
+                  ("total amount + total tax", "合计金额+合计税额"))
+    found.differs("totalWithTax", "TOTAL_MISMATCH", total_with_tax, _sum(a.with_tax for a in amounts),
+                  ("the sum of line amounts with tax", "各行价税合计之和"))
+    found.differs("totalTax", "INVOICE_TAX_DIFF", line_taxes,
+                  _sum(_product(a.amount, a.rate) for a in amounts),
+                  ("the sum of amount x rate", "各行金额×税率之和"), tolerance=INVOICE_TAX_TOLERANCE,
+                  stated_as=("the sum of line taxes", "各行税额之和"))
+
+
+def validate_invoice(invoice, catalogue=None):
+    """Every problem of ``invoice`` as FieldErrors in document order; [] when it may be sent.
+
+    ``catalogue`` (a :class:`~fapiao.catalogue.Catalogue`) enables the checks of
+    classification codes, their rates and short names; without it they are skipped.
+    """
+    found = _Findings()
+    _check_serial_no(found, invoice.serial_no)
+    invoice_type = _text(invoice.invoice_type)
+    found.one_of("invoiceType", invoice_type, ALL_INVOICE_TYPES, "INVOICE_TYPE_UNKNOWN")
+    kind = _text(invoice.kind)
+    found.one_of("kind", kind, INVOICE_KINDS, "KIND_UNKNOWN")
+    if kind == "red":
+        _check_invoice_number(found, "blueInvoiceNumber", invoice.blue_invoice_number)
+    _check_party(found, "seller", invoice.seller, tax_id_required=True)
+    _check_buyer(found, invoice.buyer, invoice_type)
+    found.length("remark", _text(invoice.remark), MAX_LENGTHS["remark"])
+
+    lines = list(invoice.lines or ())
+    if not lines:
+        found.add("lines", "NO_LINES", "are empty: an invoice needs at least one line",
+                  "为空：发票至少需要一行明细")
+    sign = {"blue": 1, "red": -1}.get(kind)     # blue invoices are positive, red ones negative
+    amounts = [_check_line(found, f"lines[{i}]", line, catalogue, sign) for i, line in enumerate(lines)]
+    _check_discounts(found, lines, amounts)
+    _check_totals(found, invoice, amounts, sign)
+    return found.in_order(_INVOICE_ORDER)
+
+
+def _raise_if_any(errors):
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def check_invoice(invoice, catalogue=None):
+    """Raise :class:`ValidationFailed` listing every problem of ``invoice``."""
+    _raise_if_any(validate_invoice(invoice, catalogue))
+
+
+def format_line_name(short_name, item_name):
+    """``*简称*项目名称``, replacing any ``*...*`` prefix ``item_name`` already has."""
+    item = _text(item_name).strip()
+    while prefix := _NAME_PREFIX.match(item):
+        item = item[prefix.end():].lstrip()
+    return f"*{_text(short_name).strip()}*{item}"
+
+
+# --- Red-letter confirmation forms -------------------------------------------------------
+
+# Form line field -> index in a (quantity, amount, tax_amount) reversal triple.
+_REVERSAL_FIELDS = (("quantity", "quantity"), ("amount", "amount"), ("taxAmount", "tax_amount"))
+
+
+def _is_line_number(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _check_red_line(found, path, line, seen):
+    """One form line on its own; returns its (quantity, amount, tax) reversal."""
+    number = line.blue_line_no
+    number_path = f"{path}.blueLineNo"
+    if number is None:
+        found.add(number_path, "REQUIRED", "is required", "为必填项")
+    elif not _is_line_number(number):
+        found.add(number_path, "LINE_NO_RANGE", f"{number!r} must be a line number from 1",
+                  f" {number!r} 应为从 1 开始的序号")
+    elif number in seen:
+        found.add(number_path, "LINE_NO_DUPLICATE", f"{number} is listed twice", f" {number} 重复出现")
+    else:
+        seen.add(number)
+    quantity = found.number(f"{path}.quantity", line.quantity, required=False)
+    amount = found.number(f"{path}.amount", line.amount, money=True)
+    tax = found.number(f"{path}.taxAmount", line.tax_amount, money=True)
+    found.sign(f"{path}.quantity", quantity, -1)
+    found.sign(f"{path}.amount", amount, -1)
+    found.sign(f"{path}.taxAmount", tax, -1, allow_zero=True)   # 0 on zero-rate lines
+    return quantity, amount, tax
+
+
+def _blue_lines(blue_invoice):
+    """Blue line number -> that line's (quantity, amount, tax) as Decimals or None."""
+    return {line.line_no or index + 1: tuple(_as_decimal(getattr(line, attr)) for _, attr in _REVERSAL_FIELDS)
+            for index, line in enumerate(blue_invoice.lines or ())}
+
+
+def _reversed_before(already_reversed):
+    """Line number -> (quantity, amount, tax) reversed by earlier forms, 0 where unknown."""
+    return {number: tuple(_as_decimal(value) or Decimal(0) for value in values)
+            for number, values in (already_reversed or {}).items()}
+
+
+def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
+    blue = _blue_lines(blue_invoice)
+    before = _reversed_before(already_reversed)
+    nothing = (Decimal(0),) * 3
+    left = {number: tuple(None if value is None else abs(value) - abs(done)
+                          for value, done in zip(values, before.get(number, nothing), strict=True))
+            for number, values in blue.items()}
+    if left and all(amount is not None and amount <= 0 for _, amount, _ in left.values()):
+        found.add("blueInvoiceNumber", "NOTHING_LEFT",
+                  f"{_text(form.blue_invoice_number)} is already fully reversed: nothing left to reverse",
+                  f" {_text(form.blue_invoice_number)} 已全额红冲，没有可红冲的余额")
+        return
+    if not reversals:
+        if any(any(values) for values in before.values()):
+            found.add("lines", "FULL_AFTER_PARTIAL",
+                      "are empty (a full reversal), but part of the blue invoice is already reversed: "
+                      "list the lines and amounts left to reverse",
+                      "为空（全额红冲），但该蓝字发票已部分红冲：请列出剩余可红冲的明细和金额")
+        return
+    for index, (line, reversal) in enumerate(zip(form.lines, reversals, strict=True)):
+        number = line.blue_line_no
+        if not _is_line_number(number):
+            continue    # reported with the line
+        if number not in left:
+            found.add(f"lines[{index}].blueLineNo", "LINE_NOT_FOUND",
+                      f"{number} is not a line of the blue invoice (it has {len(blue)})",
+                      f" {number} 不是蓝字发票的明细行（共 {len(blue)} 行）")
+            continue
+        for (wire, _), now, original, remaining, done in zip(
+                _REVERSAL_FIELDS, reversal, blue[number], left[number], before.get(number, nothing),
+                strict=True):
+            if now is not None and remaining is not None and abs(now) > remaining:
+                shown_left = _fmt(max(remaining, Decimal(0)))
+                found.add(f"lines[{index}].{wire}", "EXCEEDS_BLUE",
+                          f"{_fmt(now)} is more than what is left of blue line {number}: "
+                          f"{shown_left} of {_fmt(original)} ({_fmt(done)} reversed before)",
+                          f" {_fmt(now)} 超过蓝字发票第 {number} 行的剩余可红冲数 "
+                          f"{shown_left}（原为 {_fmt(original)}，已红冲 {_fmt(done)}）")
+
+
+def validate_red_form(form, blue_invoice=None, already_reversed=None):
+    """Every problem of a red-letter form application, in document order.
+
+    With ``blue_invoice`` (an Invoice; its lines numbered by ``line_no`` or
+    position), form lines must exist on it and stay within what is left once
+    ``already_reversed`` (blue line number -> negative (quantity, amount, tax)
+    sums of earlier forms) is taken off. No lines means a full reversal.
+    """
+    found = _Findings()
+    _check_serial_no(found, form.serial_no)
+    _check_invoice_number(found, "blueInvoiceNumber", form.blue_invoice_number)
+    found.one_of("reason", form.reason, RED_REASONS, "REASON_UNKNOWN")
+    found.one_of("applicant", form.applicant, APPLICANTS, "APPLICANT_UNKNOWN")
+    seen = set()
+    reversals = [_check_red_line(found, f"lines[{i}]", line, seen) for i, line in enumerate(form.lines or ())]
+    if blue_invoice is not None:
+        _check_against_blue(found, form, reversals, blue_invoice, already_reversed)
+    return found.in_order(_RED_FORM_ORDER)
+
+
+def check_red_form(form, blue_invoice=None, already_reversed=None):
+    """Raise :class:`ValidationFailed` listing every problem of the form."""
+    _raise_if_any(validate_red_form(form, blue_invoice, already_reversed))

@@ -1,0 +1,632 @@
+"""Local checks of invoices and red-letter forms before anything is sent."""
+
+import dataclasses
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from fapiao.catalogue import Catalogue
+from fapiao.documents import CatalogueEntry, Invoice, InvoiceLine, Party, RedForm, RedFormLine
+from fapiao.errors import InvalidTaxpayerId, ValidationFailed
+from fapiao.rules import (
+    INVOICE_TAX_TOLERANCE,
+    LINE_TAX_TOLERANCE,
+    MAX_LENGTHS,
+    check_invoice,
+    check_red_form,
+    format_line_name,
+    validate_invoice,
+    validate_red_form,
+)
+from fapiao.taxid import validate_taxpayer_id
+
+D = Decimal
+CENT = D("0.01")
+SELLER_ID = "91350100M000100Y43"
+BUYER_ID = "91440300MA5FQ2E1XR"
+BLUE_NUMBER = "25352000000012345678"
+
+# Leaf codes of the shipped v32.0 table, with their short names and rates.
+SOFTWARE = "3040201990000000000"    # 信息技术服务, 6 %
+COMPUTER = "1090509010000000000"    # 电子计算机, 13 %
+COMPUTER_PART = "1090509020000000000"  # 电子计算机, 13 %
+RAIL = "3010101010100000000"        # 运输服务, 9 %
+PREPAID_CARD = "6010000000000000000"  # 预付卡销售, 0 %, 不征税
+SOFTWARE_SUMMARY = "3040201000000000000"  # 软件服务: a summary row
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return Catalogue.from_csv()
+
+
+def make_line(code, short_name, item, amount, rate, *, quantity=None, unit_price=None, **extra):
+    """A line whose tax and amount with tax follow from amount and rate."""
+    line = InvoiceLine(
+        name=f"*{short_name}*{item}", classification_code=code, amount=D(amount), tax_rate=D(rate),
+        tax_amount=D(0), amount_with_tax=D(0),
+        quantity=None if quantity is None else D(quantity),
+        unit_price=None if unit_price is None else D(unit_price), **extra)
+    return balanced(line)
+
+
+def balanced(line, **changes):
+    """``line`` with ``changes``; tax and amount with tax recomputed unless changed."""
+    line = dataclasses.replace(line, **changes)
+    if "tax_amount" not in changes:
+        line.tax_amount = (line.amount * line.tax_rate).quantize(CENT, ROUND_HALF_UP)
+    if "amount_with_tax" not in changes:
+        line.amount_with_tax = line.amount + line.tax_amount
+    return line
+
+
+def retotal(invoice):
+    invoice.total_amount = sum((line.amount for line in invoice.lines), D(0))
+    invoice.total_tax = sum((line.tax_amount for line in invoice.lines), D(0))
+    invoice.total_with_tax = sum((line.amount_with_tax for line in invoice.lines), D(0))
+    return invoice
+
+
+def seller():
+    return Party(name="福州示例软件有限公司", tax_id=SELLER_ID, address="福州市鼓楼区五四路 1 号",
+                 phone="0591-87654321", bank_name="中国工商银行福州分行", bank_account="1402020109000000000")
+
+
+def ordinary_invoice():
+    """普票 to a natural person who gives no taxpayer id."""
+    return retotal(Invoice(
+        serial_no="SO2025-0001", invoice_type="02", seller=seller(),
+        buyer=Party(name="张三", natural_person=True, email="zhangsan@example.com"),
+        lines=[
+            make_line(SOFTWARE, "信息技术服务", "软件维护", "1000.00", "0.06"),
+            make_line(COMPUTER, "电子计算机", "笔记本电脑", "5000.00", "0.13", quantity="2", unit_price="2500"),
+        ],
+    ))
+
+
+def special_invoice():
+    """专票 to a company, with a discounted line and its discount line."""
+    return retotal(Invoice(
+        serial_no="SO2025-0002", invoice_type="01", seller=seller(),
+        buyer=Party(name="深圳示例科技有限公司", tax_id=BUYER_ID, address="深圳市南山区科技园 8 号",
+                    phone="0755-12345678", bank_name="招商银行深圳分行", bank_account="755900000000001"),
+        lines=[
+            make_line(COMPUTER, "电子计算机", "台式电脑", "10000.00", "0.13", quantity="4",
+                      unit_price="2500", line_type="discounted"),
+            make_line(COMPUTER, "电子计算机", "台式电脑", "-500.00", "0.13", line_type="discount"),
+            make_line(RAIL, "运输服务", "配送", "300.00", "0.09"),
+        ],
+        issuer="李会计", remark="合同号 HT-2025-001",
+    ))
+
+
+def red_invoice():
+    """The red invoice reversing the 普票 in full: every amount negated."""
+    invoice = ordinary_invoice()
+    invoice.kind, invoice.blue_invoice_number = "red", BLUE_NUMBER
+    invoice.lines = [balanced(line, amount=-line.amount,
+                              quantity=None if line.quantity is None else -line.quantity)
+                     for line in invoice.lines]
+    return retotal(invoice)
+
+
+def found(errors):
+    return [(error.field, error.code) for error in errors]
+
+
+# --- Mutations for the parametrised cases -------------------------------------------------
+
+def edit_line(index, **changes):
+    """Change line ``index``, keep it balanced and the totals right."""
+    def mutate(invoice):
+        invoice.lines[index] = balanced(invoice.lines[index], **changes)
+        retotal(invoice)
+    return mutate
+
+
+def set_line(index, **changes):
+    """Change fields of line ``index`` and nothing else."""
+    def mutate(invoice):
+        for name, value in changes.items():
+            setattr(invoice.lines[index], name, value)
+    return mutate
+
+
+def set_header(**changes):
+    def mutate(invoice):
+        for name, value in changes.items():
+            setattr(invoice, name, value)
+    return mutate
+
+
+def set_party(role, **changes):
+    def mutate(invoice):
+        for name, value in changes.items():
+            setattr(getattr(invoice, role), name, value)
+    return mutate
+
+
+def drop_lines(*indexes):
+    def mutate(invoice):
+        invoice.lines = [line for i, line in enumerate(invoice.lines) if i not in indexes]
+        retotal(invoice)
+    return mutate
+
+
+def swap_lines(first, second):
+    def mutate(invoice):
+        invoice.lines[first], invoice.lines[second] = invoice.lines[second], invoice.lines[first]
+    return mutate
+
+
+def shift_totals(amount, with_tax):
+    def mutate(invoice):
+        invoice.total_amount += D(amount)
+        invoice.total_with_tax += D(with_tax)
+    return mutate
+
+
+# --- Valid documents pass ---------------------------------------------------------------
+
+@pytest.mark.parametrize("build", [ordinary_invoice, special_invoice, red_invoice])
+def test_valid_invoices_pass_with_and_without_catalogue(build, catalogue):
+    assert validate_invoice(build(), catalogue) == []
+    assert validate_invoice(build()) == []
+    check_invoice(build(), catalogue)
+
+
+def test_valid_special_invoice_uses_13_and_9_percent_leaf_codes(catalogue):
+    for code, rate in ((COMPUTER, D("0.13")), (RAIL, D("0.09")), (SOFTWARE, D("0.06"))):
+        entry = catalogue.get(code)
+        assert not entry.is_summary and entry.usable and rate in entry.vat_rates
+
+
+@pytest.mark.parametrize("invoice_type", ["004", "007", "026"])
+def test_legacy_invoice_types_are_accepted(invoice_type, catalogue):
+    invoice = special_invoice()
+    invoice.invoice_type = invoice_type
+    assert validate_invoice(invoice, catalogue) == []
+
+
+def test_legacy_special_type_004_also_needs_the_buyer_tax_id(catalogue):
+    invoice = special_invoice()
+    invoice.invoice_type, invoice.buyer.tax_id = "004", ""
+    assert found(validate_invoice(invoice, catalogue)) == [("buyer.taxId", "BUYER_TAX_ID_REQUIRED")]
+
+
+@pytest.mark.parametrize(
+    ("code", "short_name", "rate", "policy"),
+    [
+        pytest.param(COMPUTER, "电子计算机", "0", "免税", id="exempt-on-13%-code"),
+        pytest.param(COMPUTER, "电子计算机", "0", "出口零税", id="export-zero-rate"),
+        pytest.param(PREPAID_CARD, "预付卡销售", "0", "不征税", id="not-taxable-code"),
+        pytest.param(COMPUTER, "电子计算机", "0.03", "简易征收", id="simplified-3%"),
+        pytest.param(COMPUTER, "电子计算机", "0.01", "简易征收", id="simplified-1%"),
+        pytest.param(COMPUTER, "电子计算机", "0.05", "按5%简易征收", id="simplified-5%"),
+        pytest.param(COMPUTER, "电子计算机", "0.015", "按5%简易征收减按1.5%计征", id="simplified-1.5%"),
+        pytest.param(COMPUTER, "电子计算机", "0.13", "即征即退50%", id="refund-keeps-code-rate"),
+    ],
+)
+def test_policy_flags_allow_their_rates(code, short_name, rate, policy, catalogue):
+    invoice = ordinary_invoice()
+    invoice.lines[0] = make_line(code, short_name, "项目", "1000.00", rate, preferential_policy=policy)
+    retotal(invoice)
+    assert validate_invoice(invoice, catalogue) == []
+
+
+def test_odoo_false_for_empty_text_is_read_as_empty(catalogue):
+    invoice = ordinary_invoice()
+    invoice.buyer.tax_id = invoice.buyer.email = invoice.remark = False
+    assert validate_invoice(invoice, catalogue) == []
+    invoice.invoice_type = "01"
+    invoice.buyer.natural_person = False
+    assert found(validate_invoice(invoice, catalogue)) == [("buyer.taxId", "BUYER_TAX_ID_REQUIRED")]
+
+
+# --- Every rule, refused on its own ------------------------------------------------------------
+
+LONG_ADDRESS = "地" * 90
+CASES = [
+    # header
+    ("serial-missing", ordinary_invoice, set_header(serial_no=""), [("serialNo", "REQUIRED")]),
+    ("serial-characters", ordinary_invoice, set_header(serial_no="SO 2025/1"),
+     [("serialNo", "SERIAL_NO_FORMAT")]),
+    ("serial-too-long", ordinary_invoice, set_header(serial_no="S" * 65), [("serialNo", "TOO_LONG")]),
+    ("invoice-type", ordinary_invoice, set_header(invoice_type="03"),
+     [("invoiceType", "INVOICE_TYPE_UNKNOWN")]),
+    ("kind", ordinary_invoice, set_header(kind="green"), [("kind", "KIND_UNKNOWN")]),
+    ("remark-too-long", ordinary_invoice, set_header(remark="备" * 201), [("remark", "TOO_LONG")]),
+    # parties
+    ("seller-name", ordinary_invoice, set_party("seller", name=""), [("seller.name", "REQUIRED")]),
+    ("seller-tax-id-missing", ordinary_invoice, set_party("seller", tax_id=""),
+     [("seller.taxId", "REQUIRED")]),
+    ("seller-tax-id-check", ordinary_invoice, set_party("seller", tax_id="91350100M000100Y44"),
+     [("seller.taxId", "TAXPAYER_ID_CHECK")]),
+    ("buyer-name", ordinary_invoice, set_party("buyer", name=" "), [("buyer.name", "REQUIRED")]),
+    ("buyer-name-too-long", ordinary_invoice, set_party("buyer", name="名" * 301),
+     [("buyer.name", "TOO_LONG")]),
+    ("special-buyer-tax-id", special_invoice, set_party("buyer", tax_id=""),
+     [("buyer.taxId", "BUYER_TAX_ID_REQUIRED")]),
+    ("special-natural-person", special_invoice, set_party("buyer", natural_person=True),
+     [("buyer.naturalPerson", "NATURAL_PERSON_NOT_ALLOWED")]),
+    ("ordinary-buyer-tax-id-given-invalid", ordinary_invoice, set_party("buyer", tax_id="1234"),
+     [("buyer.taxId", "TAXPAYER_ID_LENGTH")]),
+    ("address-and-phone", special_invoice, set_party("buyer", address=LONG_ADDRESS, phone="0755-123456789"),
+     [("buyer.address", "TOO_LONG")]),
+    ("bank-and-account", special_invoice, set_party("seller", bank_name="银" * 90, bank_account="62" * 6),
+     [("seller.bankName", "TOO_LONG")]),
+    ("email", ordinary_invoice, set_party("buyer", email="zhangsan.example.com"),
+     [("buyer.email", "EMAIL_FORMAT")]),
+    # lines
+    ("no-lines", ordinary_invoice, drop_lines(0, 1),
+     [("lines", "NO_LINES"), ("totalAmount", "SIGN"), ("totalWithTax", "SIGN")]),
+    ("line-type", ordinary_invoice, set_line(0, line_type="gift"), [("lines[0].lineType", "LINE_TYPE_UNKNOWN")]),
+    ("code-format", ordinary_invoice, set_line(0, classification_code="304020199"),
+     [("lines[0].classificationCode", "CODE_FORMAT")]),
+    ("code-unknown", ordinary_invoice, set_line(0, classification_code="3040201990000000001"),
+     [("lines[0].classificationCode", "CODE_UNKNOWN")]),
+    ("code-summary", ordinary_invoice, set_line(0, classification_code=SOFTWARE_SUMMARY),
+     [("lines[0].classificationCode", "CODE_NOT_LEAF")]),
+    ("rate-not-allowed", ordinary_invoice, edit_line(0, tax_rate=D("0.09")),
+     [("lines[0].taxRate", "RATE_NOT_ALLOWED")]),
+    ("rate-range", ordinary_invoice, edit_line(0, tax_rate=D("6")), [("lines[0].taxRate", "RATE_RANGE")]),
+    ("name-other-short-name", ordinary_invoice, set_line(0, name="*软件*软件维护"),
+     [("lines[0].name", "LINE_NAME_PREFIX")]),
+    ("name-without-prefix", ordinary_invoice, set_line(0, name="软件维护"),
+     [("lines[0].name", "LINE_NAME_PREFIX")]),
+    ("name-without-item", ordinary_invoice, set_line(0, name="*信息技术服务* "),
+     [("lines[0].name", "LINE_NAME_PREFIX")]),
+    ("name-too-long", ordinary_invoice, set_line(0, name="*信息技术服务*" + "维" * 200),
+     [("lines[0].name", "TOO_LONG")]),
+    ("spec-too-long", ordinary_invoice, set_line(1, spec="X" * 101), [("lines[1].spec", "TOO_LONG")]),
+    ("unit-too-long", ordinary_invoice, set_line(1, unit="台" * 51), [("lines[1].unit", "TOO_LONG")]),
+    ("zero-rate-without-policy", ordinary_invoice, edit_line(0, tax_rate=D("0")),
+     [("lines[0].preferentialPolicy", "ZERO_RATE_POLICY")]),
+    ("zero-rate-policy-needs-rate-0", ordinary_invoice, set_line(0, preferential_policy="免税"),
+     [("lines[0].taxRate", "ZERO_RATE_POLICY")]),
+    ("policy-unknown", ordinary_invoice, set_line(0, preferential_policy="优惠"),
+     [("lines[0].preferentialPolicy", "POLICY_UNKNOWN")]),
+    ("simplified-policy-rate", ordinary_invoice,
+     edit_line(1, tax_rate=D("0.03"), preferential_policy="按5%简易征收"),
+     [("lines[1].taxRate", "RATE_NOT_ALLOWED")]),
+    ("amount-decimals", ordinary_invoice, edit_line(0, amount=D("1000.001")),
+     [("lines[0].amount", "DECIMALS"), ("lines[0].amountWithTax", "DECIMALS"),
+      ("totalAmount", "DECIMALS"), ("totalWithTax", "DECIMALS")]),
+    ("tax-decimals", ordinary_invoice, edit_line(0, tax_amount=D("60.001"), amount_with_tax=D("1060.00")),
+     [("lines[0].taxAmount", "DECIMALS"), ("lines[0].amountWithTax", "LINE_SUM"),
+      ("totalTax", "DECIMALS"), ("totalWithTax", "TOTAL_MISMATCH")]),
+    ("amount-not-decimal", ordinary_invoice, set_line(0, amount=1000.0), [("lines[0].amount", "NUMBER")]),
+    ("amount-absurd", ordinary_invoice, set_line(0, amount=D("1e20")), [("lines[0].amount", "OUT_OF_RANGE")]),
+    ("line-sum", ordinary_invoice, edit_line(0, amount_with_tax=D("1060.01")),
+     [("lines[0].amountWithTax", "LINE_SUM"), ("totalWithTax", "TOTAL_MISMATCH")]),
+    ("line-tax", ordinary_invoice, edit_line(0, tax_amount=D("60.07")), [("lines[0].taxAmount", "LINE_TAX_DIFF")]),
+    ("quantity-price", ordinary_invoice, edit_line(1, unit_price=D("2500.01")),
+     [("lines[1].amount", "QUANTITY_PRICE_DIFF")]),
+    ("quantity-without-price", ordinary_invoice, edit_line(1, unit_price=None),
+     [("lines[1].unitPrice", "QUANTITY_PRICE_PAIR")]),
+    ("price-without-quantity", ordinary_invoice, edit_line(1, quantity=None),
+     [("lines[1].quantity", "QUANTITY_PRICE_PAIR")]),
+    # totals
+    ("totals", ordinary_invoice, shift_totals("1.00", "1.00"),
+     [("totalAmount", "TOTAL_MISMATCH"), ("totalWithTax", "TOTAL_MISMATCH")]),
+    ("total-tax", ordinary_invoice, set_header(total_tax=D("710.01")),
+     [("totalTax", "TOTAL_MISMATCH"), ("totalWithTax", "TOTAL_MISMATCH")]),
+    # discounts
+    ("discount-before-discounted", special_invoice, swap_lines(0, 1),
+     [("lines[0].lineType", "DISCOUNT_ORDER"), ("lines[1].lineType", "DISCOUNT_ORDER")]),
+    ("discounted-without-discount", special_invoice, drop_lines(1), [("lines[0].lineType", "DISCOUNT_ORDER")]),
+    ("discount-alone", special_invoice, set_line(0, line_type="normal"), [("lines[1].lineType", "DISCOUNT_ORDER")]),
+    ("discount-name", special_invoice, set_line(1, name="*电子计算机*显示器"),
+     [("lines[1].name", "DISCOUNT_MISMATCH")]),
+    ("discount-code", special_invoice, set_line(1, classification_code=COMPUTER_PART),
+     [("lines[1].classificationCode", "DISCOUNT_MISMATCH")]),
+    ("discount-rate", special_invoice, edit_line(1, tax_rate=D("0.09")),
+     [("lines[1].taxRate", "RATE_NOT_ALLOWED"), ("lines[1].taxRate", "DISCOUNT_MISMATCH")]),
+    ("discount-exceeds", special_invoice, edit_line(1, amount=D("-10000.01")),
+     [("lines[1].amount", "DISCOUNT_EXCEEDS")]),
+    ("discount-positive", special_invoice, edit_line(1, amount=D("500.00")), [("lines[1].amount", "SIGN")]),
+    # signs
+    ("blue-negative-line", ordinary_invoice, edit_line(0, amount=D("-1000.00")), [("lines[0].amount", "SIGN")]),
+    ("blue-zero-line", ordinary_invoice, edit_line(0, amount=D("0.00")), [("lines[0].amount", "SIGN")]),
+    ("red-positive-line", red_invoice, edit_line(0, amount=D("1000.00")), [("lines[0].amount", "SIGN")]),
+    ("red-without-blue-number", red_invoice, set_header(blue_invoice_number=""),
+     [("blueInvoiceNumber", "REQUIRED")]),
+    ("red-blue-number-format", red_invoice, set_header(blue_invoice_number="2535200000001234567X"),
+     [("blueInvoiceNumber", "INVOICE_NUMBER_FORMAT")]),
+]
+
+
+@pytest.mark.parametrize(("build", "mutate", "expected"), [pytest.param(*case[1:], id=case[0]) for case in CASES])
+def test_each_rule_is_refused_with_its_code_and_field(build, mutate, expected, catalogue):
+    invoice = build()
+    mutate(invoice)
+    errors = validate_invoice(invoice, catalogue)
+    assert found(errors) == expected
+    for error in errors:
+        assert error.message and error.message_zh
+    with pytest.raises(ValidationFailed) as raised:
+        check_invoice(invoice, catalogue)
+    assert raised.value.errors == errors
+
+
+def test_red_invoice_with_positive_totals_is_refused(catalogue):
+    invoice = red_invoice()
+    invoice.total_amount, invoice.total_with_tax = -invoice.total_amount, -invoice.total_with_tax
+    codes = found(validate_invoice(invoice, catalogue))
+    assert ("totalAmount", "SIGN") in codes
+    assert ("totalWithTax", "SIGN") in codes
+
+
+def test_a_red_discount_line_is_positive(catalogue):
+    invoice = special_invoice()
+    invoice.kind, invoice.blue_invoice_number = "red", BLUE_NUMBER
+    invoice.lines = [balanced(line, amount=-line.amount,
+                              quantity=None if line.quantity is None else -line.quantity)
+                     for line in invoice.lines]
+    retotal(invoice)
+    assert validate_invoice(invoice, catalogue) == []
+    invoice.lines[1] = balanced(invoice.lines[1], amount=D("-500.00"))
+    retotal(invoice)
+    assert found(validate_invoice(invoice, catalogue)) == [("lines[1].amount", "SIGN")]
+
+
+def test_a_discount_may_take_the_whole_discounted_amount(catalogue):
+    invoice = special_invoice()
+    edit_line(1, amount=D("-10000.00"))(invoice)
+    assert validate_invoice(invoice, catalogue) == []
+
+
+def test_code_no_longer_usable_is_refused():
+    entry = CatalogueEntry(code=SOFTWARE, name="其他软件服务", short_name="信息技术服务",
+                           vat_rates=(D("0.06"),), usable=False)
+    invoice = ordinary_invoice()
+    invoice.lines = invoice.lines[:1]
+    retotal(invoice)
+    assert found(validate_invoice(invoice, Catalogue([entry]))) == [
+        ("lines[0].classificationCode", "CODE_NOT_USABLE")]
+
+
+def test_without_catalogue_only_the_name_shape_is_checked():
+    invoice = ordinary_invoice()
+    invoice.lines[0].name = "*任意简称*软件维护"
+    invoice.lines[0].classification_code = SOFTWARE_SUMMARY
+    assert validate_invoice(invoice) == []
+    invoice.lines[0].name = "软件维护"
+    assert found(validate_invoice(invoice)) == [("lines[0].name", "LINE_NAME_PREFIX")]
+
+
+def test_all_problems_are_reported_at_once_in_document_order(catalogue):
+    invoice = special_invoice()
+    invoice.total_tax += D("1.00")
+    invoice.lines[2].classification_code = "3010101"
+    invoice.lines[0].tax_rate = D("0.06")
+    invoice.lines[0].name = "台式电脑"
+    invoice.buyer.tax_id = ""
+    invoice.serial_no = "SO 2"
+    assert found(validate_invoice(invoice, catalogue)) == [
+        ("serialNo", "SERIAL_NO_FORMAT"),
+        ("buyer.taxId", "BUYER_TAX_ID_REQUIRED"),
+        ("lines[0].name", "LINE_NAME_PREFIX"),
+        ("lines[0].taxRate", "RATE_NOT_ALLOWED"),
+        ("lines[0].taxAmount", "LINE_TAX_DIFF"),
+        ("lines[1].name", "DISCOUNT_MISMATCH"),
+        ("lines[1].taxRate", "DISCOUNT_MISMATCH"),
+        ("lines[2].classificationCode", "CODE_FORMAT"),
+        ("totalTax", "TOTAL_MISMATCH"),
+        ("totalTax", "INVOICE_TAX_DIFF"),
+        ("totalWithTax", "TOTAL_MISMATCH"),
+    ]
+
+
+# --- Tolerances: exactly at the limit passes, just over fails ---------------------------------
+
+@pytest.mark.parametrize(
+    ("tax", "expected"),
+    [
+        ("60.06", []),
+        ("59.94", []),
+        ("60.07", [("lines[0].taxAmount", "LINE_TAX_DIFF")]),
+        ("59.93", [("lines[0].taxAmount", "LINE_TAX_DIFF")]),
+    ],
+)
+def test_line_tax_may_differ_from_amount_times_rate_by_0_06(tax, expected, catalogue):
+    assert LINE_TAX_TOLERANCE == D("0.06")
+    invoice = ordinary_invoice()
+    edit_line(0, tax_amount=D(tax))(invoice)
+    assert found(validate_invoice(invoice, catalogue)) == expected
+
+
+def invoice_with_tax_drifts(drifts):
+    """An invoice of 100.00 lines at 6 % whose taxes are off by ``drifts``, each within 0.06."""
+    invoice = ordinary_invoice()
+    line = make_line(SOFTWARE, "信息技术服务", "软件维护", "100.00", "0.06")
+    invoice.lines = [balanced(line, tax_amount=D("6.00") + D(drift)) for drift in drifts]
+    return retotal(invoice)
+
+
+@pytest.mark.parametrize(
+    ("drifts", "expected"),
+    [
+        (["0.06"] * 21 + ["0.01"], []),
+        (["-0.06"] * 21 + ["-0.01"], []),
+        (["0.06"] * 21 + ["0.02"], [("totalTax", "INVOICE_TAX_DIFF")]),
+        (["-0.06"] * 21 + ["-0.02"], [("totalTax", "INVOICE_TAX_DIFF")]),
+    ],
+)
+def test_invoice_tax_may_differ_from_the_sum_of_amount_times_rate_by_1_27(drifts, expected, catalogue):
+    assert INVOICE_TAX_TOLERANCE == D("1.27")
+    assert found(validate_invoice(invoice_with_tax_drifts(drifts), catalogue)) == expected
+
+
+@pytest.mark.parametrize(("unit_price", "refused"), [("2500.005", False), ("2499.995", False), ("2500.006", True)])
+def test_quantity_times_unit_price_may_differ_from_amount_by_0_01(unit_price, refused, catalogue):
+    invoice = ordinary_invoice()
+    edit_line(1, unit_price=D(unit_price))(invoice)
+    expected = [("lines[1].amount", "QUANTITY_PRICE_DIFF")] if refused else []
+    assert found(validate_invoice(invoice, catalogue)) == expected
+
+
+# --- Messages -------------------------------------------------------------------------------
+
+def test_messages_name_the_value_and_the_limit_in_both_languages(catalogue):
+    invoice = ordinary_invoice()
+    edit_line(0, tax_amount=D("60.10"))(invoice)
+    [error] = validate_invoice(invoice, catalogue)
+    assert error.message == "line 1 tax 60.10 differs from amount x rate 60.00 by 0.10 (at most 0.06)"
+    assert error.message_zh == "第 1 行税额 60.10 与金额×税率 60.00 相差 0.10（最多 0.06）"
+
+    invoice = invoice_with_tax_drifts(["0.06"] * 22)
+    [error] = validate_invoice(invoice, catalogue)
+    assert error.message == ("total tax (the sum of line taxes) 133.32 differs from the sum of amount x rate "
+                             "132.00 by 1.32 (at most 1.27)")
+    assert "1.27" in error.message_zh and "133.32" in error.message_zh
+
+    invoice = ordinary_invoice()
+    invoice.buyer.name = "名" * (MAX_LENGTHS["party_name"] + 5)
+    [error] = validate_invoice(invoice, catalogue)
+    assert error.message == "buyer name has 305 characters (at most 300)"
+    assert error.message_zh == "购买方名称有 305 个字符（最多 300 个）"
+
+
+def test_taxpayer_id_messages_are_those_of_the_taxpayer_id_check(catalogue):
+    invoice = ordinary_invoice()
+    invoice.seller.tax_id = "91350100M000100Y44"
+    [error] = validate_invoice(invoice, catalogue)
+    with pytest.raises(InvalidTaxpayerId) as raised:
+        validate_taxpayer_id("91350100M000100Y44")
+    assert (error.message, error.message_zh) == (raised.value.message, raised.value.message_zh)
+
+
+def test_a_float_amount_is_reported_not_raised(catalogue):
+    invoice = ordinary_invoice()
+    invoice.lines[0].tax_rate = 0.06
+    invoice.total_tax = None
+    assert found(validate_invoice(invoice, catalogue)) == [
+        ("lines[0].taxRate", "NUMBER"), ("totalTax", "REQUIRED")]
+
+
+# --- Line names ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("index", "short_name", "item", "expected"),
+    [
+        (0, "信息技术服务", "软件维护", "*信息技术服务*软件维护"),
+        (0, "信息技术服务", "*软件*软件维护", "*信息技术服务*软件维护"),
+        (1, "电子计算机", " *电子计算机* 笔记本电脑 ", "*电子计算机*笔记本电脑"),
+        (1, "电子计算机", "*甲**乙*笔记本电脑", "*电子计算机*笔记本电脑"),
+        (1, "电子计算机", "笔记本电脑*促销*", "*电子计算机*笔记本电脑*促销*"),
+    ],
+)
+def test_format_line_name_puts_the_short_name_in_front(index, short_name, item, expected, catalogue):
+    name = format_line_name(short_name, item)
+    assert name == expected
+    invoice = ordinary_invoice()
+    invoice.lines[index].name = name
+    assert validate_invoice(invoice, catalogue) == []
+
+
+# --- Red-letter confirmation forms -----------------------------------------------------------
+
+def reversal(blue_line_no, amount, tax, quantity=None):
+    return RedFormLine(blue_line_no=blue_line_no, amount=D(amount), tax_amount=D(tax),
+                       quantity=None if quantity is None else D(quantity))
+
+
+def red_form(*lines, **changes):
+    form = RedForm(serial_no="RF2025-0001", blue_invoice_number=BLUE_NUMBER, reason="02", lines=list(lines))
+    return dataclasses.replace(form, **changes)
+
+
+# The blue invoice is ordinary_invoice(): line 1 software 1000.00 + 60.00 tax,
+# line 2 two computers at 2500, 5000.00 + 650.00 tax.
+PARTIAL = reversal(2, "-2500.00", "-325.00", "-1")
+SOFTWARE_DONE = {1: (None, D("-1000.00"), D("-60.00"))}
+ALL_DONE = {**SOFTWARE_DONE, 2: (D("-2"), D("-5000.00"), D("-650.00"))}
+
+
+@pytest.mark.parametrize(
+    ("form", "already", "with_blue"),
+    [
+        pytest.param(red_form(), None, False, id="full-alone"),
+        pytest.param(red_form(), None, True, id="full"),
+        pytest.param(red_form(PARTIAL, reason="04", applicant="buyer"), None, True, id="partial"),
+        pytest.param(red_form(PARTIAL), {2: (D("-1"), D("-2500.00"), D("-325.00"))}, True, id="the-rest"),
+        pytest.param(red_form(reversal(1, "-1000.00", "-60.00")), {2: (D("-1"), D("-100.00"), D("0"))}, True,
+                     id="other-line-partly-done"),
+        pytest.param(red_form(reversal(1, "-10.00", "0.00")), None, False, id="zero-tax"),
+    ],
+)
+def test_valid_red_forms_pass(form, already, with_blue):
+    blue = ordinary_invoice() if with_blue else None
+    assert validate_red_form(form, blue, already) == []
+    check_red_form(form, blue, already)
+
+
+RED_CASES = [
+    ("serial", red_form(serial_no=""), None, None, [("serialNo", "REQUIRED")]),
+    ("blue-number", red_form(blue_invoice_number="2535"), None, None,
+     [("blueInvoiceNumber", "INVOICE_NUMBER_FORMAT")]),
+    ("reason", red_form(reason="05"), None, None, [("reason", "REASON_UNKNOWN")]),
+    ("applicant", red_form(applicant="agent"), None, None, [("applicant", "APPLICANT_UNKNOWN")]),
+    ("line-no-0", red_form(reversal(0, "-1.00", "-0.06")), None, None, [("lines[0].blueLineNo", "LINE_NO_RANGE")]),
+    ("line-no-twice", red_form(reversal(1, "-1.00", "-0.06"), reversal(1, "-1.00", "-0.06")), None, None,
+     [("lines[1].blueLineNo", "LINE_NO_DUPLICATE")]),
+    ("positive-amount", red_form(reversal(1, "1.00", "-0.06")), None, None, [("lines[0].amount", "SIGN")]),
+    ("positive-tax", red_form(reversal(1, "-1.00", "0.06")), None, None, [("lines[0].taxAmount", "SIGN")]),
+    ("positive-quantity", red_form(reversal(2, "-2500.00", "-325.00", "1")), None, None,
+     [("lines[0].quantity", "SIGN")]),
+    ("decimals", red_form(reversal(1, "-1.005", "-0.06")), None, None, [("lines[0].amount", "DECIMALS")]),
+    ("line-not-on-blue", red_form(reversal(3, "-1.00", "-0.06")), ordinary_invoice, None,
+     [("lines[0].blueLineNo", "LINE_NOT_FOUND")]),
+    ("exceeds-amount", red_form(reversal(1, "-1000.01", "-60.00")), ordinary_invoice, None,
+     [("lines[0].amount", "EXCEEDS_BLUE")]),
+    ("exceeds-tax", red_form(reversal(1, "-1000.00", "-60.01")), ordinary_invoice, None,
+     [("lines[0].taxAmount", "EXCEEDS_BLUE")]),
+    ("exceeds-quantity", red_form(reversal(2, "-2500.00", "-325.00", "-3")), ordinary_invoice, None,
+     [("lines[0].quantity", "EXCEEDS_BLUE")]),
+    ("exceeds-what-is-left", red_form(reversal(2, "-2500.01", "-325.00", "-1")), ordinary_invoice,
+     {2: (D("-1"), D("-2500.00"), D("-325.00"))}, [("lines[0].amount", "EXCEEDS_BLUE")]),
+    ("full-after-partial", red_form(), ordinary_invoice, SOFTWARE_DONE, [("lines", "FULL_AFTER_PARTIAL")]),
+    ("line-already-reversed", red_form(reversal(1, "-1.00", "-0.06")), ordinary_invoice, SOFTWARE_DONE,
+     [("lines[0].amount", "EXCEEDS_BLUE"), ("lines[0].taxAmount", "EXCEEDS_BLUE")]),
+    ("nothing-left-full", red_form(), ordinary_invoice, ALL_DONE, [("blueInvoiceNumber", "NOTHING_LEFT")]),
+    ("nothing-left-partial", red_form(PARTIAL), ordinary_invoice, ALL_DONE,
+     [("blueInvoiceNumber", "NOTHING_LEFT")]),
+]
+
+
+@pytest.mark.parametrize(("form", "blue", "already", "expected"),
+                         [pytest.param(*case[1:], id=case[0]) for case in RED_CASES])
+def test_each_red_form_rule_is_refused(form, blue, already, expected):
+    blue_invoice = blue() if blue else None
+    errors = validate_red_form(form, blue_invoice, already)
+    assert found(errors) == expected
+    with pytest.raises(ValidationFailed) as raised:
+        check_red_form(form, blue_invoice, already)
+    assert raised.value.errors == errors
+
+
+def test_red_form_reports_every_problem_in_document_order():
+    form = red_form(reversal(0, "1.00", "-0.06"), reversal(2, "-1.00", "0.06", "2"),
+                    serial_no="RF 1", reason="", applicant="")
+    assert found(validate_red_form(form)) == [
+        ("serialNo", "SERIAL_NO_FORMAT"), ("reason", "REQUIRED"), ("applicant", "REQUIRED"),
+        ("lines[0].blueLineNo", "LINE_NO_RANGE"), ("lines[0].amount", "SIGN"),
+        ("lines[1].quantity", "SIGN"), ("lines[1].taxAmount", "SIGN"),
+    ]
+
+
+def test_exceeding_reversal_message_says_what_is_left():
+    form = red_form(reversal(2, "-2600.00", "-325.00", "-1"))
+    [error] = validate_red_form(form, ordinary_invoice(), {2: (D("-1"), D("-2500.00"), D("-325.00"))})
+    assert error.message == ("line 1 amount -2600.00 is more than what is left of blue line 2: "
+                             "2500.00 of 5000.00 (-2500.00 reversed before)")
+    assert "2500.00" in error.message_zh
+
+
+def test_blue_lines_are_numbered_by_line_no_where_given():
+    blue = ordinary_invoice()
+    blue.lines[0].line_no, blue.lines[1].line_no = 10, 20
+    assert validate_red_form(red_form(reversal(20, "-2500.00", "-325.00", "-1")), blue) == []
+    assert found(validate_red_form(red_form(reversal(2, "-2500.00", "-325.00", "-1")), blue)) == [
+        ("lines[0].blueLineNo", "LINE_NOT_FOUND")]
