@@ -1,0 +1,609 @@
+"""E-invoice issuing on customer invoices.
+
+State diagram of ``l10n_cn_einv_state`` (red reversal states come with the
+red-reversal feature)::
+
+    not_needed --(Issue button, Send & Print, automatic issue)--> to_issue
+    to_issue   --(queue / button: request sent)-----------------> submitting
+    submitting --(platform: issued)-----------------------------> issued
+    submitting --(platform: accepted, result later)-------------> pending
+    pending    --(poll cron / callback: issued)-----------------> issued
+    submitting --(busy, time-out, connection lost)--------------> to_issue (retry after a wait)
+    to_issue   --(all waits used)-------------------------------> failed (activity for managers)
+    submitting / pending --(refused or failed on the platform)--> failed
+    failed     --(Retry)----------------------------------------> to_issue
+
+The serial number (流水号) is derived from the database and the invoice, so
+it is the same for every attempt, even one whose transaction was rolled back
+after the request left: the platform answers a repeated serial number with
+the original invoice, so an invoice can never be issued twice. Only a
+submission the platform definitively failed gets a new serial number.
+"""
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, float_round
+
+from ..fapiao import documents, rules
+from ..fapiao.errors import PlatformError, TransientError
+
+_logger = logging.getLogger(__name__)
+
+EINV_STATES = [
+    ("not_needed", "Not Requested"),
+    ("to_issue", "To Issue"),
+    ("submitting", "Submitting"),
+    ("pending", "Pending"),
+    ("issued", "Issued"),
+    ("failed", "Failed"),
+]
+# Fields whose change would alter an issued invoice.
+ISSUED_FIELDS = {
+    "partner_id", "invoice_line_ids", "line_ids", "currency_id", "invoice_date", "amount_total",
+    "l10n_cn_einv_invoice_type", "l10n_cn_einv_buyer_name", "l10n_cn_einv_buyer_tax_id",
+    "l10n_cn_einv_buyer_address_phone", "l10n_cn_einv_buyer_bank_account",
+}
+QUEUE_STATES = ("to_issue", "submitting")
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    l10n_cn_einv_applicable = fields.Boolean(compute="_compute_l10n_cn_einv_applicable")
+    l10n_cn_einv_state = fields.Selection(
+        EINV_STATES, string="E-Invoice Status", default="not_needed", required=True, copy=False,
+        tracking=True, index=True, readonly=True)
+    l10n_cn_einv_invoice_type = fields.Selection(
+        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")],
+        string="E-Invoice Type", compute="_compute_l10n_cn_einv_invoice_type", store=True, readonly=False,
+        precompute=True)
+    # The buyer's title (抬头) as it will be printed; defaults from the customer.
+    l10n_cn_einv_buyer_name = fields.Char(
+        "Buyer Title", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False, precompute=True)
+    l10n_cn_einv_buyer_tax_id = fields.Char(
+        "Buyer Taxpayer ID", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
+        precompute=True)
+    l10n_cn_einv_buyer_address_phone = fields.Char(
+        "Buyer Address and Phone", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
+        precompute=True)
+    l10n_cn_einv_buyer_bank_account = fields.Char(
+        "Buyer Bank and Account", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
+        precompute=True)
+    l10n_cn_einv_buyer_email = fields.Char(
+        "Delivery E-mail", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False, precompute=True)
+    l10n_cn_einv_buyer_is_natural_person = fields.Boolean(
+        "Buyer Is a Natural Person", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
+        precompute=True)
+    l10n_cn_einv_serial_no = fields.Char("E-Invoice Serial Number", copy=False, readonly=True, index=True)
+    l10n_cn_einv_submission = fields.Integer(copy=False, readonly=True, default=0,
+                                             help="Submissions refused by the platform so far.")
+    l10n_cn_einv_number = fields.Char("E-Invoice Number", copy=False, readonly=True, index=True)
+    l10n_cn_einv_issue_time = fields.Datetime("E-Invoice Issue Time", copy=False, readonly=True)
+    l10n_cn_einv_submitted_at = fields.Datetime("First Submitted", copy=False, readonly=True)
+    l10n_cn_einv_qr_payload = fields.Char("E-Invoice QR Content", copy=False, readonly=True)
+    l10n_cn_einv_pdf_id = fields.Many2one("ir.attachment", "E-Invoice PDF", copy=False, readonly=True)
+    l10n_cn_einv_xml_id = fields.Many2one("ir.attachment", "E-Invoice XML", copy=False, readonly=True)
+    l10n_cn_einv_error = fields.Text("E-Invoice Error", copy=False, readonly=True)
+    l10n_cn_einv_attempts = fields.Integer("Retries", copy=False, readonly=True)
+    l10n_cn_einv_next_attempt = fields.Datetime("Next Attempt", copy=False, readonly=True)
+    l10n_cn_einv_uncertain = fields.Boolean(
+        copy=False, readonly=True,
+        help="An earlier attempt may have reached the platform: query before sending again.")
+    l10n_cn_einv_log_ids = fields.One2many("l10n_cn_einv.log", "move_id", "Platform Interactions")
+    l10n_cn_einv_log_count = fields.Integer(compute="_compute_l10n_cn_einv_log_count")
+
+    # --- computes -------------------------------------------------------------
+
+    @api.depends("company_id", "move_type")
+    def _compute_l10n_cn_einv_applicable(self):
+        for move in self:
+            move.l10n_cn_einv_applicable = (
+                move.move_type == "out_invoice" and move.company_id.account_fiscal_country_id.code == "CN"
+            )
+
+    @api.depends("partner_id", "company_id")
+    def _compute_l10n_cn_einv_invoice_type(self):
+        for move in self:
+            if move.l10n_cn_einv_state not in ("not_needed", False):
+                continue
+            move.l10n_cn_einv_invoice_type = move.company_id.l10n_cn_einv_default_invoice_type or "02"
+
+    @api.depends("partner_id")
+    def _compute_l10n_cn_einv_buyer(self):
+        for move in self:
+            if move.l10n_cn_einv_state not in ("not_needed", False):
+                continue
+            party = move.partner_id.commercial_partner_id._l10n_cn_einv_party() if move.partner_id \
+                else documents.Party("")
+            move.l10n_cn_einv_buyer_name = party.name
+            move.l10n_cn_einv_buyer_tax_id = party.tax_id
+            move.l10n_cn_einv_buyer_address_phone = party.address
+            move.l10n_cn_einv_buyer_bank_account = party.bank_account
+            move.l10n_cn_einv_buyer_email = party.email
+            move.l10n_cn_einv_buyer_is_natural_person = party.natural_person
+
+    def _compute_l10n_cn_einv_log_count(self):
+        counts = dict(self.env["l10n_cn_einv.log"]._read_group(
+            [("move_id", "in", self.ids)], ["move_id"], ["__count"]))
+        for move in self:
+            move.l10n_cn_einv_log_count = counts.get(move, 0)
+
+    # --- protection of issued invoices ----------------------------------------------------
+
+    def _l10n_cn_einv_refuse_if_issued(self, action):
+        issued = self.filtered(lambda m: m.l10n_cn_einv_state in ("issued", "pending", "submitting"))
+        if issued:
+            raise UserError(_(
+                "%(action)s is not possible: the e-invoice of %(invoices)s was issued on the tax platform. "
+                "Fully digitalised e-invoices cannot be changed or voided; issue a red invoice "
+                "(credit note) instead.", action=action, invoices=", ".join(issued.mapped("name"))))
+
+    def button_draft(self):
+        self._l10n_cn_einv_refuse_if_issued(_("Resetting to draft"))
+        return super().button_draft()
+
+    def button_cancel(self):
+        self._l10n_cn_einv_refuse_if_issued(_("Cancelling"))
+        return super().button_cancel()
+
+    def write(self, vals):
+        if ISSUED_FIELDS & set(vals) and not self.env.context.get("l10n_cn_einv_internal"):
+            self._l10n_cn_einv_refuse_if_issued(_("Changing the invoice"))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_l10n_cn_einv_issued(self):
+        self._l10n_cn_einv_refuse_if_issued(_("Deleting"))
+
+    # --- the document --------------------------------------------------------------------
+
+    def _l10n_cn_einv_serial(self):
+        """Deterministic serial number: see the module docstring."""
+        self.ensure_one()
+        database = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
+        serial = f"OE{database.replace('-', '')[:8]}-{self.id:010d}"
+        return serial if not self.l10n_cn_einv_submission else f"{serial}-{self.l10n_cn_einv_submission + 1}"
+
+    def _l10n_cn_einv_document(self):
+        """The fapiao Invoice for this move, amounts in the invoice currency (CNY)."""
+        self.ensure_one()
+        company = self.company_id
+        seller = documents.Party(
+            name=company.name, tax_id=company.vat or "",
+            address=company.l10n_cn_einv_seller_address_phone or "",
+            bank_account=company.l10n_cn_einv_seller_bank_account or "",
+        )
+        buyer = documents.Party(
+            name=self.l10n_cn_einv_buyer_name or "", tax_id=self.l10n_cn_einv_buyer_tax_id or "",
+            address=self.l10n_cn_einv_buyer_address_phone or "",
+            bank_account=self.l10n_cn_einv_buyer_bank_account or "",
+            email=self.l10n_cn_einv_buyer_email or "",
+            natural_person=self.l10n_cn_einv_buyer_is_natural_person,
+        )
+        lines = []
+        for line in self.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+            lines.extend(line._l10n_cn_einv_document_lines())
+        total = sum((line.amount for line in lines), documents.Decimal("0"))
+        tax = sum((line.tax_amount for line in lines), documents.Decimal("0"))
+        return documents.Invoice(
+            serial_no=self.l10n_cn_einv_serial_no or self._l10n_cn_einv_serial(),
+            invoice_type=self.l10n_cn_einv_invoice_type or company.l10n_cn_einv_default_invoice_type,
+            seller=seller, buyer=buyer, lines=lines,
+            total_amount=total, total_tax=tax, total_with_tax=total + tax,
+            issuer=(company.l10n_cn_einv_issuer or self.env.user.name or "")[:20],
+            remark=" ".join(filter(None, [self.name, self.invoice_origin]))[:200],
+        )
+
+    def _l10n_cn_einv_problems(self):
+        """Every reason this invoice cannot be issued, as readable lines (empty: fine)."""
+        self.ensure_one()
+        problems = []
+        if not self.l10n_cn_einv_applicable:
+            problems.append(_("Only customer invoices of a company in China get a Chinese e-invoice."))
+            return problems
+        if self.state != "posted":
+            problems.append(_("The invoice must be posted first."))
+        if self.currency_id.name != "CNY":
+            problems.append(_("Chinese e-invoices are issued in CNY; this invoice is in %s.",
+                              self.currency_id.name))
+        product_lines = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        for index, line in enumerate(product_lines, start=1):
+            problems.extend(_("Line %(index)s (%(name)s): %(problem)s", index=index,
+                              name=line.name or line.product_id.display_name, problem=problem)
+                            for problem in line._l10n_cn_einv_line_problems())
+        if problems:
+            return problems
+        document = self._l10n_cn_einv_document()
+        catalogue = self.env["l10n_cn_einv.tax.code"]._l10n_cn_einv_catalogue()
+        names = self._l10n_cn_einv_document_line_labels()
+        for error in rules.validate_invoice(document, catalogue):
+            problems.append(self._l10n_cn_einv_describe(error, names))
+        return problems
+
+    def _l10n_cn_einv_document_line_labels(self):
+        labels = []
+        product_lines = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        for index, line in enumerate(product_lines, start=1):
+            label = _("Line %(index)s (%(name)s)", index=index, name=line.name or line.product_id.display_name)
+            labels.extend([label] * len(line._l10n_cn_einv_document_lines()))
+        return labels
+
+    @staticmethod
+    def _l10n_cn_einv_describe(error, line_labels):
+        """A rules FieldError in words: 'Line 2 (Printer): tax ...', in English and Chinese."""
+        where = error.field
+        if where.startswith("lines["):
+            index = int(where[6:where.index("]")])
+            where = line_labels[index] if index < len(line_labels) else where
+            field_name = error.field[error.field.index("]") + 2:]
+            where = f"{where} {field_name}".strip()
+        return f"{where}: {error.message} / {error.message_zh}"
+
+    def _l10n_cn_einv_check(self):
+        """Raise one UserError listing every problem of every invoice; nothing is sent."""
+        messages = []
+        for move in self:
+            problems = move._l10n_cn_einv_problems()
+            if problems:
+                messages.append(f"{move.name or move.display_name}:\n" + "\n".join(f"  - {p}" for p in problems))
+        if messages:
+            raise UserError(_("These invoices cannot be issued as e-invoices:\n\n%s", "\n\n".join(messages)))
+
+    # --- issuing ---------------------------------------------------------------------------------
+
+    def action_l10n_cn_einv_issue(self):
+        """Issue button: validate everything locally, then send at once."""
+        moves = self.filtered(lambda m: m.l10n_cn_einv_state in ("not_needed", "to_issue", "failed"))
+        if not moves:
+            raise UserError(_("These invoices are already issued or being issued."))
+        moves._l10n_cn_einv_check()
+        moves._l10n_cn_einv_enqueue()
+        moves._l10n_cn_einv_lock(nowait=True)
+        moves._l10n_cn_einv_send_now()
+        return moves._l10n_cn_einv_notify_result()
+
+    def _l10n_cn_einv_send_now(self, after_each=None):
+        """Submit queued invoices at once (rows locked by the caller), one client per company."""
+        for company, company_moves in self.grouped("company_id").items():
+            with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router()) as client:
+                for move in company_moves:
+                    move._l10n_cn_einv_submit(client)
+                    if after_each:
+                        after_each(move)
+
+    def action_l10n_cn_einv_retry(self):
+        failed = self.filtered(lambda m: m.l10n_cn_einv_state == "failed")
+        return failed.action_l10n_cn_einv_issue()
+
+    def _l10n_cn_einv_enqueue(self):
+        """Put invoices in the queue (state to_issue) with their fixed serial number."""
+        for move in self:
+            vals = {"l10n_cn_einv_state": "to_issue", "l10n_cn_einv_attempts": 0,
+                    "l10n_cn_einv_next_attempt": False, "l10n_cn_einv_error": False}
+            if move.l10n_cn_einv_state == "failed" and not move.l10n_cn_einv_uncertain \
+                    and move.l10n_cn_einv_serial_no:
+                # The platform refused this serial number for good: a new submission needs a new one.
+                vals["l10n_cn_einv_submission"] = move.l10n_cn_einv_submission + 1
+            move.with_context(l10n_cn_einv_internal=True).write(vals)
+            if not move.l10n_cn_einv_serial_no or "l10n_cn_einv_submission" in vals:
+                move.with_context(l10n_cn_einv_internal=True).write(
+                    {"l10n_cn_einv_serial_no": move._l10n_cn_einv_serial()})
+
+    def _l10n_cn_einv_lock(self, nowait=False):
+        """Lock the rows for the rest of the transaction, so that two workers
+        (or a double click) never submit the same invoice at once."""
+        if not self:
+            return
+        try:
+            self.env.cr.execute(SQL("SELECT id FROM account_move WHERE id IN %s FOR UPDATE %s",
+                                    tuple(self.ids), SQL("NOWAIT") if nowait else SQL()))
+        except Exception as error:
+            if getattr(error, "pgcode", None) == "55P03":  # lock_not_available
+                raise UserError(_("These invoices are being issued right now by someone else.")) from None
+            raise
+        self.invalidate_recordset()
+
+    def _l10n_cn_einv_log_router(self):
+        """Exchange hook writing each exchange to the log, linked to the invoice it concerns."""
+        by_serial = {}
+        log = self.env["l10n_cn_einv.log"]
+
+        def hook(exchange):
+            move = by_serial.get(exchange.serial_no)
+            if move is None and exchange.service == "invoice.query":
+                serials = exchange.request.get("serialNos") or []
+                move = self.search([("l10n_cn_einv_serial_no", "in", serials)], limit=1) if serials else None
+            if move is None:
+                move = self.search([("l10n_cn_einv_serial_no", "=", exchange.serial_no)], limit=1) \
+                    if exchange.serial_no else self.browse()
+            if move:
+                by_serial[exchange.serial_no] = move
+            log._l10n_cn_einv_record(move.company_id or self.env.company, exchange, move or None)
+        return hook
+
+    def _l10n_cn_einv_submit(self, client):
+        """One attempt for one queued invoice (the row is locked by the caller)."""
+        self.ensure_one()
+        if self.l10n_cn_einv_state not in QUEUE_STATES:
+            return
+        internal = self.with_context(l10n_cn_einv_internal=True)
+        was_uncertain = self.l10n_cn_einv_uncertain or self.l10n_cn_einv_state == "submitting"
+        internal.write({"l10n_cn_einv_state": "submitting", "l10n_cn_einv_uncertain": True,
+                        "l10n_cn_einv_submitted_at": self.l10n_cn_einv_submitted_at or fields.Datetime.now()})
+        try:
+            result = None
+            if was_uncertain:
+                result = client.query([self.l10n_cn_einv_serial_no]).get(self.l10n_cn_einv_serial_no)
+            if result is None:
+                result = client.issue(self._l10n_cn_einv_document())
+        except TransientError as error:
+            self._l10n_cn_einv_schedule_retry(error)
+            return
+        except PlatformError as error:
+            self._l10n_cn_einv_fail(error, uncertain=False)
+            return
+        self._l10n_cn_einv_apply_result(result, client)
+
+    def _l10n_cn_einv_schedule_retry(self, error):
+        internal = self.with_context(l10n_cn_einv_internal=True)
+        waits = self.company_id._l10n_cn_einv_retry_waits()
+        attempts = self.l10n_cn_einv_attempts
+        if attempts >= len(waits):
+            self._l10n_cn_einv_fail(error, uncertain=error.ambiguous or self.l10n_cn_einv_uncertain)
+            return
+        internal.write({
+            "l10n_cn_einv_state": "to_issue",
+            "l10n_cn_einv_attempts": attempts + 1,
+            "l10n_cn_einv_next_attempt": fields.Datetime.now() + timedelta(
+                seconds=max(waits[attempts], error.retry_after or 0)),
+            "l10n_cn_einv_uncertain": error.ambiguous or self.l10n_cn_einv_uncertain,
+            "l10n_cn_einv_error": f"{error.message}\n{error.message_zh}",
+        })
+
+    def _l10n_cn_einv_fail(self, error, uncertain):
+        self.with_context(l10n_cn_einv_internal=True).write({
+            "l10n_cn_einv_state": "failed",
+            "l10n_cn_einv_uncertain": uncertain,
+            "l10n_cn_einv_next_attempt": False,
+            "l10n_cn_einv_error": f"{error.message}\n{error.message_zh}" if isinstance(error, PlatformError)
+            else str(error),
+        })
+        self._l10n_cn_einv_alert_managers(_("E-invoice failed"), self.l10n_cn_einv_error)
+
+    def _l10n_cn_einv_alert_managers(self, summary, note):
+        group = self.env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager", raise_if_not_found=False)
+        managers = group.sudo().all_user_ids.filtered(lambda u: self.company_id in u.company_ids) \
+            if group else self.env["res.users"]
+        for manager in managers[:5] or self.env.user:
+            self.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=note,
+                                   user_id=manager.id)
+
+    def _l10n_cn_einv_apply_result(self, result, client=None):
+        """Write what the platform says about this invoice's submission."""
+        self.ensure_one()
+        internal = self.with_context(l10n_cn_einv_internal=True)
+        if result.status == "issued":
+            internal.write({
+                "l10n_cn_einv_state": "issued",
+                "l10n_cn_einv_uncertain": False,
+                "l10n_cn_einv_number": result.invoice_number,
+                "l10n_cn_einv_issue_time": self._l10n_cn_einv_parse_time(result.issue_time),
+                "l10n_cn_einv_qr_payload": result.qr_payload,
+                "l10n_cn_einv_error": False,
+                "l10n_cn_einv_next_attempt": False,
+            })
+            self.message_post(body=_("E-invoice %(number)s issued on the tax platform.",
+                                     number=result.invoice_number))
+            if client is not None:
+                self._l10n_cn_einv_fetch_documents(client)
+        elif result.status == "pending":
+            internal.write({"l10n_cn_einv_state": "pending", "l10n_cn_einv_uncertain": False,
+                            "l10n_cn_einv_error": False, "l10n_cn_einv_next_attempt": False})
+        else:
+            message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
+            self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the e-invoice: %s", message)),
+                                    uncertain=False)
+
+    @staticmethod
+    def _l10n_cn_einv_parse_time(text):
+        """ISO 8601 with +08:00 -> naive UTC datetime as Odoo stores it."""
+        if not text:
+            return fields.Datetime.now()
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return moment
+
+    def _l10n_cn_einv_fetch_documents(self, client):
+        """Attach the platform's PDF and XML; a failure leaves them for the poll cron."""
+        self.ensure_one()
+        attachments = self.env["ir.attachment"]
+        vals = {}
+        try:
+            for file_format, field_name in (("pdf", "l10n_cn_einv_pdf_id"), ("xml", "l10n_cn_einv_xml_id")):
+                if self[field_name]:
+                    continue
+                file = client.download_document(self.l10n_cn_einv_number, file_format)
+                attachment = attachments.sudo().create({
+                    "name": file.file_name, "raw": file.content, "res_model": self._name, "res_id": self.id,
+                    "mimetype": "application/pdf" if file_format == "pdf" else "application/xml",
+                })
+                vals[field_name] = attachment.id
+                attachments |= attachment
+        except PlatformError as error:
+            _logger.info("e-invoice files of %s not downloaded yet: %s", self.name, error.message)
+        if vals:
+            self.with_context(l10n_cn_einv_internal=True).write(vals)
+            self.message_post(body=_("E-invoice files received."), attachment_ids=attachments.ids)
+
+    def _l10n_cn_einv_notify_result(self):
+        issued = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
+        others = self - issued
+        lines = [_("%(name)s: e-invoice %(number)s", name=m.name, number=m.l10n_cn_einv_number) for m in issued]
+        state_labels = dict(self._fields["l10n_cn_einv_state"]._description_selection(self.env))
+        lines += [f"{m.name}: {state_labels[m.l10n_cn_einv_state]}"
+                  + (f" ({m.l10n_cn_einv_error.splitlines()[0]})" if m.l10n_cn_einv_error else "")
+                  for m in others]
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if not others else "warning",
+                "title": _("E-invoices issued") if not others else _("Some e-invoices are not issued yet"),
+                "message": "\n".join(lines),
+                "sticky": bool(others),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_l10n_cn_einv_open_logs(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Platform Interactions"),
+            "res_model": "l10n_cn_einv.log",
+            "view_mode": "list,form",
+            "domain": [("move_id", "=", self.id)],
+        }
+
+    # --- crons -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _l10n_cn_einv_company_filter(company_ids):
+        return SQL("AND company_id IN %s", tuple(company_ids)) if company_ids else SQL()
+
+    def _l10n_cn_einv_next_queued(self, company_ids=None):
+        """Claim the next due invoice of the queue; rows locked by another worker are skipped."""
+        self.env.cr.execute(SQL("""
+            SELECT id FROM account_move
+             WHERE l10n_cn_einv_state IN ('to_issue', 'submitting')
+               AND (l10n_cn_einv_next_attempt IS NULL
+                    OR l10n_cn_einv_next_attempt <= NOW() AT TIME ZONE 'UTC')
+               %s
+             ORDER BY l10n_cn_einv_next_attempt NULLS FIRST, id
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED
+        """, self._l10n_cn_einv_company_filter(company_ids)))
+        row = self.env.cr.fetchone()
+        return self.browse(row[0]) if row else self.browse()
+
+    @api.model
+    def _l10n_cn_einv_cron_process_queue(self, limit=200, company_ids=None):
+        """Send queued invoices one at a time, committing after each so that a
+        crash loses at most the one in flight (whose serial number makes it safe)."""
+        clients = {}
+        processed = 0
+        try:
+            while processed < limit:
+                move = self._l10n_cn_einv_next_queued(company_ids)
+                if not move:
+                    break
+                move.invalidate_recordset()
+                company = move.company_id
+                if company not in clients:
+                    clients[company] = company._l10n_cn_einv_client(self._l10n_cn_einv_log_router())
+                move._l10n_cn_einv_submit(clients[company])
+                processed += 1
+                if self._l10n_cn_einv_can_commit():
+                    self.env.cr.commit()
+        finally:
+            for client in clients.values():
+                client.close()
+        return processed
+
+    @api.model
+    def _l10n_cn_einv_cron_poll_pending(self, batch_size=100, company_ids=None):
+        """Bring pending submissions up to date, one platform query per batch."""
+        processed, last_id = 0, 0
+        while True:
+            self.env.cr.execute(SQL("""
+                SELECT id FROM account_move
+                 WHERE l10n_cn_einv_state = 'pending' AND id > %s %s
+                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+            """, last_id, self._l10n_cn_einv_company_filter(company_ids), batch_size))
+            moves = self.browse([row[0] for row in self.env.cr.fetchall()])
+            if not moves:
+                return processed
+            last_id = max(moves.ids)
+            for company, company_moves in moves.grouped("company_id").items():
+                company_moves._l10n_cn_einv_poll(company)
+            processed += len(moves)
+            if self._l10n_cn_einv_can_commit():
+                self.env.cr.commit()
+
+    def _l10n_cn_einv_poll(self, company):
+        with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router()) as client:
+            try:
+                results = client.query(self.mapped("l10n_cn_einv_serial_no"))
+            except PlatformError as error:
+                _logger.warning("polling e-invoice results failed: %s", error.message)
+                return
+            for move in self:
+                result = results.get(move.l10n_cn_einv_serial_no)
+                if result and result.status != "pending":
+                    move._l10n_cn_einv_apply_result(result, client)
+
+    @api.model
+    def _l10n_cn_einv_can_commit(self):
+        return self.env["account.move.send"]._can_commit()
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    def _l10n_cn_einv_tax(self):
+        taxes = self.tax_ids.flatten_taxes_hierarchy()
+        return taxes[0] if len(taxes) == 1 and taxes.amount_type == "percent" else None
+
+    def _l10n_cn_einv_line_problems(self):
+        """Problems the rules cannot see: they need the Odoo records."""
+        self.ensure_one()
+        problems = []
+        code = self.product_id.l10n_cn_einv_effective_tax_code_id if self.product_id else None
+        if not self.product_id:
+            problems.append(_("no product, so no tax classification code"))
+        elif not code:
+            problems.append(_("product %s has no tax classification code", self.product_id.display_name))
+        if not self._l10n_cn_einv_tax():
+            problems.append(_("needs exactly one percentage VAT tax"))
+        if self.quantity <= 0 or self.price_subtotal <= 0:
+            problems.append(_("quantity and amount must be positive on an invoice (use a credit note "
+                              "to reduce an issued invoice)"))
+        return problems
+
+    def _l10n_cn_einv_document_lines(self):
+        """One document line, or a discounted line followed by its discount line."""
+        self.ensure_one()
+        currency = self.currency_id
+        code = self.product_id.l10n_cn_einv_effective_tax_code_id
+        tax = self._l10n_cn_einv_tax()
+        rate = documents.Decimal(str(tax.amount)) / 100 if tax else documents.Decimal("0")
+        name = rules.format_line_name(code.short_name or "", self.product_id.name or self.name or "")
+        dec = lambda value: documents.Decimal(str(float_round(value, precision_digits=2)))  # noqa: E731
+        amount = dec(self.price_subtotal)
+        tax_amount = dec(self.price_total - self.price_subtotal)
+        common = {"name": name, "classification_code": code.code or "", "tax_rate": rate,
+                  "spec": self.product_id.default_code or "", "unit": self.product_uom_id.name or "",
+                  "preferential_policy": "免税" if tax and not tax.amount else ""}
+        if not self.discount:
+            unit_price = documents.Decimal(str(float_round(self.price_subtotal / self.quantity, 8))) \
+                if self.quantity else None
+            return [documents.InvoiceLine(amount=amount, tax_amount=tax_amount,
+                                          amount_with_tax=amount + tax_amount,
+                                          quantity=documents.Decimal(str(self.quantity)), unit_price=unit_price,
+                                          **common)]
+        gross = currency.round(self.price_subtotal / (1 - self.discount / 100.0))
+        gross_amount = dec(gross)
+        gross_tax = (gross_amount * rate).quantize(documents.Decimal("0.01"))
+        discounted = documents.InvoiceLine(
+            amount=gross_amount, tax_amount=gross_tax, amount_with_tax=gross_amount + gross_tax,
+            quantity=documents.Decimal(str(self.quantity)),
+            unit_price=documents.Decimal(str(float_round(gross / self.quantity, 8))),
+            line_type="discounted", **common)
+        discount = documents.InvoiceLine(
+            amount=amount - gross_amount, tax_amount=tax_amount - gross_tax,
+            amount_with_tax=(amount - gross_amount) + (tax_amount - gross_tax), line_type="discount", **common)
+        return [discounted, discount]

@@ -1,0 +1,50 @@
+from odoo import _, api, models
+
+
+class AccountMoveSend(models.AbstractModel):
+    _inherit = "account.move.send"
+
+    @api.model
+    def _l10n_cn_einv_applicable(self, move):
+        return move.l10n_cn_einv_applicable and move.state == "posted" \
+            and move.l10n_cn_einv_state in ("not_needed", "to_issue", "failed")
+
+    def _get_all_extra_edis(self) -> dict:
+        # EXTENDS 'account'
+        res = super()._get_all_extra_edis()
+        res["l10n_cn_einv_issue"] = {"label": _("Issue e-invoice (数电票)"),
+                                     "is_applicable": self._l10n_cn_einv_applicable}
+        return res
+
+    @api.model
+    def _get_invoice_extra_attachments(self, move):
+        # EXTENDS 'account': the buyer receives the e-invoice files with the mail
+        return super()._get_invoice_extra_attachments(move) + move.l10n_cn_einv_pdf_id + move.l10n_cn_einv_xml_id
+
+    def _call_web_service_before_invoice_pdf_render(self, invoices_data):
+        # EXTENDS 'account'
+        super()._call_web_service_before_invoice_pdf_render(invoices_data)
+        to_issue = self.env["account.move"]
+        for invoice, invoice_data in invoices_data.items():
+            if "l10n_cn_einv_issue" not in invoice_data["extra_edis"]:
+                continue
+            problems = invoice._l10n_cn_einv_problems()
+            if problems:
+                invoice_data["error"] = {"error_title": _("The e-invoice cannot be issued:"), "errors": problems}
+            else:
+                to_issue |= invoice
+        if not to_issue:
+            return
+        to_issue._l10n_cn_einv_enqueue()
+        to_issue._l10n_cn_einv_lock()
+
+        def report(move):
+            if move.l10n_cn_einv_state == "failed":
+                invoices_data[move]["error"] = {
+                    "error_title": _("The tax platform did not issue the e-invoice:"),
+                    "errors": [move.l10n_cn_einv_error],
+                }
+            if self._can_commit():
+                self._cr.commit()
+
+        to_issue._l10n_cn_einv_send_now(after_each=report)

@@ -1,0 +1,85 @@
+import json
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+RETENTION_YEARS = 5
+
+
+class L10nCnEinvLog(models.Model):
+    """One request/response exchange with the tax platform.
+
+    Written by the platform client's exchange hook with secrets already
+    masked; never modified afterwards, and kept at least five years (the
+    retention period of accounting records).
+    """
+
+    _name = "l10n_cn_einv.log"
+    _description = "E-Invoice Platform Interaction"
+    _order = "id desc"
+    _rec_name = "service"
+
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    move_id = fields.Many2one("account.move", "Invoice", readonly=True, index=True, ondelete="restrict")
+    res_model = fields.Char("Related Model", readonly=True)
+    res_id = fields.Many2oneReference("Related Record", model_field="res_model", readonly=True)
+    service = fields.Char(required=True, readonly=True)
+    serial_no = fields.Char("Serial Number", readonly=True, index=True)
+    attempt = fields.Integer(readonly=True)
+    started_at = fields.Datetime("Time", readonly=True, required=True)
+    duration_ms = fields.Float("Duration (ms)", digits=(16, 1), readonly=True, aggregator="avg")
+    http_status = fields.Integer("HTTP Status", readonly=True)
+    code = fields.Char("Return Code", readonly=True, index=True)
+    message = fields.Char(readonly=True)
+    error = fields.Text(readonly=True)
+    succeeded = fields.Boolean(readonly=True)
+    request = fields.Text(readonly=True)
+    response = fields.Text(readonly=True)
+    operator_id = fields.Many2one("res.users", "Operator", readonly=True)
+    retention_until = fields.Date(
+        compute="_compute_retention_until", help="The log line cannot be deleted before this date.")
+
+    @api.depends("create_date")
+    def _compute_retention_until(self):
+        for line in self:
+            created = line.create_date or fields.Datetime.now()
+            line.retention_until = (created + relativedelta(years=RETENTION_YEARS)).date()
+
+    @api.model
+    def _l10n_cn_einv_record(self, company, exchange, record=None):
+        """Store one fapiao.client.Exchange (already masked by the client)."""
+        move = record if record is not None and record._name == "account.move" else None
+        return self.sudo().create({
+            "company_id": company.id,
+            "move_id": move.id if move else False,
+            "res_model": record._name if record is not None else False,
+            "res_id": record.id if record is not None else False,
+            "service": exchange.service,
+            "serial_no": exchange.serial_no,
+            "attempt": exchange.attempt,
+            "started_at": datetime.fromtimestamp(exchange.started_at).replace(microsecond=0)
+            if exchange.started_at else fields.Datetime.now(),
+            "duration_ms": exchange.duration_ms,
+            "http_status": exchange.http_status or 0,
+            "code": exchange.code,
+            "message": exchange.message,
+            "error": exchange.error,
+            "succeeded": exchange.succeeded,
+            "request": json.dumps(exchange.request, ensure_ascii=False, indent=1, default=str),
+            "response": json.dumps(exchange.response, ensure_ascii=False, indent=1, default=str)
+            if exchange.response is not None else False,
+            "operator_id": self.env.uid,
+        })
+
+    def write(self, vals):
+        raise UserError(_("E-invoice interaction logs are an audit record and cannot be changed."))
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_retention(self):
+        limit = fields.Datetime.now() - relativedelta(years=RETENTION_YEARS)
+        if any((line.create_date or fields.Datetime.now()) > limit for line in self):
+            raise UserError(_("E-invoice interaction logs must be kept %s years and cannot be deleted "
+                              "before then.", RETENTION_YEARS))

@@ -1,0 +1,149 @@
+import secrets
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..fapiao.errors import CryptoError, PlatformError
+from . import l10n_cn_einv_platform as platform
+
+DEFAULT_RETRY_SCHEDULE = "10,30,60"
+
+
+def _new_app_id():
+    return f"odoo-{secrets.token_hex(6)}"
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    l10n_cn_einv_environment = fields.Selection(
+        [("sandbox", "Sandbox (test platform)"), ("production", "Production")],
+        string="E-Invoice Environment", default="sandbox", required=True,
+        help="Sandbox: invoices go to a test platform (the embedded one when no URL is set) "
+             "and have no legal value.",
+    )
+    l10n_cn_einv_endpoint = fields.Char(
+        "Platform URL",
+        help="Base URL of the tax platform API. Leave empty in the sandbox environment to use the "
+             "sandbox platform embedded in this Odoo.",
+    )
+    l10n_cn_einv_app_id = fields.Char("Application ID", default=_new_app_id, copy=False)
+    # Secrets: system administrators only; shown in settings as write-only fields.
+    l10n_cn_einv_app_secret = fields.Char(
+        "App Secret", groups="base.group_system", copy=False,
+        default=lambda self: secrets.token_urlsafe(24))
+    l10n_cn_einv_sm4_key = fields.Char(
+        "SM4 Key", groups="base.group_system", copy=False,
+        default=lambda self: secrets.token_hex(16))
+    l10n_cn_einv_sm2_private_key = fields.Char("SM2 Private Key", groups="base.group_system", copy=False)
+    l10n_cn_einv_sm2_public_key = fields.Char("SM2 Public Key", copy=False)
+    l10n_cn_einv_seller_address_phone = fields.Char(
+        "Seller Address and Phone", help="Printed on invoices as 销售方地址、电话.")
+    l10n_cn_einv_seller_bank_account = fields.Char(
+        "Seller Bank and Account", help="Printed on invoices as 销售方开户行及账号.")
+    l10n_cn_einv_default_invoice_type = fields.Selection(
+        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")],
+        string="Default E-Invoice Type", default="02", required=True)
+    l10n_cn_einv_issuer = fields.Char("Issuer (开票人)", help="Name printed as the invoice's issuer.")
+    l10n_cn_einv_auto_issue = fields.Boolean(
+        "Issue Automatically When Paid",
+        help="Issue the e-invoice as soon as a customer invoice is paid.")
+    l10n_cn_einv_rollout_percent = fields.Integer(
+        "Automatic Issue Rollout (%)", default=100,
+        help="Share of orders issued automatically, chosen deterministically per order; "
+             "the others wait for a click.")
+    l10n_cn_einv_retry_schedule = fields.Char(
+        "Retry Waits (seconds)", default=DEFAULT_RETRY_SCHEDULE,
+        help="Waits between retries of a passing failure (busy platform, time-out), comma separated. "
+             "After the last one the invoice is marked failed and the e-invoice managers are alerted.")
+
+    _sql_constraints = [
+        ("l10n_cn_einv_rollout_range", "CHECK(l10n_cn_einv_rollout_percent BETWEEN 0 AND 100)",
+         "The automatic issue rollout is a percentage between 0 and 100."),
+    ]
+
+    @api.constrains("l10n_cn_einv_retry_schedule")
+    def _check_l10n_cn_einv_retry_schedule(self):
+        for company in self:
+            company._l10n_cn_einv_retry_waits()
+
+    def _l10n_cn_einv_retry_waits(self):
+        """The configured waits as a list of seconds; a clear error when unreadable."""
+        self.ensure_one()
+        text = (self.l10n_cn_einv_retry_schedule or "").replace("，", ",")
+        try:
+            waits = [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            waits = None
+        if waits is None or any(w < 0 for w in waits):
+            raise UserError(_("The retry waits must be whole numbers of seconds separated by commas, "
+                              "such as 10,30,60 (got “%s”).", self.l10n_cn_einv_retry_schedule))
+        return waits
+
+    def _l10n_cn_einv_uses_embedded_sandbox(self):
+        self.ensure_one()
+        return self.l10n_cn_einv_environment == "sandbox" and not self.l10n_cn_einv_endpoint
+
+    def _l10n_cn_einv_client(self, exchange_hook=None):
+        """A platform client for this company (see fapiao.client). Reads the
+        secrets with sudo: callers are e-invoice users, who must not see them."""
+        self.ensure_one()
+        company = self.sudo()
+        if company.l10n_cn_einv_environment == "production" and not company.l10n_cn_einv_endpoint:
+            raise UserError(_("Set the tax platform URL of %s before issuing in production.", self.name))
+        missing = [label for label, value in (
+            (_("application ID"), company.l10n_cn_einv_app_id),
+            (_("app secret"), company.l10n_cn_einv_app_secret),
+            (_("SM4 key"), company.l10n_cn_einv_sm4_key),
+        ) if not value]
+        if missing:
+            raise UserError(_("E-invoicing is not configured for %(company)s: missing %(fields)s.",
+                              company=self.name, fields=", ".join(missing)))
+        url = company.l10n_cn_einv_endpoint
+        if company._l10n_cn_einv_uses_embedded_sandbox():
+            sandbox = platform.embedded_sandbox()
+            platform.register_embedded_app(
+                sandbox, company.l10n_cn_einv_app_id, company.l10n_cn_einv_app_secret,
+                company.l10n_cn_einv_sm4_key,
+                # Without a VAT the sandbox still answers the connection test; issuing is
+                # refused earlier by the rules (the seller's taxpayer id is required).
+                seller_tax_id=company.vat or "91350100M000100Y43", seller_name=company.name)
+            url = sandbox.url
+        # A system parameter, so that tests and slow networks can tune it without code.
+        read_timeout = float(self.env["ir.config_parameter"].sudo().get_param(
+            "l10n_cn_einvoice.read_timeout", "20"))
+        try:
+            return platform.make_client(
+                url, company.l10n_cn_einv_app_id, company.l10n_cn_einv_app_secret,
+                company.l10n_cn_einv_sm4_key, sm2_private_key=company.l10n_cn_einv_sm2_private_key,
+                exchange_hook=exchange_hook, read_timeout=read_timeout)
+        except CryptoError as error:
+            raise UserError(_("E-invoicing configuration of %(company)s: %(error)s",
+                              company=self.name, error=error.message)) from None
+
+    def _l10n_cn_einv_log_hook(self, record=None):
+        """An exchange hook writing each platform exchange to the interaction log."""
+        log = self.env["l10n_cn_einv.log"]
+        company = self
+
+        def hook(exchange):
+            log._l10n_cn_einv_record(company, exchange, record)
+        return hook
+
+    def action_l10n_cn_einv_test_connection(self):
+        self.ensure_one()
+        try:
+            with self._l10n_cn_einv_client(self._l10n_cn_einv_log_hook(self)) as client:
+                quota = client.test_connection()
+        except PlatformError as error:
+            raise UserError(_("The tax platform refused the connection: %s", error.message)) from None
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "title": _("Connected to the tax platform"),
+                "message": _("Credit quota for %(period)s: %(remaining)s remaining of %(total)s.",
+                             period=quota.period, remaining=quota.remaining, total=quota.total),
+            },
+        }

@@ -1,0 +1,64 @@
+from odoo import api, fields, models
+
+# Secrets are write-only in settings: the form never receives their value.
+SECRET_FIELDS = {
+    "l10n_cn_einv_app_secret_input": "l10n_cn_einv_app_secret",
+    "l10n_cn_einv_sm4_key_input": "l10n_cn_einv_sm4_key",
+    "l10n_cn_einv_sm2_private_key_input": "l10n_cn_einv_sm2_private_key",
+}
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    l10n_cn_einv_environment = fields.Selection(related="company_id.l10n_cn_einv_environment", readonly=False)
+    l10n_cn_einv_endpoint = fields.Char(related="company_id.l10n_cn_einv_endpoint", readonly=False)
+    l10n_cn_einv_app_id = fields.Char(related="company_id.l10n_cn_einv_app_id", readonly=False)
+    l10n_cn_einv_sm2_public_key = fields.Char(related="company_id.l10n_cn_einv_sm2_public_key", readonly=False)
+    l10n_cn_einv_seller_address_phone = fields.Char(
+        related="company_id.l10n_cn_einv_seller_address_phone", readonly=False)
+    l10n_cn_einv_seller_bank_account = fields.Char(
+        related="company_id.l10n_cn_einv_seller_bank_account", readonly=False)
+    l10n_cn_einv_default_invoice_type = fields.Selection(
+        related="company_id.l10n_cn_einv_default_invoice_type", readonly=False)
+    l10n_cn_einv_issuer = fields.Char(related="company_id.l10n_cn_einv_issuer", readonly=False)
+    l10n_cn_einv_auto_issue = fields.Boolean(related="company_id.l10n_cn_einv_auto_issue", readonly=False)
+    l10n_cn_einv_rollout_percent = fields.Integer(
+        related="company_id.l10n_cn_einv_rollout_percent", readonly=False)
+    l10n_cn_einv_retry_schedule = fields.Char(related="company_id.l10n_cn_einv_retry_schedule", readonly=False)
+
+    l10n_cn_einv_app_secret_input = fields.Char(
+        "New App Secret", compute="_compute_l10n_cn_einv_secret_inputs", inverse="_inverse_l10n_cn_einv_secret_inputs",
+        groups="base.group_system")
+    l10n_cn_einv_sm4_key_input = fields.Char(
+        "New SM4 Key", compute="_compute_l10n_cn_einv_secret_inputs", inverse="_inverse_l10n_cn_einv_secret_inputs",
+        groups="base.group_system")
+    l10n_cn_einv_sm2_private_key_input = fields.Char(
+        "New SM2 Private Key", compute="_compute_l10n_cn_einv_secret_inputs",
+        inverse="_inverse_l10n_cn_einv_secret_inputs", groups="base.group_system")
+    l10n_cn_einv_secrets_status = fields.Char(
+        "Secrets", compute="_compute_l10n_cn_einv_secrets_status", groups="base.group_system")
+
+    def _compute_l10n_cn_einv_secret_inputs(self):
+        for settings in self:
+            for name in SECRET_FIELDS:
+                settings[name] = False
+
+    def _inverse_l10n_cn_einv_secret_inputs(self):
+        for settings in self:
+            values = {target: settings[name].strip() for name, target in SECRET_FIELDS.items() if settings[name]}
+            if values:
+                settings.company_id.sudo().write(values)
+
+    @api.depends("company_id")
+    def _compute_l10n_cn_einv_secrets_status(self):
+        for settings in self:
+            company = settings.company_id.sudo()
+            settings.l10n_cn_einv_secrets_status = ", ".join(
+                f"{label} {'✓' if company[field] else '✗'}" for label, field in (
+                    ("app secret", "l10n_cn_einv_app_secret"), ("SM4 key", "l10n_cn_einv_sm4_key"),
+                    ("SM2 key", "l10n_cn_einv_sm2_private_key")))
+
+    def action_l10n_cn_einv_test_connection(self):
+        self.execute()
+        return self.company_id.action_l10n_cn_einv_test_connection()

@@ -1,0 +1,75 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+# The buyer's title fields a sale order carries over to its invoices.
+TITLE_FIELDS = (
+    "l10n_cn_einv_invoice_type", "l10n_cn_einv_buyer_name", "l10n_cn_einv_buyer_tax_id",
+    "l10n_cn_einv_buyer_address_phone", "l10n_cn_einv_buyer_bank_account", "l10n_cn_einv_buyer_email",
+    "l10n_cn_einv_buyer_is_natural_person",
+)
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    l10n_cn_einv_applicable = fields.Boolean(compute="_compute_l10n_cn_einv_applicable")
+    l10n_cn_einv_invoice_type = fields.Selection(
+        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")], string="E-Invoice Type",
+        compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
+    l10n_cn_einv_buyer_name = fields.Char(
+        "Buyer Title", compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
+    l10n_cn_einv_buyer_tax_id = fields.Char(
+        "Buyer Taxpayer ID", compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
+    l10n_cn_einv_buyer_address_phone = fields.Char(
+        "Buyer Address and Phone", compute="_compute_l10n_cn_einv_title", store=True, readonly=False,
+        precompute=True)
+    l10n_cn_einv_buyer_bank_account = fields.Char(
+        "Buyer Bank and Account", compute="_compute_l10n_cn_einv_title", store=True, readonly=False,
+        precompute=True)
+    l10n_cn_einv_buyer_email = fields.Char(
+        "Delivery E-mail", compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
+    l10n_cn_einv_buyer_is_natural_person = fields.Boolean(
+        "Buyer Is a Natural Person", compute="_compute_l10n_cn_einv_title", store=True, readonly=False,
+        precompute=True)
+    l10n_cn_einv_state = fields.Selection(related="invoice_ids.l10n_cn_einv_state", string="E-Invoice Status")
+    l10n_cn_einv_number = fields.Char(related="invoice_ids.l10n_cn_einv_number", string="E-Invoice Number")
+
+    @api.depends("company_id")
+    def _compute_l10n_cn_einv_applicable(self):
+        for order in self:
+            order.l10n_cn_einv_applicable = order.company_id.account_fiscal_country_id.code == "CN"
+
+    @api.depends("partner_invoice_id", "partner_id", "company_id")
+    def _compute_l10n_cn_einv_title(self):
+        for order in self:
+            partner = (order.partner_invoice_id or order.partner_id).commercial_partner_id
+            party = partner._l10n_cn_einv_party() if partner else None
+            order.l10n_cn_einv_invoice_type = order.company_id.l10n_cn_einv_default_invoice_type or "02"
+            order.l10n_cn_einv_buyer_name = party.name if party else False
+            order.l10n_cn_einv_buyer_tax_id = party.tax_id if party else False
+            order.l10n_cn_einv_buyer_address_phone = party.address if party else False
+            order.l10n_cn_einv_buyer_bank_account = party.bank_account if party else False
+            order.l10n_cn_einv_buyer_email = party.email if party else False
+            order.l10n_cn_einv_buyer_is_natural_person = party.natural_person if party else False
+
+    def _prepare_invoice(self):
+        vals = super()._prepare_invoice()
+        vals.update({name: self[name] for name in TITLE_FIELDS})
+        return vals
+
+    def action_l10n_cn_einv_issue(self):
+        """Invoice what is to invoice (posting it), then issue the e-invoices."""
+        self.ensure_one()
+        invoices = self.invoice_ids.filtered(lambda m: m.move_type == "out_invoice" and m.state != "cancel")
+        if self.invoice_status == "to invoice":
+            invoices |= self._create_invoices()
+        if not invoices:
+            raise UserError(_("There is nothing to invoice on %s yet: deliver the goods or confirm the order.",
+                              self.name))
+        drafts = invoices.filtered(lambda m: m.state == "draft")
+        if drafts:
+            drafts.action_post()
+        to_issue = invoices.filtered(lambda m: m.l10n_cn_einv_state in ("not_needed", "to_issue", "failed"))
+        if not to_issue:
+            raise UserError(_("The invoices of %s are already e-invoiced.", self.name))
+        return to_issue.action_l10n_cn_einv_issue()

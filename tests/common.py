@@ -1,0 +1,100 @@
+import os
+import shutil
+import tempfile
+
+from odoo import Command
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from ..fapiao.sandbox import Sandbox
+from ..fapiao.sandbox.apps import App
+
+SELLER_TAX_ID = "91350100M000100Y43"
+BUYER_TAX_ID = "91310000MA1FL0XL3K"
+PRINTER_CODE = "1090511030000000000"   # 计算机外部设备, 13 %
+SERVICE_CODE = "3040201990000000000"   # 信息技术服务, 6 %
+
+
+class L10nCnEinvCase(AccountTestInvoicingCommon):
+    """A Chinese company pointed at a sandbox platform served on a loopback port
+    for the whole test class (a real HTTP server; no patching)."""
+
+    @classmethod
+    @AccountTestInvoicingCommon.setup_country("cn")
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox_dir = tempfile.mkdtemp(prefix="l10n_cn_einv_test_")
+        cls.addClassCleanup(shutil.rmtree, cls.sandbox_dir, True)
+        cls.sandbox = Sandbox(os.path.join(cls.sandbox_dir, "sandbox.db"), host="127.0.0.1", port=0)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.env["ir.config_parameter"].sudo().set_param("l10n_cn_einvoice.read_timeout", "0.5")
+
+        cls.company = cls.company_data["company"]
+        cls._connect_company(cls.company, SELLER_TAX_ID)
+        cls.env.user.groups_id |= cls.env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager")
+
+        tax_codes = cls.env["l10n_cn_einv.tax.code"]
+        cls.code_printer = tax_codes.search([("code", "=", PRINTER_CODE)])
+        cls.code_service = tax_codes.search([("code", "=", SERVICE_CODE)])
+        cls.tax_13 = cls._percent_tax(13.0, cls.company)
+        cls.tax_6 = cls._percent_tax(6.0, cls.company)
+        cls.product_printer = cls._create_product(
+            name="激光打印机", lst_price=1000.0, default_code="LP-100",
+            taxes_id=[Command.set(cls.tax_13.ids)], l10n_cn_einv_tax_code_id=cls.code_printer.id)
+        cls.product_service = cls._create_product(
+            name="软件维护服务", lst_price=300.0, type="service", invoice_policy="order",
+            taxes_id=[Command.set(cls.tax_6.ids)], l10n_cn_einv_tax_code_id=cls.code_service.id)
+        cls.buyer = cls.env["res.partner"].create({
+            "name": "上海某某贸易有限公司", "is_company": True, "country_id": cls.env.ref("base.cn").id,
+            "vat": BUYER_TAX_ID, "email": "finance@buyer.example.cn",
+            "l10n_cn_einv_address_phone": "上海市浦东新区世纪大道 100 号 021-12345678",
+        })
+
+    @classmethod
+    def _connect_company(cls, company, vat):
+        company.write({"vat": vat, "l10n_cn_einv_endpoint": cls.sandbox.url, "l10n_cn_einv_issuer": "王会计",
+                       "l10n_cn_einv_retry_schedule": "10,30,60"})
+        secrets = company.sudo()
+        cls.sandbox.add_app(App(
+            app_id=secrets.l10n_cn_einv_app_id, secret=secrets.l10n_cn_einv_app_secret,
+            sm4_key_hex=secrets.l10n_cn_einv_sm4_key, seller_tax_id=vat, seller_name=company.name))
+
+    @classmethod
+    def _percent_tax(cls, amount, company):
+        tax = cls.env["account.tax"].search([
+            ("company_id", "=", company.id), ("type_tax_use", "=", "sale"), ("amount_type", "=", "percent"),
+            ("amount", "=", amount), ("price_include", "=", False)], limit=1)
+        return tax or cls.env["account.tax"].create({
+            "name": f"VAT {amount:g}%", "amount": amount, "amount_type": "percent", "type_tax_use": "sale",
+            "company_id": company.id})
+
+    def make_invoice(self, lines=None, partner=None, post=True, **values):
+        lines = lines or [(self.product_printer, 2, 1000.0)]
+        move = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": (partner or self.buyer).id,
+            "invoice_date": "2026-11-20", "company_id": self.company.id,
+            "invoice_line_ids": [Command.create({"product_id": product.id, "quantity": quantity,
+                                                 "price_unit": price}) for product, quantity, price in lines],
+            **values,
+        })
+        if post:
+            move.action_post()
+        return move
+
+    def platform_stats(self, company=None):
+        return self.sandbox.stats((company or self.company).sudo().l10n_cn_einv_app_id)
+
+    def set_faults(self, company=None, **faults):
+        self.sandbox.set_faults((company or self.company).sudo().l10n_cn_einv_app_id, **faults)
+        self.addCleanup(self.sandbox.set_faults, (company or self.company).sudo().l10n_cn_einv_app_id,
+                        busy=0.0, timeout=0.0, drop=0.0, malformed=0.0, slow=0.0, pending_rate=0.0)
+
+    def make_due(self, moves):
+        """Skip the retry wait, as if the cron ran once it had passed."""
+        self.env.cr.execute("UPDATE account_move SET l10n_cn_einv_next_attempt = NOW() AT TIME ZONE 'UTC' "
+                            "- INTERVAL '1 second' WHERE id IN %s", [tuple(moves.ids)])
+        moves.invalidate_recordset()
+
+    def run_queue(self):
+        return self.env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=self.company.ids)

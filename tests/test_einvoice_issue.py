@@ -1,0 +1,170 @@
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .common import BUYER_TAX_ID, L10nCnEinvCase
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestEinvoiceIssue(L10nCnEinvCase):
+
+    def test_issue_from_invoice(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertRegex(move.l10n_cn_einv_number, r"^\d{20}$")
+        self.assertTrue(move.l10n_cn_einv_qr_payload.startswith(f"01,32,,{move.l10n_cn_einv_number},2260.00,"))
+        self.assertTrue(move.l10n_cn_einv_pdf_id.raw.startswith(b"%PDF"))
+        self.assertIn(move.l10n_cn_einv_number.encode(), move.l10n_cn_einv_xml_id.raw)
+        self.assertEqual(self.platform_stats()["invoices"], 1)
+        services = move.l10n_cn_einv_log_ids.sorted("id").mapped("service")
+        self.assertEqual(services, ["invoice.issue", "document.download", "document.download"])
+        self.assertTrue(all(move.l10n_cn_einv_log_ids.mapped("succeeded")))
+        self.assertEqual(move.l10n_cn_einv_log_count, 3)
+
+    def test_issue_from_sale_order_with_adjusted_title(self):
+        order = self.env["sale.order"].create({
+            "partner_id": self.buyer.id, "company_id": self.company.id,
+            "order_line": [Command.create({"product_id": self.product_service.id, "product_uom_qty": 3})],
+        })
+        order.action_confirm()
+        self.assertEqual(order.l10n_cn_einv_buyer_tax_id, BUYER_TAX_ID)
+        order.l10n_cn_einv_buyer_name = "上海某某贸易有限公司（采购部）"
+        order.action_l10n_cn_einv_issue()
+        invoice = order.invoice_ids
+        self.assertEqual(len(invoice), 1)
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.l10n_cn_einv_state, "issued")
+        self.assertEqual(order.l10n_cn_einv_number, invoice.l10n_cn_einv_number)
+        self.assertIn("上海某某贸易有限公司（采购部）".encode(), invoice.l10n_cn_einv_xml_id.raw)
+
+    def test_issue_through_send_and_print(self):
+        move = self.make_invoice()
+        self.env["account.move.send"]._generate_and_send_invoices(
+            move, sending_methods=["manual"], extra_edis={"l10n_cn_einv_issue"})
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertIn(move.l10n_cn_einv_pdf_id, self.env["account.move.send"]._get_invoice_extra_attachments(move))
+
+    def test_every_problem_is_listed_and_nothing_is_sent(self):
+        nameless = self._create_product(name="无编码商品", lst_price=10.0, taxes_id=[Command.set(self.tax_13.ids)])
+        wrong_rate = self._create_product(name="打印机（9%）", lst_price=10.0, taxes_id=[Command.set(
+            self._percent_tax(9.0, self.company).ids)], l10n_cn_einv_tax_code_id=self.code_printer.id)
+        long_name = self._create_product(name="超" * 210, lst_price=10.0, taxes_id=[Command.set(self.tax_13.ids)],
+                                         l10n_cn_einv_tax_code_id=self.code_printer.id)
+        move = self.make_invoice(lines=[(self.product_printer, 1, 100.0), (nameless, 1, 10.0)])
+        move.l10n_cn_einv_invoice_type = "01"
+        move.l10n_cn_einv_buyer_tax_id = False
+        with self.assertRaises(UserError) as caught:
+            move.action_l10n_cn_einv_issue()
+        message = str(caught.exception)
+        self.assertIn("Line 2 (无编码商品)", message)
+        self.assertIn("no tax classification code", message)
+        self.assertEqual(move.l10n_cn_einv_state, "not_needed")
+
+        move2 = self.make_invoice(lines=[(wrong_rate, 1, 10.0), (long_name, 1, 10.0)])
+        move2.l10n_cn_einv_invoice_type = "01"
+        move2.l10n_cn_einv_buyer_tax_id = False
+        with self.assertRaises(UserError) as caught:
+            move2.action_l10n_cn_einv_issue()
+        message = str(caught.exception)
+        self.assertIn("buyer.taxId", message)          # 专票 needs the buyer's taxpayer id
+        self.assertIn("Line 1 (打印机（9%）) taxRate", message)
+        self.assertIn("Line 2", message)               # name over 200 characters
+        self.assertIn("200", message)
+        self.assertEqual(move2.l10n_cn_einv_state, "not_needed")
+        self.assertFalse(move2.l10n_cn_einv_log_ids)
+        self.assertEqual(self.platform_stats()["invoices"], 0)
+
+    def test_busy_platform_queues_then_cron_issues(self):
+        self.set_faults(busy=1.0, retry_after=0)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "to_issue")
+        self.assertEqual(move.l10n_cn_einv_attempts, 1)
+        self.assertTrue(move.l10n_cn_einv_next_attempt)
+        self.assertEqual(self.run_queue(), 0, "not due yet: the first wait is 10 s")
+        self.sandbox.set_faults(self.company.sudo().l10n_cn_einv_app_id, busy=0.0)
+        self.make_due(move)
+        self.assertEqual(self.run_queue(), 1)
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertEqual(self.platform_stats()["invoices"], 1)
+
+    def test_busy_until_the_waits_run_out_fails_and_alerts(self):
+        self.set_faults(busy=1.0, retry_after=0)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        for _attempt in range(3):
+            self.make_due(move)
+            self.run_queue()
+        self.assertEqual(move.l10n_cn_einv_state, "failed")
+        self.assertIn("busy", move.l10n_cn_einv_error)
+        self.assertTrue(move.activity_ids.filtered(lambda a: a.summary == "E-invoice failed"))
+        self.assertEqual(self.platform_stats()["invoices"], 0)
+
+    def test_timeout_after_accept_recovers_without_duplicate(self):
+        self.set_faults(timeout=1.0, timeout_seconds=1.5)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "to_issue")
+        self.assertTrue(move.l10n_cn_einv_uncertain)
+        self.assertEqual(self.platform_stats()["invoices"], 1, "the platform did issue it")
+        self.sandbox.set_faults(self.company.sudo().l10n_cn_einv_app_id, timeout=0.0)
+        self.make_due(move)
+        self.run_queue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertEqual(self.platform_stats()["invoices"], 1)
+        services = move.l10n_cn_einv_log_ids.sorted("id").mapped("service")
+        self.assertEqual(services[:2], ["invoice.issue", "invoice.query"], "queried before sending again")
+        self.assertEqual(services.count("invoice.issue"), 1)
+
+    def test_pending_result_is_polled(self):
+        self.set_faults(pending_rate=1.0, pending_seconds=60)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+        self.sandbox.advance_clock(61)
+        self.env["account.move"]._l10n_cn_einv_cron_poll_pending(company_ids=self.company.ids)
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertRegex(move.l10n_cn_einv_number, r"^\d{20}$")
+
+    def test_issued_invoice_cannot_be_reset_cancelled_or_changed(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        for action in (move.button_draft, move.button_cancel):
+            with self.assertRaisesRegex(UserError, "red invoice"):
+                action()
+        with self.assertRaisesRegex(UserError, "red invoice"):
+            move.l10n_cn_einv_buyer_name = "另一个抬头"
+        with self.assertRaisesRegex(UserError, "already issued"):
+            move.action_l10n_cn_einv_issue()
+
+    def test_double_issue_is_refused_and_the_platform_holds_one(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        # even a forced second submission with the same serial number issues nothing new
+        with move.company_id._l10n_cn_einv_client() as client:
+            again = client.issue(move._l10n_cn_einv_document())
+        self.assertTrue(again.duplicate)
+        self.assertEqual(again.invoice_number, move.l10n_cn_einv_number)
+        self.assertEqual(self.platform_stats()["invoices"], 1)
+
+    def test_non_administrators_cannot_read_secrets(self):
+        user = self.env["res.users"].create({
+            "name": "E-invoice manager", "login": "einv_manager", "company_id": self.company.id,
+            "company_ids": [Command.set(self.company.ids)],
+            "groups_id": [Command.set([self.env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager").id,
+                                       self.env.ref("account.group_account_manager").id])],
+        })
+        company = self.company.with_user(user)
+        for field in ("l10n_cn_einv_app_secret", "l10n_cn_einv_sm4_key", "l10n_cn_einv_sm2_private_key"):
+            with self.assertRaises(AccessError):
+                company.read([field])
+            self.assertNotIn(field, company.fields_get())
+        # and yet they issue: the client reads the credentials with sudo
+        move = self.make_invoice()
+        move.with_user(user).action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        secrets = self.company.sudo()
+        for line in move.l10n_cn_einv_log_ids:
+            for secret in (secrets.l10n_cn_einv_app_secret, secrets.l10n_cn_einv_sm4_key):
+                self.assertNotIn(secret, (line.request or "") + (line.response or "") + (line.error or ""))
