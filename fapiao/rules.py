@@ -166,6 +166,16 @@ def _as_decimal(value):
     return None
 
 
+def _usable_decimal(value):
+    """``_as_decimal`` within MAX_MAGNITUDE, else None: for our own trusted documents."""
+    number = _as_decimal(value)
+    return number if number is not None and _in_range(number) else None
+
+
+def _in_range(number):
+    return number.copy_abs() < MAX_MAGNITUDE   # copy_abs: no context, so no overflow
+
+
 def _places(value):
     """Decimal places the value needs: 1.50 needs 1, 100 none (exact, no context)."""
     _, digits, exponent = value.as_tuple()
@@ -181,6 +191,11 @@ def _fmt(value):
     if places > 20 or value.adjusted() > 20:
         return str(value)       # absurd exponents stay short
     return format(value, f".{max(places, MONEY_PLACES)}f")
+
+
+def _percent(rate):
+    """A rate for a message, 13%; a rate with absurd precision as it is."""
+    return str(rate) if _places(rate) > 20 else format_rate(rate)
 
 
 def _product(a, b):
@@ -256,7 +271,7 @@ class _Findings:
             shown = f"{repr(value)[:40]} ({type(value).__name__})"
             self.add(path, "NUMBER", f"{shown} is not a finite Decimal", f" {shown} 不是有效的十进制数")
             return None
-        if abs(number) >= MAX_MAGNITUDE:
+        if not _in_range(number):
             self.add(path, "OUT_OF_RANGE", f"{_fmt(number)} is out of range (below {MAX_MAGNITUDE:f})",
                      f" {_fmt(number)} 超出范围（应小于 {MAX_MAGNITUDE:f}）")
             return None
@@ -270,7 +285,7 @@ class _Findings:
         """``code`` when ``stated`` is further than ``tolerance`` from ``expected``.
 
         ``expected_as`` and ``stated_as`` are (English, Chinese) names of the
-        two sides; ``stated`` defaults to the field itself.
+        two sides; without ``stated_as`` the stated value is the field's own.
         """
         if stated is None or expected is None:
             return
@@ -295,10 +310,15 @@ class _Findings:
 
     def taxpayer_id(self, path, value):
         try:
-            validate_taxpayer_id(value)
+            normalised = validate_taxpayer_id(value)
         except InvalidTaxpayerId as exc:
             self.errors.append(FieldError(path, f"TAXPAYER_ID_{exc.reason.upper()}", exc.message,
                                           exc.message_zh))
+            return
+        if normalised != value:     # the platform compares ids as written
+            self.add(path, "TAXPAYER_ID_NOT_NORMALISED",
+                     f"{value!r} must be written {normalised} (capitals, no spaces or dashes)",
+                     f"“{value}”应写作 {normalised}（大写，不含空格和连字符）")
 
 
 # --- Header fields shared by invoices and red forms ------------------------------------
@@ -331,8 +351,8 @@ def _check_party(found, role, party, tax_id_required=False):
     name = _text(party.name)
     if found.required(f"{role}.name", name):
         found.length(f"{role}.name", name, MAX_LENGTHS["party_name"])
-    tax_id = _text(party.tax_id).strip()
-    if tax_id:
+    tax_id = _text(party.tax_id)
+    if tax_id.strip():
         found.taxpayer_id(f"{role}.taxId", tax_id)
     elif tax_id_required:
         found.add(f"{role}.taxId", "REQUIRED", "is required", "为必填项")
@@ -442,8 +462,8 @@ def _check_rate_and_policy(found, path, rate, policy, entry):
         return
     if policy in ZERO_RATE_POLICIES:
         if rate != 0:
-            found.add(rate_path, "ZERO_RATE_POLICY", f"{format_rate(rate)} must be 0% under policy {policy}",
-                      f" {format_rate(rate)} 应为 0%（优惠政策：{policy}）")
+            found.add(rate_path, "ZERO_RATE_POLICY", f"{_percent(rate)} must be 0% under policy {policy}",
+                      f" {_percent(rate)} 应为 0%（优惠政策：{policy}）")
         return
     if rate == 0:
         found.add(policy_path, "ZERO_RATE_POLICY",
@@ -459,10 +479,10 @@ def _check_rate_and_policy(found, path, rate, policy, entry):
     else:
         return
     if rate not in allowed:
-        shown = ", ".join(format_rate(r) for r in allowed) or "none"
+        shown = ", ".join(_percent(r) for r in allowed) or "none"
         found.add(rate_path, "RATE_NOT_ALLOWED",
-                  f"{format_rate(rate)} is not allowed for {source_en}; allowed: {shown}",
-                  f" {format_rate(rate)} 不适用于{source_zh}（可用税率：{shown}）")
+                  f"{_percent(rate)} is not allowed for {source_en}; allowed: {shown}",
+                  f" {_percent(rate)} 不适用于{source_zh}（可用税率：{shown}）")
 
 
 def _check_line_arithmetic(found, path, line, amounts):
@@ -546,7 +566,7 @@ def _quoted(text):
 
 
 def _rate_shown(rate):
-    return format_rate(rate), f" {format_rate(rate)} "
+    return _percent(rate), f" {_percent(rate)} "
 
 
 # --- Invoice totals --------------------------------------------------------------------
@@ -654,13 +674,13 @@ def _check_red_line(found, path, line, seen):
 
 def _blue_lines(blue_invoice):
     """Blue line number -> that line's (quantity, amount, tax) as Decimals or None."""
-    return {line.line_no or index + 1: tuple(_as_decimal(getattr(line, attr)) for _, attr in _REVERSAL_FIELDS)
+    return {line.line_no or index + 1: tuple(_usable_decimal(getattr(line, attr)) for _, attr in _REVERSAL_FIELDS)
             for index, line in enumerate(blue_invoice.lines or ())}
 
 
 def _reversed_before(already_reversed):
     """Line number -> (quantity, amount, tax) reversed by earlier forms, 0 where unknown."""
-    return {number: tuple(_as_decimal(value) or Decimal(0) for value in values)
+    return {number: tuple(_usable_decimal(value) or Decimal(0) for value in values)
             for number, values in (already_reversed or {}).items()}
 
 
