@@ -8,9 +8,11 @@ fix a document in one pass; ``check_invoice`` and ``check_red_form`` raise
 identifiers for programs, and messages name the value and the limit in English
 and Simplified Chinese.
 
-The validators never raise on a document, whatever it holds: Odoo code hands
-in ``False`` for empty text and may hand in a float by mistake, so values are
-read defensively and every number is bounded before any arithmetic.
+The validators never raise on a document that ``from_wire`` accepts (the tests
+fuzz this), and they read values defensively for documents built in Python:
+Odoo hands in ``False`` for empty text and may hand in a float by mistake
+(reported, never computed with), and every number is bounded before any
+arithmetic so that no exponent can overflow.
 """
 
 import re
@@ -642,7 +644,7 @@ def format_line_name(short_name, item_name):
 
 # --- Red-letter confirmation forms -------------------------------------------------------
 
-# Form line field -> index in a (quantity, amount, tax_amount) reversal triple.
+# (wire name, attribute) of each member of a (quantity, amount, tax) reversal triple.
 _REVERSAL_FIELDS = (("quantity", "quantity"), ("amount", "amount"), ("taxAmount", "tax_amount"))
 
 
@@ -709,7 +711,7 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
             continue    # reported with the line
         if number not in left:
             found.add(f"lines[{index}].blueLineNo", "LINE_NOT_FOUND",
-                      f"{number} is not a line of the blue invoice (it has {len(blue)})",
+                      f"{number} is not a line of the blue invoice (it has {len(blue)} lines)",
                       f" {number} 不是蓝字发票的明细行（共 {len(blue)} 行）")
             continue
         for (wire, _), now, original, remaining, done in zip(
