@@ -7,11 +7,15 @@ zeros are removed; only leaf rows may be used on an invoice line.
 """
 
 import csv
+import datetime
 import io
 import os
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from .documents import CatalogueEntry
+from .errors import FieldError, ValidationFailed
 
 DEFAULT_CSV = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "data", "tax_classification_codes_v32.csv")
@@ -64,6 +68,40 @@ def read_csv(source):
     return [entry_from_csv_row(row) for row in csv.DictReader(handle)]
 
 
+_WORD_SPLIT = re.compile(r"[\s,，、;；/()（）*\-]+")
+SUGGEST_TEXT_LENGTH = 40    # enough for a product name; bounds the work per call
+
+
+def _fold(text):
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def _pieces(text):
+    """Every run of 2+ characters inside the words of ``text``; 3+ when Latin
+    letters or digits only, which would match codes and abbreviations at random."""
+    pieces = set()
+    for word in _WORD_SPLIT.split(text[:SUGGEST_TEXT_LENGTH]):
+        for start in range(len(word) - 1):
+            pieces.update(word[start:end] for end in range(start + 2, len(word) + 1))
+    return {piece for piece in pieces if len(piece) >= 3 or not piece.isascii()}
+
+
+def _terms(entry):
+    """(weight, folded term) pairs of an entry: its names weigh more than its keywords."""
+    yield 1, _fold(entry.name)
+    yield 1, _fold(entry.short_name)
+    for keyword in split_special(entry.keywords):
+        yield 0, _fold(keyword)
+
+
+def _term_score(term, weight, pieces):
+    if term in pieces:
+        return 4 * len(term) + weight
+    for length in range(len(term) - 1, 1, -1):
+        if any(term[start:start + length] in pieces for start in range(len(term) - length + 1)):
+            return 2 * length + weight - (len(term) - length) / 100
+    return 0
+
 class Catalogue:
     """In-memory lookup of classification codes."""
 
@@ -104,3 +142,207 @@ class Catalogue:
                 if len(found) >= limit:
                     break
         return found
+
+    def suggest(self, text, limit=5):
+        """Leaf, usable entries for an item called ``text`` (a product name), best first.
+
+        Each term of an entry (name, short name, keyword) scores the longest
+        run of at least two characters it shares with the text, a whole term
+        found in the text scoring double, so 有机东北大米 finds 大米 first and
+        咨询服务费 finds the consulting codes. Names weigh a little more than
+        keywords, shorter terms (closer matches) win ties, then code order.
+        """
+        pieces = _pieces(_fold(text))
+        if not pieces:
+            return []
+        scored = []
+        for entry in self._entries.values():
+            if entry.is_summary or not entry.usable:
+                continue
+            best = max((_term_score(term, weight, pieces) for weight, term in _terms(entry)), default=0)
+            if best > 0:
+                scored.append((-best, entry.code, entry))
+        scored.sort(key=lambda item: item[:2])
+        return [entry for _score, _code, entry in scored[:limit]]
+
+
+# --- Levels, rates a code allows -------------------------------------------------
+
+# 征收率 of the simplified method (简易计税): small-scale taxpayers and some
+# activities of general taxpayers charge them on any code, while the table
+# lists only the general VAT rates (税率), so they are always accepted.
+LEVY_RATES = (Decimal("0.01"), Decimal("0.015"), Decimal("0.03"), Decimal("0.05"))
+# 增值税特殊管理 flags under which a line of the code carries a 0 % rate.
+ZERO_RATE_SPECIALS = ("免税", "不征税")
+
+
+def is_code(text):
+    """True for a well-formed classification code: 19 digits."""
+    return isinstance(text, str) and len(text) == CODE_LENGTH and text.isdigit()
+
+
+def code_level(code):
+    """Hierarchy level of a code: 1 for ``1000000000000000000``, 10 for a full 19-digit leaf.
+
+    Levels add two digits after the first one, so the significant length
+    (trailing zeros removed) is rounded up to the next odd length: a last
+    segment such as ``10`` loses its own zero.
+    """
+    length = len(code.rstrip("0")) or 1
+    return (length + 1 + (length + 1) % 2) // 2
+
+
+def format_rates(rates):
+    """(Decimal("0.13"), Decimal("0.09")) -> "13%、9%", the table's own spelling."""
+    return "、".join(format_rate(rate) for rate in rates)
+
+
+def split_special(text):
+    """``"免税、即征即退50%"`` -> ``("免税", "即征即退50%")``."""
+    return tuple(part.strip() for part in (text or "").replace("，", "、").split("、") if part.strip())
+
+
+def allowed_rates(entry):
+    """Every rate a line of ``entry`` may carry, in the order a person reads them.
+
+    The code's VAT rates; 0 % when the code lists it or has an exemption
+    (免税, 不征税: the line then carries that policy flag); and the levy
+    rates of the simplified method (LEVY_RATES), which apply to any code.
+    """
+    rates = list(entry.vat_rates)
+    if any(special in ZERO_RATE_SPECIALS for special in split_special(entry.vat_special)):
+        rates.append(Decimal("0"))
+    rates.extend(LEVY_RATES)
+    return tuple(dict.fromkeys(rate.normalize() for rate in rates))
+
+
+def rate_allowed(entry, rate):
+    return Decimal(rate).normalize() in allowed_rates(entry)
+
+
+# --- Checked reading of a CSV file (updates of the table) -----------------------
+
+CSV_COLUMNS = ("code", "name", "short_name", "vat_rates", "keywords", "is_summary", "usable",
+               "vat_special", "vat_special_code", "vat_policy_basis", "parent_code", "table_version",
+               "effective_date")
+REQUIRED_COLUMNS = ("code", "name", "is_summary", "parent_code")
+ROOT_PARENTS = ("", "0")
+MAX_FILE_ERRORS = 20
+_FLAGS = {"Y": True, "N": False}
+
+
+def _decode(data):
+    """Text of an uploaded file: UTF-8 (with or without BOM), else GB18030 as Excel saves it in China."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ValidationFailed([FieldError(
+            "", "ENCODING", "the file is neither UTF-8 nor GB18030 text: save it as CSV UTF-8",
+            "文件不是 UTF-8 或 GB18030 文本：请另存为 CSV UTF-8")]) from None
+
+
+def _rate_problem(text):
+    for raw in (text or "").replace("，", "、").replace(",", "、").split("、"):
+        part = raw.strip()
+        if not part:
+            continue
+        try:
+            value = Decimal(part.rstrip("%").strip())
+        except InvalidOperation:
+            value = None
+        if not part.endswith("%") or value is None or not 0 <= value < 100:
+            return part
+    return None
+
+
+def _date_problem(text):
+    if not text:
+        return False
+    if len(text) != 8 or not text.isdigit():
+        return True
+    try:
+        datetime.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return True
+    return False
+
+
+def _row_errors(row, line, seen):
+    """Problems of one CSV row as (column, code, English, Chinese)."""
+    problems = []
+    code = (row.get("code") or "").strip()
+    if not is_code(code):
+        problems.append(("code", "CODE_FORMAT", f"{code!r} is not a 19-digit code", f"“{code}”不是 19 位编码"))
+    elif code in seen:
+        problems.append(("code", "CODE_DUPLICATE", f"{code} already appears on line {seen[code]}",
+                         f"{code} 与第 {seen[code]} 行重复"))
+    else:
+        seen[code] = line
+    if not (row.get("name") or "").strip():
+        problems.append(("name", "REQUIRED", "is empty", "为空"))
+    bad_rate = _rate_problem(row.get("vat_rates"))
+    if bad_rate is not None:
+        problems.append(("vat_rates", "RATE_FORMAT",
+                         f"{bad_rate!r} is not a rate such as 13% (several joined by 、)",
+                         f"“{bad_rate}”不是有效税率，如 13%（多个以“、”分隔）"))
+    for column, default in (("is_summary", "N"), ("usable", "Y")):
+        flag = (row.get(column) or default).strip().upper()
+        if flag not in _FLAGS:
+            problems.append((column, "FLAG", f"{flag!r} must be Y or N", f"“{flag}”应为 Y 或 N"))
+    parent = (row.get("parent_code") or "").strip()
+    if parent not in ROOT_PARENTS and not is_code(parent):
+        problems.append(("parent_code", "CODE_FORMAT", f"{parent!r} is neither 0 nor a 19-digit code",
+                         f"“{parent}”既不是 0 也不是 19 位编码"))
+    elif parent == code:
+        problems.append(("parent_code", "PARENT_SELF", "is the row's own code", "与本行编码相同"))
+    date = (row.get("effective_date") or "").strip()
+    if _date_problem(date):
+        problems.append(("effective_date", "DATE_FORMAT", f"{date!r} is not a date written YYYYMMDD",
+                         f"“{date}”不是 YYYYMMDD 格式的日期"))
+    return problems
+
+
+def check_csv(data, max_errors=MAX_FILE_ERRORS):
+    """Entries of an uploaded CSV file in the shipped table's columns, every row checked.
+
+    ``data`` is bytes or text. Raises :class:`ValidationFailed` whose errors
+    name the line (as a spreadsheet numbers it, the header being line 1) and
+    the column, at most ``max_errors`` of them: a file is taken whole or not at
+    all. Parents are not looked up here, since they may already be in the
+    table the file updates.
+    """
+    reader = csv.DictReader(io.StringIO(_decode(data), newline=""))
+    header = [name.strip() for name in reader.fieldnames or ()]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise ValidationFailed([FieldError(
+            "line 1", "COLUMNS",
+            f"the header lacks {', '.join(missing)}; expected columns: {', '.join(CSV_COLUMNS)}",
+            f"表头缺少 {'、'.join(missing)}；应有的列：{'、'.join(CSV_COLUMNS)}")])
+    reader.fieldnames = header
+    errors, entries, seen = [], [], {}
+    for row in reader:
+        line = reader.line_num
+        if None in row or None in row.values():
+            problems = [("", "FIELD_COUNT", f"has a different number of fields than the header ({len(header)})",
+                         f"字段数与表头（{len(header)} 列）不一致")]
+        else:
+            problems = _row_errors(row, line, seen)
+        for column, code, en, zh in problems:
+            where = f"line {line}, {column}" if column else f"line {line}"
+            errors.append(FieldError(where, code, en, zh))
+        if not problems:
+            entries.append(entry_from_csv_row(row))
+        if len(errors) >= max_errors:
+            break
+    if not errors and not entries:
+        errors.append(FieldError("", "EMPTY", "the file has no rows", "文件没有数据行"))
+    if errors:
+        raise ValidationFailed(errors[:max_errors])
+    return entries
