@@ -27,7 +27,16 @@
         ],
     },
     "data": [
+        "security/l10n_cn_einvoice_groups.xml",
+        "security/ir.model.access.csv",
+        "views/tax_code_views.xml",
+        "views/product_views.xml",
+        "views/res_partner_views.xml",
+        "wizard/tax_code_import_views.xml",
+        "wizard/tax_code_suggest_views.xml",
+        "wizard/tax_code_check_views.xml",
     ],
+    "post_init_hook": "_l10n_cn_einv_post_init",
     "installable": True,
     "application": False,
 }

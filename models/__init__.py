@@ -1,0 +1,1 @@
+from . import product, res_partner, tax_code
