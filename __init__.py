@@ -1,4 +1,8 @@
-from . import models, wizard
+# Odoo always imports an addon as odoo.addons.<name>. Plain pytest may import
+# this file under another name while collecting fapiao/ (a package inside the
+# addon): the Odoo models must not load then.
+if __name__.startswith("odoo.addons."):
+    from . import models, wizard
 
 
 def _l10n_cn_einv_post_init(env):

@@ -33,7 +33,7 @@ SECRET = "sandbox-demo-secret"
 SM4_KEY_HEX = "0123456789abcdeffedcba9876543210"
 SELLER = Party("示例科技有限公司", "91350100M000100Y43", "福州市鼓楼区示例路 1 号 0591-12345678",
                bank_name="示例银行福州分行", bank_account="6222000000000000001")
-BUYER = Party("上海某某贸易有限公司", "91310000MA1FL0XL3K")
+BUYER = Party("上海某某贸易有限公司", "91310000MA1FL0XL39")
 
 
 def make_invoice(serial_no, line_count=100):

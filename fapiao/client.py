@@ -64,6 +64,8 @@ _ERRORS_BY_CODE = {
     "3002": NotFound, "3003": StateConflict, "3004": VoidNotAllowed, "3005": QuotaExceeded,
     "9001": SystemBusy, "9999": PlatformInternalError,
 }
+# Refusals that mean "your keys are not mine": nothing was processed.
+_KEY_REFUSALS = frozenset({"1003", "2001", "2003", "2006"})
 _HINTS = {
     "1003": "check the SM4 key configured for this application",
     "2001": "check the application id",
@@ -230,6 +232,12 @@ class PlatformClient(Provider):
         code = str(outer.get("code") or "")
         exchange.code, exchange.message = code, str(outer.get("message") or "")[:500]
         signed = self._signature_ok(response, path, nonce, raw)
+        if signed is False and code in _KEY_REFUSALS:
+            # The platform signs with the secret it knows: when ours is wrong, its
+            # refusal cannot verify either. Nothing was processed; say so plainly.
+            error = self._error_for(service, code, outer)
+            error.message += " (the answer's signature does not verify with this secret either)"
+            raise error
         if signed is False:
             raise ResponseSignatureError(f"{service}: the answer's signature does not verify; not trusted",
                                          message_zh=f"{service}：平台响应签名验证失败，结果不可信")
@@ -260,7 +268,7 @@ class PlatformClient(Provider):
             response.status_code, path, response.headers.get(protocol.H_TIMESTAMP, ""),
             response.headers.get(protocol.H_NONCE, ""), request_nonce=nonce, body=raw,
         )
-        return protocol.signature_matches(self.config.secret.encode(), canonical, signature)
+        return protocol.signature_matches(self.config.secret, canonical, signature)
 
     def _error_for(self, service, code, outer):
         return_code = protocol.RETURN_CODES.get(code)
@@ -345,7 +353,8 @@ class PlatformClient(Provider):
         return self._invoice_result(code, data)
 
     def _lookup_invoice(self, serial_no):
-        data = self._retrying("invoice.query", {"serialNos": [serial_no]})
+        # One attempt: the submission loop around it does the retrying.
+        _code, data = self.call("invoice.query", {"serialNos": [serial_no]}, serial_no=serial_no)
         for item in data.get("results") or []:
             if isinstance(item, dict) and item.get("serialNo") == serial_no:
                 return "3001", item
@@ -373,8 +382,9 @@ class PlatformClient(Provider):
 
     def apply_red_form(self, form):
         def lookup():
-            found = self.query_red_forms(serial_nos=[form.serial_no])
-            return ("3001", found[0].to_wire()) if found else None
+            _code, data = self.call("redform.query", {"serialNos": [form.serial_no]}, serial_no=form.serial_no)
+            forms = [item for item in data.get("forms") or [] if isinstance(item, dict)]
+            return ("3001", forms[0]) if forms else None
 
         _code, data = self._submit("redform.apply", form.to_wire(), form.serial_no, lookup)
         return documents.RedFormResult.from_wire(data)

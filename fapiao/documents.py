@@ -7,6 +7,7 @@ strings); ``from_wire`` parses one back and raises
 read, never a bare KeyError or TypeError, whatever the input.
 """
 
+import re
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
@@ -27,6 +28,9 @@ RED_FORM_STATES = {
 RED_FORM_ISSUABLE = ("01", "04")
 RED_FORM_AWAITING = ("02", "03")
 INVOICE_STATUSES = ("issued", "pending", "failed")
+
+
+_DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]{1,18}(\.[0-9]{1,20})?$")
 
 
 def dec_str(value):
@@ -71,14 +75,18 @@ class _Reader:
             self.error(path, "TYPE", "must be a decimal string such as \"12.34\"",
                        "必须是数字字符串，如“12.34”")
             return None
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            self.error(path, "NUMBER", f"{str(value)[:40]!r} is not a number", "不是有效数字")
+        text = str(value)
+        # Plain decimal notation only: no exponent, spaces or digit separators,
+        # so that no input can expand into a huge number.
+        if not _DECIMAL_TEXT.match(text):
+            self.error(path, "NUMBER", f"{text[:40]!r} is not a plain decimal number such as \"12.34\"",
+                       "不是有效数字（应为“12.34”这样的格式）")
             return None
-        return number
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            self.error(path, "NUMBER", f"{text[:40]!r} is not a number", "不是有效数字")
+            return None
 
     def boolean(self, data, key, path):
         value = data.get(key, False)

@@ -119,8 +119,13 @@ def canonical_response(status, path, timestamp, nonce, *, request_nonce, body):
     ).encode()
 
 
+def _secret_bytes(secret):
+    """App secrets are configured as text; HMAC keys are their UTF-8 bytes."""
+    return secret.encode() if isinstance(secret, str) else secret
+
+
 def sign(secret, canonical):
-    return crypto.hmac_sm3_hex(secret, canonical)
+    return crypto.hmac_sm3_hex(_secret_bytes(secret), canonical)
 
 
 def signature_matches(secret, canonical, signature):

@@ -79,7 +79,7 @@ class AccountMove(models.Model):
         precompute=True)
     l10n_cn_einv_serial_no = fields.Char("E-Invoice Serial Number", copy=False, readonly=True, index=True)
     l10n_cn_einv_submission = fields.Integer(copy=False, readonly=True, default=0,
-                                             help="Submissions refused by the platform so far.")
+                                             help="Submissions the platform failed for good so far.")
     l10n_cn_einv_number = fields.Char("E-Invoice Number", copy=False, readonly=True, index=True)
     l10n_cn_einv_issue_time = fields.Datetime("E-Invoice Issue Time", copy=False, readonly=True)
     l10n_cn_einv_submitted_at = fields.Datetime("First Submitted", copy=False, readonly=True)
@@ -283,14 +283,9 @@ class AccountMove(models.Model):
         for move in self:
             vals = {"l10n_cn_einv_state": "to_issue", "l10n_cn_einv_attempts": 0,
                     "l10n_cn_einv_next_attempt": False, "l10n_cn_einv_error": False}
-            if move.l10n_cn_einv_state == "failed" and not move.l10n_cn_einv_uncertain \
-                    and move.l10n_cn_einv_serial_no:
-                # The platform refused this serial number for good: a new submission needs a new one.
-                vals["l10n_cn_einv_submission"] = move.l10n_cn_einv_submission + 1
+            if not move.l10n_cn_einv_serial_no:
+                vals["l10n_cn_einv_serial_no"] = move._l10n_cn_einv_serial()
             move.with_context(l10n_cn_einv_internal=True).write(vals)
-            if not move.l10n_cn_einv_serial_no or "l10n_cn_einv_submission" in vals:
-                move.with_context(l10n_cn_einv_internal=True).write(
-                    {"l10n_cn_einv_serial_no": move._l10n_cn_einv_serial()})
 
     def _l10n_cn_einv_lock(self, nowait=False):
         """Lock the rows for the rest of the transaction, so that two workers
@@ -404,6 +399,10 @@ class AccountMove(models.Model):
                             "l10n_cn_einv_error": False, "l10n_cn_einv_next_attempt": False})
         else:
             message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
+            # The platform holds this serial number as failed for good: only a new one can be issued.
+            # (A refusal before processing, such as a parameter error, keeps the serial number.)
+            internal.write({"l10n_cn_einv_submission": self.l10n_cn_einv_submission + 1})
+            internal.write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
             self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the e-invoice: %s", message)),
                                     uncertain=False)
 
@@ -548,7 +547,8 @@ class AccountMove(models.Model):
 
     @api.model
     def _l10n_cn_einv_can_commit(self):
-        return self.env["account.move.send"]._can_commit()
+        # The context flag lets a test run the production commit path on its own cursors.
+        return self.env.context.get("l10n_cn_einv_commit") or self.env["account.move.send"]._can_commit()
 
 
 class AccountMoveLine(models.Model):

@@ -10,7 +10,7 @@ from ..fapiao.sandbox import Sandbox
 from ..fapiao.sandbox.apps import App
 
 SELLER_TAX_ID = "91350100M000100Y43"
-BUYER_TAX_ID = "91310000MA1FL0XL3K"
+BUYER_TAX_ID = "91310000MA1FL0XL39"
 PRINTER_CODE = "1090511030000000000"   # 计算机外部设备, 13 %
 SERVICE_CODE = "3040201990000000000"   # 信息技术服务, 6 %
 

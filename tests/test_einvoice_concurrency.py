@@ -1,0 +1,81 @@
+import threading
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.tests import tagged
+
+from ..fapiao.sandbox.apps import App
+from .common import PRINTER_CODE, L10nCnEinvCase
+
+INVOICES = 24
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestQueueConcurrency(L10nCnEinvCase):
+    """Two cron workers on separate database connections drain one queue."""
+
+    def _committed_queue(self):
+        """A company with queued invoices, committed so that other connections see them."""
+        with self.env.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env["res.company"].create({
+                "name": "并发测试有限公司", "country_id": env.ref("base.cn").id,
+                "currency_id": env.ref("base.CNY").id, "vat": "91350100M000100Y43",
+                "l10n_cn_einv_endpoint": self.sandbox.url,
+            })
+            env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
+            tax = env["account.tax"].create({"name": "VAT 13%", "amount": 13.0, "type_tax_use": "sale",
+                                             "company_id": company.id})
+            code = env["l10n_cn_einv.tax.code"].search([("code", "=", PRINTER_CODE)])
+            product = env["product.product"].create({"name": "激光打印机", "taxes_id": [Command.set(tax.ids)],
+                                                     "l10n_cn_einv_tax_code_id": code.id})
+            buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": "91310000MA1FL0XL39",
+                                               "country_id": env.ref("base.cn").id, "is_company": True})
+            moves = env["account.move"].with_company(company).create([{
+                "move_type": "out_invoice", "partner_id": buyer.id, "company_id": company.id,
+                "invoice_date": "2026-11-20",
+                "invoice_line_ids": [Command.create({"product_id": product.id, "quantity": 1,
+                                                     "price_unit": 100.0 + index})],
+            } for index in range(INVOICES)])
+            moves.action_post()
+            moves._l10n_cn_einv_enqueue()
+            secrets = company.sudo()
+            self.sandbox.add_app(App(app_id=secrets.l10n_cn_einv_app_id, secret=secrets.l10n_cn_einv_app_secret,
+                                     sm4_key_hex=secrets.l10n_cn_einv_sm4_key, seller_tax_id=company.vat,
+                                     seller_name=company.name))
+            return company.id, moves.ids, secrets.l10n_cn_einv_app_id
+
+    def test_two_overlapping_cron_runs_never_send_twice(self):
+        company_id, move_ids, app_id = self._committed_queue()
+        self.sandbox.set_faults(app_id, slow=1.0, slow_seconds=0.02)  # keep both workers busy together
+        start = threading.Barrier(2)
+        processed, errors = [], []
+
+        def worker():
+            try:
+                with self.env.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
+                    start.wait(10)
+                    processed.append(env["account.move"]._l10n_cn_einv_cron_process_queue(
+                        company_ids=[company_id]))
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        self.sandbox.set_faults(app_id, slow=0.0)
+        self.assertFalse(errors)
+        self.assertEqual(sum(processed), INVOICES)
+        self.assertTrue(all(processed), f"both workers took part: {processed}")
+        stats = self.sandbox.stats(app_id)
+        self.assertEqual(stats["invoices"], INVOICES)
+        self.assertEqual(stats["distinctSerials"], INVOICES)
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT l10n_cn_einv_state, COUNT(*) FROM account_move WHERE id IN %s GROUP BY 1",
+                       [tuple(move_ids)])
+            self.assertEqual(dict(cr.fetchall()), {"issued": INVOICES})
+            cr.execute("SELECT COUNT(*) FROM l10n_cn_einv_log WHERE company_id = %s AND service = 'invoice.issue'",
+                       [company_id])
+            self.assertEqual(cr.fetchone()[0], INVOICES, "each invoice was sent exactly once")
