@@ -8,13 +8,12 @@ same behaviour; docs/sandbox.md lists the routes.
 
 import hmac
 import ipaddress
-import json
 from urllib.parse import parse_qs
 
 from .. import protocol
 from ..documents import RedForm
 from .faults import FaultSettings
-from .gate import Reply
+from .gate import json_reply
 from .refusal import Refusal
 
 APP_FIELDS = {"secret": "secret", "sm4Key": "sm4_key_hex", "sellerTaxId": "seller_tax_id",
@@ -26,11 +25,6 @@ class AdminError(Exception):
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
-
-
-def _json(status, value):
-    return Reply(status, json.dumps(value, ensure_ascii=False).encode(),
-                 {"Content-Type": "application/json; charset=utf-8"})
 
 
 def app_view(app, sandbox):
@@ -69,7 +63,7 @@ def _post_faults(sandbox, body):
 
 
 def _get_faults(sandbox, query):
-    app = sandbox._app(_required(query, "appId"))
+    app = sandbox.get_app(_required(query, "appId"))
     return {"appId": app.app_id, "faults": sandbox.faults.settings(app).to_wire()}
 
 
@@ -153,30 +147,30 @@ def _loopback(client_ip):
 def handle(sandbox, request):
     method, path = request.method, request.path
     if not _loopback(request.client_ip):
-        return _json(403, {"error": "the admin endpoint only answers loopback clients"})
+        return json_reply(403, {"error": "the admin endpoint only answers loopback clients"})
     if sandbox.admin_token and not hmac.compare_digest(
             (request.headers.get("X-Admin-Token") or "").encode(), sandbox.admin_token.encode()):
-        return _json(401, {"error": "X-Admin-Token missing or wrong"})
+        return json_reply(401, {"error": "X-Admin-Token missing or wrong"})
     route = ROUTES.get((method, path))
     if route is None:
-        return _json(404, {"error": f"no admin route {method} {path}",
+        return json_reply(404, {"error": f"no admin route {method} {path}",
                            "routes": [f"{m} {p}" for m, p in ROUTES]})
     try:
         if method == "GET":
             arguments = {k: v[-1] for k, v in parse_qs(request.query).items()}
         else:
             arguments = protocol.parse_json_object(request.body or b"{}")
-        return _json(200, route(sandbox, arguments))
+        return json_reply(200, route(sandbox, arguments))
     except protocol.EnvelopeError as error:
-        return _json(400, {"error": str(error)})
+        return json_reply(400, {"error": str(error)})
     except AdminError as error:
-        return _json(error.status, {"error": str(error)})
+        return json_reply(error.status, {"error": str(error)})
     except Refusal as refusal:
         code = protocol.CODE[refusal.code_name]
-        return _json(protocol.RETURN_CODES[code].http_status,
+        return json_reply(protocol.RETURN_CODES[code].http_status,
                      {"error": refusal.message or protocol.RETURN_CODES[code].message_en, "code": code,
                       "errors": refusal.errors or []})
     except KeyError as error:
-        return _json(404, {"error": str(error.args[0]) if error.args else "not found"})
+        return json_reply(404, {"error": str(error.args[0]) if error.args else "not found"})
     except ValueError as error:  # includes ValidationFailed of catalogue entries
-        return _json(400, {"error": str(error)})
+        return json_reply(400, {"error": str(error)})

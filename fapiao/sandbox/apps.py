@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from ..taxid import validate_taxpayer_id
+from .store import marks
 
 HEX = frozenset(string.hexdigits)
 
@@ -142,7 +143,7 @@ class AppRegistry:
         values["faults"] = json.dumps(app.faults, sort_keys=True)
         with self._store.transaction() as db:
             db.execute(f"INSERT OR REPLACE INTO apps ({', '.join(self._COLUMNS)}) "  # noqa: S608
-                       f"VALUES ({', '.join('?' * len(self._COLUMNS))})",
+                       f"VALUES ({marks(self._COLUMNS)})",
                        [values[name] for name in self._COLUMNS])
             self._apps[app_id] = app
         return app

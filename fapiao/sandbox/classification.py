@@ -81,7 +81,8 @@ class ClassificationTable:
 
     @property
     def version(self):
-        versions = {entry.version for entry in self.lookup if entry.version}
+        with self.store.lock:  # upserts change the table under this lock
+            versions = {entry.version for entry in self.lookup if entry.version}
         return max(versions, key=_version_key) if versions else ""
 
     def download(self, since, page, page_size):

@@ -5,6 +5,7 @@ No refusal before the service changes anything but the nonce table, and a
 nonce is only recorded once its request's signature verified.
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -38,6 +39,12 @@ class Reply:
     drop: bool = False        # close the connection without answering
     delay: float = 0.0        # seconds to hold the answer back (timeout fault)
     code: str = ""            # the return code, for the request counters
+
+
+def json_reply(status, value):
+    """A plain JSON answer (admin endpoint, health check)."""
+    return Reply(status, json.dumps(value, ensure_ascii=False).encode(),
+                 {"Content-Type": "application/json; charset=utf-8"})
 
 
 def unsigned(code_name, message=None):

@@ -11,10 +11,11 @@ import json
 from decimal import Decimal
 
 from .. import crypto
-from ..documents import InvoiceResult, QuotaResult
+from ..documents import RED_FORM_AWAITING, RED_FORM_ISSUABLE, InvoiceResult, QuotaResult
 from . import render
 from .clock import at, iso, period
 from .refusal import Refusal
+from .store import insert_row, marks
 
 CENT = Decimal("0.01")
 ISSUED, PENDING, FAILED, VOID, RED_REVERSED = "issued", "pending", "failed", "void", "red-reversed"
@@ -24,6 +25,8 @@ QR_TYPES = {"01": "31", "02": "32", "004": "01", "007": "04", "026": "10"}
 FAILURE_CODE = "ISSUE_FAILED"
 FAILURE_MESSAGE = "开具失败（沙箱模拟的税务端校验失败） / issuing failed (simulated platform-side check)"
 CONTENT_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+# Red forms that are not void hold amounts of their blue invoice.
+ACTIVE_FORMS = (*RED_FORM_ISSUABLE, *RED_FORM_AWAITING)
 
 
 def money(value):
@@ -117,8 +120,7 @@ class Ledger:
             "payload": json.dumps(invoice.to_wire(), ensure_ascii=False), "payload_sm3": payload_sm3,
             "period": charged_period, "created_ms": now_ms, **columns,
         }
-        row = db.execute(f"INSERT INTO invoices ({', '.join(values)}) "  # noqa: S608 - fixed column names
-                         f"VALUES ({', '.join('?' * len(values))}) RETURNING *", list(values.values())).fetchone()
+        row = insert_row(db, "invoices", values)
         db.executemany(
             "INSERT INTO invoice_lines (invoice_id, line_no, quantity, amount, tax_amount) VALUES (?, ?, ?, ?, ?)",
             [(row["id"], line.line_no or i + 1, "" if line.quantity is None else str(line.quantity),
@@ -155,7 +157,7 @@ class Ledger:
         self.promote_due()
         wanted = list(dict.fromkeys(serial_nos))
         rows = self.store.all(
-            f"SELECT * FROM invoices WHERE app_id = ? AND serial_no IN ({', '.join('?' * len(wanted))})",  # noqa: S608
+            f"SELECT * FROM invoices WHERE app_id = ? AND serial_no IN ({marks(wanted)})",  # noqa: S608
             [app.app_id, *wanted])
         found = {row["serial_no"]: row for row in rows}
         return {"results": [result(found[s]) for s in wanted if s in found],
@@ -178,9 +180,10 @@ class Ledger:
             row = self.by_number(app, number)
             if row["invoice_type"] in DIGITAL_TYPES:
                 raise Refusal("VOID_NOT_ALLOWED")
-            reversed_lines = db.execute("SELECT 1 FROM invoice_lines WHERE invoice_id = ? "
-                                        "AND CAST(reversed_amount AS REAL) != 0", (row["id"],)).fetchone()
-            if row["status"] != ISSUED or reversed_lines or row["kind"] != "blue":
+            forms = self.store.one(f"SELECT COUNT(*) FROM red_forms WHERE blue_invoice_number = ? "  # noqa: S608
+                                   f"AND status IN ({marks(ACTIVE_FORMS)})",
+                                   (number, *ACTIVE_FORMS))[0]
+            if row["status"] != ISSUED or forms or row["kind"] != "blue":
                 raise Refusal("STATE_CONFLICT", f"发票状态为 {row['status']}，不能作废 / "
                                                 f"invoice is {row['status']}: it cannot be voided")
             db.execute("UPDATE invoices SET status = ? WHERE id = ?", (VOID, row["id"]))
@@ -217,13 +220,15 @@ class Ledger:
         return self.default_quota if app.quota is None else app.quota
 
     def quota_used(self, app_id, charged_period):
-        return Decimal(self.store.scalar("SELECT used FROM quota_usage WHERE app_id = ? AND period = ?",
-                                         (app_id, charged_period), "0"))
+        cents = self.store.scalar("SELECT used_cents FROM quota_usage WHERE app_id = ? AND period = ?",
+                                  (app_id, charged_period), 0)
+        return Decimal(cents) / 100
 
-    def _charge(self, db, app_id, charged_period, amount):
-        used = self.quota_used(app_id, charged_period) + Decimal(amount)
-        db.execute("INSERT INTO quota_usage (app_id, period, used) VALUES (?, ?, ?) "
-                   "ON CONFLICT DO UPDATE SET used = excluded.used", (app_id, charged_period, str(money(used))))
+    @staticmethod
+    def _charge(db, app_id, charged_period, amount):
+        db.execute("INSERT INTO quota_usage (app_id, period, used_cents) VALUES (?, ?, ?) "
+                   "ON CONFLICT DO UPDATE SET used_cents = used_cents + excluded.used_cents",
+                   (app_id, charged_period, int(money(amount) * 100)))
 
     def quota(self, app):
         current = period(self.clock.now_ms())

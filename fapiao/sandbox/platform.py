@@ -89,6 +89,8 @@ class Sandbox:
         return self
 
     def stop(self):
+        if self.stopping.is_set() and self._server is None:
+            return
         self.stopping.set()
         if self._server is not None:
             self._server.shutdown()
@@ -114,6 +116,7 @@ class Sandbox:
         while not self.stopping.wait(TICK_SECONDS):
             try:
                 self.tick()
+                self.store.flush_counts()
                 if real_ms() - last_prune > 60_000:
                     # Nonces older than the window can never be replayed: their timestamp is stale.
                     self.store.forget_nonces(real_ms() - 2 * self.timestamp_window * 1000)
@@ -141,7 +144,8 @@ class Sandbox:
                    "quota": quota, "enabled": enabled}
         return self.apps.upsert(app_id, **{k: v for k, v in changes.items() if v is not None})
 
-    def _app(self, app_id):
+    def get_app(self, app_id):
+        """The application ``app_id``; KeyError when there is none."""
         app = self.apps.get(app_id)
         if app is None:
             raise KeyError(f"unknown application {app_id!r}")
@@ -149,7 +153,7 @@ class Sandbox:
 
     def set_faults(self, app_id, **settings):
         """Per-app fault and pending settings (FaultSettings field names); returns them all."""
-        app = self._app(app_id)
+        app = self.get_app(app_id)
         checked = FaultSettings.check(settings)
         app = self.apps.upsert(app_id, faults={**app.faults, **checked})
         self.faults.reset(app_id)
@@ -181,7 +185,7 @@ class Sandbox:
         row = self.store.one("SELECT app_id FROM invoices WHERE invoice_number = ?", (blue_invoice_number,))
         if row is None:
             raise Refusal("NOT_FOUND", f"invoice {blue_invoice_number} not found")
-        return self.forms.buyer_apply(self._app(app_id or row["app_id"]), blue_invoice_number, reason, lines)
+        return self.forms.buyer_apply(self.get_app(app_id or row["app_id"]), blue_invoice_number, reason, lines)
 
     def buyer_confirm(self, form_number):
         return self.forms.buyer_answer(form_number, accept=True)
@@ -208,6 +212,7 @@ class Sandbox:
     def stats(self, app_id=None):
         """Counts for one application (or all): what tests compare before and after."""
         self.tick()
+        self.store.flush_counts()
         where, params = "WHERE (? IS NULL OR app_id = ?)", (app_id, app_id)
 
         def grouped(sql):
@@ -234,7 +239,7 @@ class Sandbox:
             "sequences": {row[0]: row[1] for row in self.store.all("SELECT name, value FROM sequences")},
         }
         if app_id is not None:
-            stats["quota"] = self.ledger.quota(self._app(app_id))
+            stats["quota"] = self.ledger.quota(self.get_app(app_id))
         return stats
 
     def _form_counts(self, app_id):
@@ -242,7 +247,7 @@ class Sandbox:
         if app_id is None:
             rows = self.store.all("SELECT status, COUNT(*) FROM red_forms GROUP BY status")
         else:
-            tax_id = self._app(app_id).seller_tax_id
+            tax_id = self.get_app(app_id).seller_tax_id
             rows = self.store.all("SELECT status, COUNT(*) FROM red_forms WHERE seller_tax_id = ? "
                                   "OR buyer_tax_id = ? GROUP BY status", (tax_id, tax_id))
         return {row[0]: row[1] for row in rows}

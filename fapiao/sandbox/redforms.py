@@ -24,10 +24,10 @@ from ..documents import (
 )
 from .apps import region_of
 from .clock import at, iso, period
-from .ledger import ISSUED, money, result
+from .ledger import ACTIVE_FORMS, ISSUED, money, result
 from .refusal import Refusal
+from .store import insert_row, marks
 
-ACTIVE = ("01", "02", "03", "04")          # not void: its amounts are reserved on the blue invoice
 AWAITING_SIDE = {"02": "buyer", "03": "seller"}
 REJECTED = {"02": "05", "03": "06"}        # refused by the buyer / by the seller
 LAPSE_MS = 72 * 3600 * 1000
@@ -87,10 +87,10 @@ class RedForms:
         rows = []
         if form_numbers:
             rows += self.store.all(f"SELECT * FROM red_forms WHERE form_number IN "  # noqa: S608
-                                   f"({', '.join('?' * len(form_numbers))})", list(form_numbers))
+                                   f"({marks(form_numbers)})", list(form_numbers))
         if serial_nos:
             rows += self.store.all(f"SELECT * FROM red_forms WHERE app_id = ? AND serial_no IN "  # noqa: S608
-                                   f"({', '.join('?' * len(serial_nos))})", [app.app_id, *serial_nos])
+                                   f"({marks(serial_nos)})", [app.app_id, *serial_nos])
         unique = {row["id"]: row for row in rows if side_of(app.seller_tax_id, row)}
         return {"forms": [view(row, app.seller_tax_id) for _, row in sorted(unique.items())]}
 
@@ -129,7 +129,7 @@ class RedForms:
         """{blue line no: (quantity, amount, tax)}: the negative sums of the active forms."""
         reserved = {}
         for row in self.store.all(f"SELECT lines FROM red_forms WHERE blue_invoice_number = ? "  # noqa: S608
-                                  f"AND status IN ({', '.join('?' * len(ACTIVE))})", (blue_number, *ACTIVE)):
+                                  f"AND status IN ({marks(ACTIVE_FORMS)})", (blue_number, *ACTIVE_FORMS)):
             for line in form_lines(row):
                 quantity, amount, tax = reserved.get(line.blue_line_no, (Decimal(0),) * 3)
                 reserved[line.blue_line_no] = (quantity + (line.quantity or 0), amount + line.amount,
@@ -172,8 +172,7 @@ class RedForms:
             "created_ms": now_ms, "expires_ms": now_ms + LAPSE_MS, "updated_ms": now_ms,
             "payload_sm3": payload_sm3,
         }
-        row = db.execute(f"INSERT INTO red_forms ({', '.join(values)}) "  # noqa: S608 - fixed column names
-                         f"VALUES ({', '.join('?' * len(values))}) RETURNING *", list(values.values())).fetchone()
+        row = insert_row(db, "red_forms", values)
         self._notify(db, row)
         return row
 
@@ -211,14 +210,14 @@ class RedForms:
         with self.store.transaction() as db:
             row = self._visible(app, form_number)
             if side_of(app.seller_tax_id, row) != row["applicant"] or row["red_invoice_number"] \
-                    or row["status"] not in ACTIVE:
+                    or row["status"] not in ACTIVE_FORMS:
                 raise self._conflict(row, ("revoked", "撤销"))
             row = self._move(db, row, "09" if row["status"] == "04" else "08")
             return view(row, app.seller_tax_id)
 
     def lapse_due(self):
         """Forms awaiting a confirmation past their 72 hours become 07."""
-        due = (f"SELECT * FROM red_forms WHERE status IN ({', '.join('?' * len(RED_FORM_AWAITING))}) "  # noqa: S608
+        due = (f"SELECT * FROM red_forms WHERE status IN ({marks(RED_FORM_AWAITING)}) "  # noqa: S608
                "AND expires_ms <= ?")
         params = (*RED_FORM_AWAITING, self.clock.now_ms())
         if not self.store.all(due, params):

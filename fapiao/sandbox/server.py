@@ -6,23 +6,17 @@ every answer carries a Content-Length. Requests go to the admin endpoint
 (/admin/...), to the health check (GET /health) or to the /v1 gateway.
 """
 
-import json
 import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import admin
-from .gate import Reply, Request
+from .gate import Request, json_reply
 
 _logger = logging.getLogger(__name__)
 
 MAX_BODY = 20 * 1024 * 1024
-
-
-def json_reply(status, value):
-    return Reply(status, json.dumps(value, ensure_ascii=False).encode(),
-                 {"Content-Type": "application/json; charset=utf-8"})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -73,8 +67,9 @@ class Handler(BaseHTTPRequestHandler):
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
+            # Headers and body in one write (end_headers would flush the headers alone).
+            self._headers_buffer.extend((b"\r\n", reply.body))
+            self.flush_headers()
         except OSError:  # the client gave up (e.g. its read timeout fired)
             self.close_connection = True
 

@@ -9,6 +9,7 @@ file loses nothing.
 
 import sqlite3
 import threading
+from collections import Counter
 from contextlib import contextmanager
 
 SCHEMA = """
@@ -111,7 +112,7 @@ CREATE INDEX IF NOT EXISTS catalogue_updated ON catalogue (updated_ms);
 CREATE TABLE IF NOT EXISTS quota_usage (
     app_id TEXT NOT NULL,
     period TEXT NOT NULL,
-    used TEXT NOT NULL,
+    used_cents INTEGER NOT NULL,
     PRIMARY KEY (app_id, period)
 );
 CREATE TABLE IF NOT EXISTS documents (
@@ -152,12 +153,25 @@ CREATE TABLE IF NOT EXISTS fault_counts (
 """
 
 
+def marks(values):
+    """``?, ?, ?``: one SQL parameter mark per value."""
+    return ", ".join("?" * len(values))
+
+
+def insert_row(db, table, values):
+    """INSERT a row given as {column: value}; the new row."""
+    return db.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks(values)}) "  # noqa: S608
+                      f"RETURNING *", list(values.values())).fetchone()
+
+
 class Store:
     """The database connection, its lock and the few generic helpers."""
 
     def __init__(self, path):
         self.path = str(path)
         self.lock = threading.RLock()
+        self._counts_lock = threading.Lock()
+        self._requests, self._faults = Counter(), Counter()
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -168,6 +182,7 @@ class Store:
         self.db.executescript(SCHEMA)
 
     def close(self):
+        self.flush_counts()
         with self.lock:
             self.db.close()
 
@@ -227,12 +242,27 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM nonces WHERE seen_ms < ?", (before_ms,))
 
+    # Request and fault counters are kept in memory and written in batches
+    # (flush_counts): one commit less on every request.
+
     def count_request(self, app_id, service, code):
-        with self.transaction() as db:
-            db.execute("INSERT INTO request_counts (app_id, service, code, count) VALUES (?, ?, ?, 1) "
-                       "ON CONFLICT DO UPDATE SET count = count + 1", (app_id, service, code))
+        with self._counts_lock:
+            self._requests[(app_id, service, code)] += 1
 
     def count_fault(self, app_id, fault):
+        with self._counts_lock:
+            self._faults[(app_id, fault)] += 1
+
+    def flush_counts(self):
+        with self._counts_lock:
+            requests, faults = self._requests, self._faults
+            self._requests, self._faults = Counter(), Counter()
+        if not (requests or faults):
+            return
         with self.transaction() as db:
-            db.execute("INSERT INTO fault_counts (app_id, fault, count) VALUES (?, ?, 1) "
-                       "ON CONFLICT DO UPDATE SET count = count + 1", (app_id, fault))
+            db.executemany("INSERT INTO request_counts (app_id, service, code, count) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+                           [(*key, count) for key, count in requests.items()])
+            db.executemany("INSERT INTO fault_counts (app_id, fault, count) VALUES (?, ?, ?) "
+                           "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+                           [(*key, count) for key, count in faults.items()])

@@ -116,6 +116,10 @@ def test_void_only_for_legacy_types(wire, sandbox, app, make_invoice):
     assert wire.call("invoice.void", {"invoiceNumber": "0" * 20}).code == "3002"
     assert sandbox.stats(app.app_id)["byStatus"] == {"issued": 1, "void": 1}
     assert wire.ok("quota.query")["used"] == "100.00"  # the void one no longer counts
+    # A legacy invoice with a red form under way is no longer voidable.
+    reversed_legacy = wire.ok("invoice.issue", make_invoice("V-3", invoice_type="004"))["invoiceNumber"]
+    wire.ok("redform.apply", {"serialNo": "RF-V3", "blueInvoiceNumber": reversed_legacy, "reason": "01"})
+    assert wire.call("invoice.void", {"invoiceNumber": reversed_legacy}).code == "3003"
 
 
 def test_quota_is_tracked_and_enforced(wire, sandbox, app, make_invoice):
