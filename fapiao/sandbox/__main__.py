@@ -95,7 +95,7 @@ def main(argv=None):
     db, host, port = options.pop("db"), options.pop("host"), options.pop("port")
     try:
         sandbox = Sandbox(db, host, port, **options)
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # bad option values, unreadable files
         print(f"sandbox: {error}", file=sys.stderr)
         return 2
     done = threading.Event()

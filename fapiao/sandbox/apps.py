@@ -83,7 +83,7 @@ def parse_app_spec(spec):
     return check_app(App(*parts))
 
 
-def _quota(value):
+def parse_quota(value):
     if value in (None, ""):
         return None
     try:
@@ -112,7 +112,7 @@ class AppRegistry:
         return App(app_id=row["app_id"], secret=row["secret"], sm4_key_hex=row["sm4_key_hex"],
                    seller_tax_id=row["seller_tax_id"], seller_name=row["seller_name"],
                    sm2_public_key=row["sm2_public_key"], callback_url=row["callback_url"],
-                   quota=_quota(row["quota"]), enabled=bool(row["enabled"]),
+                   quota=parse_quota(row["quota"]), enabled=bool(row["enabled"]),
                    faults=json.loads(row["faults"]))
 
     def get(self, app_id):
@@ -127,7 +127,7 @@ class AppRegistry:
     def upsert(self, app_id, **changes):
         """Create an app, or change the given fields of an existing one."""
         if "quota" in changes:
-            changes["quota"] = _quota(changes["quota"])
+            changes["quota"] = parse_quota(changes["quota"])
         current = self._apps.get(app_id)
         if current is None:
             missing = [n for n in ("secret", "sm4_key_hex", "seller_tax_id") if not changes.get(n)]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ..catalogue import DEFAULT_CSV
 from ..documents import CatalogueEntry
-from .apps import DEFAULT_APP, AppRegistry, parse_app_spec
+from .apps import DEFAULT_APP, AppRegistry, parse_app_spec, parse_quota
 from .callbacks import Callbacks
 from .classification import ClassificationTable
 from .clock import BusinessClock, iso, real_ms
@@ -39,6 +39,12 @@ class Sandbox:
                  callback_url=None, fault_busy=0.0, retry_after=2, fault_timeout=0.0, timeout_seconds=30.0,
                  fault_drop=0.0, fault_malformed=0.0, fault_slow=0.0, slow_seconds=2.0, fault_seed=None,
                  pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0):
+        default_quota = parse_quota(quota)  # bad values refused before any file is created
+        fault_defaults = FaultSettings(**FaultSettings.check({
+            "busy": fault_busy, "retry_after": retry_after, "timeout": fault_timeout,
+            "timeout_seconds": timeout_seconds, "drop": fault_drop, "malformed": fault_malformed,
+            "slow": fault_slow, "slow_seconds": slow_seconds, "seed": fault_seed, "pending_rate": pending_rate,
+            "pending_seconds": pending_seconds, "pending_fail_rate": pending_fail_rate}))
         self.host, self.port = host, port
         self.admin_token = admin_token or None
         self.stopping = threading.Event()
@@ -46,13 +52,9 @@ class Sandbox:
         self.clock = BusinessClock(self.store)
         self.apps = AppRegistry(self.store)
         self._register_apps(app, no_default_app)
-        self.faults = FaultInjector(FaultSettings(**FaultSettings.check({
-            "busy": fault_busy, "retry_after": retry_after, "timeout": fault_timeout,
-            "timeout_seconds": timeout_seconds, "drop": fault_drop, "malformed": fault_malformed,
-            "slow": fault_slow, "slow_seconds": slow_seconds, "seed": fault_seed, "pending_rate": pending_rate,
-            "pending_seconds": pending_seconds, "pending_fail_rate": pending_fail_rate})))
+        self.faults = FaultInjector(fault_defaults)
         self.callbacks = Callbacks(self.store, self.apps, self.clock, callback_url)
-        self.ledger = Ledger(self.store, self.clock, self.apps, self.callbacks, Decimal(str(quota)))
+        self.ledger = Ledger(self.store, self.clock, self.apps, self.callbacks, default_quota)
         self.table = ClassificationTable(self.store, self.clock, catalogue)
         self.forms = RedForms(self.store, self.clock, self.apps, self.ledger, self.callbacks)
         self.services = Services(self.ledger, self.forms, self.table, self.faults)
@@ -152,9 +154,10 @@ class Sandbox:
         return app
 
     def set_faults(self, app_id, **settings):
-        """Per-app fault and pending settings (FaultSettings field names); returns them all."""
+        """Per-app fault and pending settings, by FaultSettings field name (``retry_after``) or
+        wire name (``retryAfter``); returns them all."""
         app = self.get_app(app_id)
-        checked = FaultSettings.check(settings)
+        checked = FaultSettings.check({FaultSettings.WIRE.get(k, k): v for k, v in settings.items()})
         app = self.apps.upsert(app_id, faults={**app.faults, **checked})
         self.faults.reset(app_id)
         return self.faults.settings(app)

@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import admin
-from .gate import Request, json_reply
+from .gate import Request, json_reply, unsigned
 
 _logger = logging.getLogger(__name__)
 
@@ -43,12 +43,16 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         request = Request(self.command, path, query, self.headers, body, self.client_address[0])
-        if path.startswith("/admin/"):
-            reply = admin.handle(sandbox, request)
-        elif path == "/health" and self.command == "GET":
-            reply = json_reply(200, {"status": "ok"})
-        else:
-            reply = sandbox.gateway.handle(request)
+        try:
+            if path.startswith("/admin/"):
+                reply = admin.handle(sandbox, request)
+            elif path == "/health" and self.command == "GET":
+                reply = json_reply(200, {"status": "ok"})
+            else:
+                reply = sandbox.gateway.handle(request)
+        except Exception:  # a bug, or the platform stopping under the request: still answer
+            _logger.exception("%s %s failed", self.command, path)
+            reply = unsigned("SYSTEM_ERROR")
         if reply.drop:
             self.close_connection = True
             try:

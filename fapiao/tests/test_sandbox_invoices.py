@@ -4,6 +4,7 @@ numbers and QR payloads, queries, void, quota and the rendered files."""
 import base64
 import io
 import re
+import threading
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
@@ -44,6 +45,27 @@ def test_numbers_are_unique_and_consecutive(wire, sandbox, make_invoice):
     stats = sandbox.stats(sandbox.default_app.app_id)
     assert stats["invoices"] == stats["distinctSerials"] == stats["numbered"] == 25
     assert stats["duplicateNumbers"] == 0
+
+
+def test_concurrent_submissions_issue_once_per_serial_with_unique_numbers(sandbox, app, make_invoice, wire_for):
+    callers = [wire_for(sandbox.url, app) for _ in range(6)]
+    answers = []
+
+    def submit(caller, index):
+        for i in range(10):
+            answers.append(caller.call("invoice.issue", make_invoice(f"CON-{index}-{i}")))
+            answers.append(caller.call("invoice.issue", make_invoice("CON-SAME")))
+
+    threads = [threading.Thread(target=submit, args=(caller, n)) for n, caller in enumerate(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted({a.code for a in answers}) == ["0000", "3001"]
+    same = {a.data["invoiceNumber"] for a in answers if a.data["serialNo"] == "CON-SAME"}
+    assert len(same) == 1
+    stats = sandbox.stats(app.app_id)
+    assert stats["invoices"] == stats["distinctSerials"] == 61 and stats["duplicateNumbers"] == 0
 
 
 def test_duplicate_serial_returns_the_original_and_issues_nothing(wire, sandbox, app, make_invoice):

@@ -271,6 +271,13 @@ def test_admin_routes(wire, sandbox, app, make_invoice):
     assert requests.get(sandbox.url + "/health", timeout=5).json() == {"status": "ok"}
 
 
+def test_admin_endpoint_serves_only_loopback_clients():
+    from fapiao.sandbox import admin
+
+    assert admin._loopback("127.0.0.1") and admin._loopback("::1") and admin._loopback("127.0.1.1")
+    assert not admin._loopback("192.168.1.20") and not admin._loopback("10.0.0.1")
+
+
 # --- persistence and the command line -----------------------------------------------------------------
 
 def test_restart_keeps_invoices_nonces_sequence_and_clock(tmp_path, make_invoice, wire_for):
@@ -306,6 +313,17 @@ def test_command_line_help():
                    "--fault-malformed", "--fault-slow", "--slow-seconds", "--fault-seed", "--pending-rate",
                    "--pending-seconds", "--pending-fail-rate", "--log-level"):
         assert option in done.stdout
+
+
+def test_command_line_refuses_bad_values(tmp_path, capsys):
+    from fapiao.sandbox.__main__ import main
+
+    assert main(["--db", str(tmp_path / "bad.db"), "--quota", "lots"]) == 2
+    assert "quota" in capsys.readouterr().err and not (tmp_path / "bad.db").exists()
+    assert main(["--db", str(tmp_path / "bad.db"), "--app", "only:three:parts"]) == 2
+    assert "--app" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--db", str(tmp_path / "bad.db"), "--fault-busy", "2"])
 
 
 def test_command_line_runs_a_sandbox(tmp_path, wire_for):
