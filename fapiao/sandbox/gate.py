@@ -111,6 +111,8 @@ class Gateway:
             return refused(refusal)
 
         faults = self.faults.draw(app)
+        # busy and drop pre-empt the others: only what happens is counted.
+        faults = next(({f} for f in ("busy", "drop") if f in faults), faults)
         for fault in faults:
             self.store.count_fault(app.app_id, fault)
         settings = self.faults.settings(app)

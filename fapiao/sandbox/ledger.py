@@ -99,15 +99,15 @@ class Ledger:
                 raise Refusal("QUOTA_EXCEEDED", f"授信额度不足 / credit quota exceeded: remaining "
                                                 f"{money(max(total - used, 0))}, asked {invoice.total_amount}")
             if pending_seconds is None:
-                stamp = dict(zip(("invoice_number", "issue_time", "qr_payload"),
-                                 self.stamp(app, invoice.invoice_type, money(invoice.total_with_tax), now_ms),
-                                 strict=True))
-                stamp["status"] = ISSUED
-            else:
-                stamp = {"status": PENDING, "due_ms": now_ms + int(pending_seconds * 1000),
-                         "resolution": FAILED if fails else ISSUED}
+                number, issue_time, qr = self.stamp(app, invoice.invoice_type, money(invoice.total_with_tax),
+                                                    now_ms)
+                columns = {"status": ISSUED, "invoice_number": number, "issue_time": issue_time,
+                           "qr_payload": qr}
+            else:  # numbered when it resolves
+                columns = {"status": PENDING, "due_ms": now_ms + int(pending_seconds * 1000),
+                           "resolution": FAILED if fails else ISSUED}
             return result(self.insert(db, app, invoice, payload_sm3=payload_sm3, charged_period=month,
-                                      now_ms=now_ms, **stamp))
+                                      now_ms=now_ms, **columns))
 
     def insert(self, db, app, invoice, *, payload_sm3, charged_period, now_ms, **columns):
         """Store an invoice and its lines, charge its amount to the quota; the new row."""

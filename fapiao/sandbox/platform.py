@@ -39,7 +39,9 @@ class Sandbox:
                  callback_url=None, fault_busy=0.0, retry_after=2, fault_timeout=0.0, timeout_seconds=30.0,
                  fault_drop=0.0, fault_malformed=0.0, fault_slow=0.0, slow_seconds=2.0, fault_seed=None,
                  pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0):
-        default_quota = parse_quota(quota)  # bad values refused before any file is created
+        # Bad values are refused before any file is created.
+        default_quota = parse_quota(quota)
+        apps = [parse_app_spec(spec) if isinstance(spec, str) else spec for spec in app]
         fault_defaults = FaultSettings(**FaultSettings.check({
             "busy": fault_busy, "retry_after": retry_after, "timeout": fault_timeout,
             "timeout_seconds": timeout_seconds, "drop": fault_drop, "malformed": fault_malformed,
@@ -51,7 +53,7 @@ class Sandbox:
         self.store = Store(db_path)
         self.clock = BusinessClock(self.store)
         self.apps = AppRegistry(self.store)
-        self._register_apps(app, no_default_app)
+        self._register_apps(apps, no_default_app)
         self.faults = FaultInjector(fault_defaults)
         self.callbacks = Callbacks(self.store, self.apps, self.clock, callback_url)
         self.ledger = Ledger(self.store, self.clock, self.apps, self.callbacks, default_quota)
@@ -64,15 +66,16 @@ class Sandbox:
         self._server = None
         self._threads = []
 
-    def _register_apps(self, specs, no_default_app):
+    def _register_apps(self, apps, no_default_app):
         default = self.apps.get(DEFAULT_APP.app_id)
         if no_default_app:
             if default is not None and default.enabled:
                 self.apps.upsert(DEFAULT_APP.app_id, enabled=False)
         elif default is None:
             self.apps.upsert(DEFAULT_APP.app_id, **_fields(DEFAULT_APP))
-        for spec in specs:
-            app = parse_app_spec(spec) if isinstance(spec, str) else spec
+        elif not default.enabled:  # disabled by an earlier --no-default-app run
+            self.apps.upsert(DEFAULT_APP.app_id, enabled=True)
+        for app in apps:
             self.apps.upsert(app.app_id, **_fields(app))
 
     # --- running ------------------------------------------------------------------------------

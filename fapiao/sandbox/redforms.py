@@ -30,6 +30,7 @@ from .store import insert_row, marks
 
 AWAITING_SIDE = {"02": "buyer", "03": "seller"}
 REJECTED = {"02": "05", "03": "06"}        # refused by the buyer / by the seller
+ANSWERS = {True: ("confirmed", "确认"), False: ("rejected", "拒绝")}  # for messages
 LAPSE_MS = 72 * 3600 * 1000
 SIMULATED_BUYER = ""                       # app_id of forms raised through the admin endpoint
 
@@ -201,7 +202,7 @@ class RedForms:
         with self.store.transaction() as db:
             row = self._visible(app, form_number)
             if AWAITING_SIDE.get(row["status"]) != side_of(app.seller_tax_id, row):
-                raise self._conflict(row, ("confirmed", "确认") if accept else ("rejected", "拒绝"))
+                raise self._conflict(row, ANSWERS[accept])
             row = self._move(db, row, "04" if accept else REJECTED[row["status"]])
             return view(row, app.seller_tax_id)
 
@@ -294,6 +295,6 @@ class RedForms:
             if row is None:
                 raise Refusal("NOT_FOUND", f"red form {form_number} not found")
             if row["status"] != "02":
-                raise self._conflict(row, ("confirmed", "确认") if accept else ("rejected", "拒绝"))
+                raise self._conflict(row, ANSWERS[accept])
             row = self._move(db, row, "04" if accept else REJECTED["02"])
             return view(row, row["seller_tax_id"])

@@ -1,5 +1,8 @@
 """The invoice files (版式文件): a PDF laid out like a 数电票 and an XML of the same fields.
 
+Like the real files they show the invoice as issued, never its later state
+(void, red-reversed), so they can be cached for good.
+
 Rendered only when first downloaded (then cached by the ledger): issuing
 must stay fast. The PDF uses reportlab's built-in CID font STSong-Light, so
 no font file is needed; the QR code is drawn from the invoice's qrPayload as
@@ -48,7 +51,6 @@ class InvoiceView:
     number: str
     invoice_type: str
     kind: str
-    status: str
     issue_time: str
     qr_payload: str
     invoice: Invoice
@@ -60,7 +62,7 @@ class InvoiceView:
     def of(cls, row, catalogue):
         invoice = Invoice.from_wire(json.loads(row["payload"]))
         return cls(number=row["invoice_number"], invoice_type=row["invoice_type"], kind=row["kind"],
-                   status=row["status"], issue_time=row["issue_time"], qr_payload=row["qr_payload"],
+                   issue_time=row["issue_time"], qr_payload=row["qr_payload"],
                    invoice=invoice, line_names=[printed_name(line, catalogue) for line in invoice.lines],
                    blue_invoice_number=row["blue_invoice_number"], red_form_number=row["red_form_number"])
 
@@ -212,7 +214,7 @@ def render_xml(view):
     header = ET.SubElement(root, "Header")
     for tag, value in (("InvoiceNumber", view.number), ("InvoiceType", view.invoice_type),
                        ("Title", TITLES.get(view.invoice_type, "")), ("Kind", view.kind),
-                       ("Status", view.status), ("IssueTime", view.issue_time),
+                       ("IssueTime", view.issue_time),
                        ("QrPayload", view.qr_payload), ("BlueInvoiceNumber", view.blue_invoice_number),
                        ("RedFormNumber", view.red_form_number)):
         _element(header, tag, value)

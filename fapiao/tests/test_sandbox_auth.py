@@ -200,5 +200,7 @@ def test_custom_app_and_no_default_app(tmp_path, make_invoice, wire_for):
         pass
     with Sandbox(tmp_path / "default.db", no_default_app=True) as sandbox:
         assert not sandbox.default_app.enabled  # kept in the database, but refused
+    with Sandbox(tmp_path / "default.db") as sandbox:
+        assert sandbox.default_app.enabled
     with pytest.raises(ValueError, match="SM4 key"):
         Sandbox(tmp_path / "bad.db", app=["x:secret:abcd:91110108MA01ABCD1E"])
