@@ -27,7 +27,7 @@ RED_FORM_STATES = {
 }
 RED_FORM_ISSUABLE = ("01", "04")
 RED_FORM_AWAITING = ("02", "03")
-INVOICE_STATUSES = ("issued", "pending", "failed")
+INVOICE_STATUSES = ("issued", "pending", "failed", "void", "red-reversed")
 
 
 _DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]{1,18}(\.[0-9]{1,20})?$")

@@ -726,6 +726,13 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
                           f"{shown_left}（原为 {_fmt(original)}，已红冲 {_fmt(done)}）")
 
 
+def validate_serial_no(serial_no):
+    """The problems of a serial number on its own (for requests that carry only one)."""
+    found = _Findings()
+    _check_serial_no(found, serial_no)
+    return found.errors
+
+
 def validate_red_form(form, blue_invoice=None, already_reversed=None):
     """Every problem of a red-letter form application, in document order.
 
