@@ -1,1 +1,11 @@
-from . import product, res_partner, tax_code
+from . import (
+    account_move,
+    account_move_send,
+    l10n_cn_einv_log,
+    product,
+    res_company,
+    res_config_settings,
+    res_partner,
+    sale_order,
+    tax_code,
+)

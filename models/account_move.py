@@ -27,7 +27,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
-from ..fapiao import documents, rules
+from ..fapiao import documents, rules, title
 from ..fapiao.errors import PlatformError, TransientError
 
 _logger = logging.getLogger(__name__)
@@ -120,8 +120,8 @@ class AccountMove(models.Model):
                 else documents.Party("")
             move.l10n_cn_einv_buyer_name = party.name
             move.l10n_cn_einv_buyer_tax_id = party.tax_id
-            move.l10n_cn_einv_buyer_address_phone = party.address
-            move.l10n_cn_einv_buyer_bank_account = party.bank_account
+            move.l10n_cn_einv_buyer_address_phone = " ".join(filter(None, [party.address, party.phone]))
+            move.l10n_cn_einv_buyer_bank_account = " ".join(filter(None, [party.bank_name, party.bank_account]))
             move.l10n_cn_einv_buyer_email = party.email
             move.l10n_cn_einv_buyer_is_natural_person = party.natural_person
 
@@ -171,18 +171,13 @@ class AccountMove(models.Model):
         """The fapiao Invoice for this move, amounts in the invoice currency (CNY)."""
         self.ensure_one()
         company = self.company_id
-        seller = documents.Party(
-            name=company.name, tax_id=company.vat or "",
-            address=company.l10n_cn_einv_seller_address_phone or "",
-            bank_account=company.l10n_cn_einv_seller_bank_account or "",
-        )
-        buyer = documents.Party(
-            name=self.l10n_cn_einv_buyer_name or "", tax_id=self.l10n_cn_einv_buyer_tax_id or "",
-            address=self.l10n_cn_einv_buyer_address_phone or "",
-            bank_account=self.l10n_cn_einv_buyer_bank_account or "",
-            email=self.l10n_cn_einv_buyer_email or "",
-            natural_person=self.l10n_cn_einv_buyer_is_natural_person,
-        )
+        seller = self._l10n_cn_einv_party(
+            company.name, company.vat, company.l10n_cn_einv_seller_address_phone,
+            company.l10n_cn_einv_seller_bank_account)
+        buyer = self._l10n_cn_einv_party(
+            self.l10n_cn_einv_buyer_name, self.l10n_cn_einv_buyer_tax_id, self.l10n_cn_einv_buyer_address_phone,
+            self.l10n_cn_einv_buyer_bank_account, email=self.l10n_cn_einv_buyer_email or "",
+            natural_person=self.l10n_cn_einv_buyer_is_natural_person)
         lines = []
         for line in self.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
             lines.extend(line._l10n_cn_einv_document_lines())
@@ -196,6 +191,14 @@ class AccountMove(models.Model):
             issuer=(company.l10n_cn_einv_issuer or self.env.user.name or "")[:20],
             remark=" ".join(filter(None, [self.name, self.invoice_origin]))[:200],
         )
+
+    @staticmethod
+    def _l10n_cn_einv_party(name, tax_id, address_phone, bank_account, **extra):
+        """A Party from a title as printed: 地址电话 and 开户行及账号 are one line each."""
+        address, phone = title.split_address_phone(address_phone or "")
+        bank_name, account = title.split_bank_account(bank_account or "")
+        return documents.Party(name=name or "", tax_id=tax_id or "", address=address, phone=phone,
+                               bank_name=bank_name, bank_account=account, **extra)
 
     def _l10n_cn_einv_problems(self):
         """Every reason this invoice cannot be issued, as readable lines (empty: fine)."""
@@ -302,20 +305,24 @@ class AccountMove(models.Model):
         self.invalidate_recordset()
 
     def _l10n_cn_einv_log_router(self):
-        """Exchange hook writing each exchange to the log, linked to the invoice it concerns."""
-        by_serial = {}
+        """Exchange hook writing each exchange to the log, linked to the invoice it concerns
+        (found by serial number, or by invoice number for document downloads)."""
         log = self.env["l10n_cn_einv.log"]
+        found = {}
+
+        def move_of(exchange):
+            request = exchange.request or {}
+            serials = [exchange.serial_no] if exchange.serial_no else list(request.get("serialNos") or [])[:1]
+            key = ("serial", serials[0]) if serials else ("number", request.get("invoiceNumber"))
+            if not key[1]:
+                return self.browse()
+            if key not in found:
+                field = "l10n_cn_einv_serial_no" if key[0] == "serial" else "l10n_cn_einv_number"
+                found[key] = self.search([(field, "=", key[1])], limit=1)
+            return found[key]
 
         def hook(exchange):
-            move = by_serial.get(exchange.serial_no)
-            if move is None and exchange.service == "invoice.query":
-                serials = exchange.request.get("serialNos") or []
-                move = self.search([("l10n_cn_einv_serial_no", "in", serials)], limit=1) if serials else None
-            if move is None:
-                move = self.search([("l10n_cn_einv_serial_no", "=", exchange.serial_no)], limit=1) \
-                    if exchange.serial_no else self.browse()
-            if move:
-                by_serial[exchange.serial_no] = move
+            move = move_of(exchange)
             log._l10n_cn_einv_record(move.company_id or self.env.company, exchange, move or None)
         return hook
 
@@ -335,26 +342,28 @@ class AccountMove(models.Model):
             if result is None:
                 result = client.issue(self._l10n_cn_einv_document())
         except TransientError as error:
-            self._l10n_cn_einv_schedule_retry(error)
+            self._l10n_cn_einv_schedule_retry(error, uncertain=was_uncertain or error.ambiguous)
             return
         except PlatformError as error:
             self._l10n_cn_einv_fail(error, uncertain=False)
             return
         self._l10n_cn_einv_apply_result(result, client)
 
-    def _l10n_cn_einv_schedule_retry(self, error):
+    def _l10n_cn_einv_schedule_retry(self, error, uncertain):
+        """Back to the queue after the next configured wait, or failed once they are used up.
+        ``uncertain``: the platform may hold the submission, so query before sending again."""
         internal = self.with_context(l10n_cn_einv_internal=True)
         waits = self.company_id._l10n_cn_einv_retry_waits()
         attempts = self.l10n_cn_einv_attempts
         if attempts >= len(waits):
-            self._l10n_cn_einv_fail(error, uncertain=error.ambiguous or self.l10n_cn_einv_uncertain)
+            self._l10n_cn_einv_fail(error, uncertain=uncertain)
             return
         internal.write({
             "l10n_cn_einv_state": "to_issue",
             "l10n_cn_einv_attempts": attempts + 1,
             "l10n_cn_einv_next_attempt": fields.Datetime.now() + timedelta(
                 seconds=max(waits[attempts], error.retry_after or 0)),
-            "l10n_cn_einv_uncertain": error.ambiguous or self.l10n_cn_einv_uncertain,
+            "l10n_cn_einv_uncertain": uncertain,
             "l10n_cn_einv_error": f"{error.message}\n{error.message_zh}",
         })
 
@@ -370,7 +379,7 @@ class AccountMove(models.Model):
 
     def _l10n_cn_einv_alert_managers(self, summary, note):
         group = self.env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager", raise_if_not_found=False)
-        managers = group.sudo().all_user_ids.filtered(lambda u: self.company_id in u.company_ids) \
+        managers = group.sudo().users.filtered(lambda u: self.company_id in u.company_ids) \
             if group else self.env["res.users"]
         for manager in managers[:5] or self.env.user:
             self.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=note,
@@ -476,6 +485,7 @@ class AccountMove(models.Model):
 
     def _l10n_cn_einv_next_queued(self, company_ids=None):
         """Claim the next due invoice of the queue; rows locked by another worker are skipped."""
+        self.env["account.move"].flush_model(["l10n_cn_einv_state", "l10n_cn_einv_next_attempt"])
         self.env.cr.execute(SQL("""
             SELECT id FROM account_move
              WHERE l10n_cn_einv_state IN ('to_issue', 'submitting')
@@ -495,8 +505,15 @@ class AccountMove(models.Model):
         crash loses at most the one in flight (whose serial number makes it safe)."""
         clients = {}
         processed = 0
+        can_commit = self._l10n_cn_einv_can_commit()
         try:
             while processed < limit:
+                if can_commit:
+                    # Claim in a fresh READ COMMITTED transaction: under Odoo's REPEATABLE READ
+                    # a row another worker has just finished would abort us with a
+                    # serialization failure instead of being skipped.
+                    self.env.cr.commit()
+                    self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 move = self._l10n_cn_einv_next_queued(company_ids)
                 if not move:
                     break
@@ -506,7 +523,7 @@ class AccountMove(models.Model):
                     clients[company] = company._l10n_cn_einv_client(self._l10n_cn_einv_log_router())
                 move._l10n_cn_einv_submit(clients[company])
                 processed += 1
-                if self._l10n_cn_einv_can_commit():
+                if can_commit:
                     self.env.cr.commit()
         finally:
             for client in clients.values():
@@ -518,6 +535,7 @@ class AccountMove(models.Model):
         """Bring pending submissions up to date, one platform query per batch."""
         processed, last_id = 0, 0
         while True:
+            self.env["account.move"].flush_model(["l10n_cn_einv_state"])
             self.env.cr.execute(SQL("""
                 SELECT id FROM account_move
                  WHERE l10n_cn_einv_state = 'pending' AND id > %s %s

@@ -44,14 +44,12 @@ def embedded_sandbox():
 
 def register_embedded_app(sandbox, app_id, secret, sm4_key, *, seller_tax_id, seller_name):
     """Make the embedded sandbox know the company as an application (idempotent)."""
-    from ..fapiao.sandbox.apps import App
-
     credentials = (secret, sm4_key.lower(), seller_tax_id, seller_name)
     key = (sandbox.url, app_id)
     if _REGISTERED_APPS.get(key) == credentials:
         return
-    sandbox.add_app(App(app_id=app_id, secret=secret, sm4_key_hex=sm4_key.lower(),
-                        seller_tax_id=seller_tax_id, seller_name=seller_name))
+    sandbox.add_app(app_id=app_id, secret=secret, sm4_key_hex=sm4_key.lower(),
+                    seller_tax_id=seller_tax_id, seller_name=seller_name)
     _REGISTERED_APPS[key] = credentials
 
 

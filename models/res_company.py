@@ -27,7 +27,7 @@ class ResCompany(models.Model):
         help="Base URL of the tax platform API. Leave empty in the sandbox environment to use the "
              "sandbox platform embedded in this Odoo.",
     )
-    l10n_cn_einv_app_id = fields.Char("Application ID", default=_new_app_id, copy=False)
+    l10n_cn_einv_app_id = fields.Char("Application ID", default=lambda self: _new_app_id(), copy=False)
     # Secrets: system administrators only; shown in settings as write-only fields.
     l10n_cn_einv_app_secret = fields.Char(
         "App Secret", groups="base.group_system", copy=False,
@@ -61,6 +61,14 @@ class ResCompany(models.Model):
         ("l10n_cn_einv_rollout_range", "CHECK(l10n_cn_einv_rollout_percent BETWEEN 0 AND 100)",
          "The automatic issue rollout is a percentage between 0 and 100."),
     ]
+
+    def _l10n_cn_einv_generate_credentials(self):
+        """Distinct sandbox credentials per company. Needed at install: Odoo fills a new
+        column's default once for all existing rows, which would share one secret."""
+        for company in self:
+            company.sudo().write({"l10n_cn_einv_app_id": _new_app_id(),
+                                  "l10n_cn_einv_app_secret": secrets.token_urlsafe(24),
+                                  "l10n_cn_einv_sm4_key": secrets.token_hex(16)})
 
     @api.constrains("l10n_cn_einv_retry_schedule")
     def _check_l10n_cn_einv_retry_schedule(self):

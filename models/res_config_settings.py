@@ -13,7 +13,8 @@ class ResConfigSettings(models.TransientModel):
 
     l10n_cn_einv_environment = fields.Selection(related="company_id.l10n_cn_einv_environment", readonly=False)
     l10n_cn_einv_endpoint = fields.Char(related="company_id.l10n_cn_einv_endpoint", readonly=False)
-    l10n_cn_einv_app_id = fields.Char(related="company_id.l10n_cn_einv_app_id", readonly=False)
+    l10n_cn_einv_app_id = fields.Char(
+        "E-Invoice Application ID", related="company_id.l10n_cn_einv_app_id", readonly=False)
     l10n_cn_einv_sm2_public_key = fields.Char(related="company_id.l10n_cn_einv_sm2_public_key", readonly=False)
     l10n_cn_einv_seller_address_phone = fields.Char(
         related="company_id.l10n_cn_einv_seller_address_phone", readonly=False)

@@ -47,8 +47,10 @@ class SaleOrder(models.Model):
             order.l10n_cn_einv_invoice_type = order.company_id.l10n_cn_einv_default_invoice_type or "02"
             order.l10n_cn_einv_buyer_name = party.name if party else False
             order.l10n_cn_einv_buyer_tax_id = party.tax_id if party else False
-            order.l10n_cn_einv_buyer_address_phone = party.address if party else False
-            order.l10n_cn_einv_buyer_bank_account = party.bank_account if party else False
+            order.l10n_cn_einv_buyer_address_phone = \
+                " ".join(filter(None, [party.address, party.phone])) if party else False
+            order.l10n_cn_einv_buyer_bank_account = \
+                " ".join(filter(None, [party.bank_name, party.bank_account])) if party else False
             order.l10n_cn_einv_buyer_email = party.email if party else False
             order.l10n_cn_einv_buyer_is_natural_person = party.natural_person if party else False
 

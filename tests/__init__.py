@@ -1,1 +1,1 @@
-from . import test_install, test_product_partner, test_tax_code
+from . import test_einvoice_concurrency, test_einvoice_issue, test_install, test_product_partner, test_tax_code

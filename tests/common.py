@@ -7,7 +7,6 @@ from odoo import Command
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 from ..fapiao.sandbox import Sandbox
-from ..fapiao.sandbox.apps import App
 
 SELLER_TAX_ID = "91350100M000100Y43"
 BUYER_TAX_ID = "91310000MA1FL0XL39"
@@ -56,18 +55,15 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         company.write({"vat": vat, "l10n_cn_einv_endpoint": cls.sandbox.url, "l10n_cn_einv_issuer": "王会计",
                        "l10n_cn_einv_retry_schedule": "10,30,60"})
         secrets = company.sudo()
-        cls.sandbox.add_app(App(
-            app_id=secrets.l10n_cn_einv_app_id, secret=secrets.l10n_cn_einv_app_secret,
-            sm4_key_hex=secrets.l10n_cn_einv_sm4_key, seller_tax_id=vat, seller_name=company.name))
+        cls.sandbox.add_app(app_id=secrets.l10n_cn_einv_app_id, secret=secrets.l10n_cn_einv_app_secret,
+                            sm4_key_hex=secrets.l10n_cn_einv_sm4_key, seller_tax_id=vat, seller_name=company.name)
 
     @classmethod
     def _percent_tax(cls, amount, company):
-        tax = cls.env["account.tax"].search([
-            ("company_id", "=", company.id), ("type_tax_use", "=", "sale"), ("amount_type", "=", "percent"),
-            ("amount", "=", amount), ("price_include", "=", False)], limit=1)
-        return tax or cls.env["account.tax"].create({
-            "name": f"VAT {amount:g}%", "amount": amount, "amount_type": "percent", "type_tax_use": "sale",
-            "company_id": company.id})
+        """A tax-excluded sales VAT (the chart's own may include the tax in the price)."""
+        return cls.env["account.tax"].create({
+            "name": f"VAT {amount:g}% (excluded)", "amount": amount, "amount_type": "percent",
+            "type_tax_use": "sale", "price_include_override": "tax_excluded", "company_id": company.id})
 
     def make_invoice(self, lines=None, partner=None, post=True, **values):
         lines = lines or [(self.product_printer, 2, 1000.0)]
@@ -82,8 +78,17 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
             move.action_post()
         return move
 
+    def setUp(self):
+        super().setUp()
+        # The sandbox lives for the whole class while each test's records are rolled back.
+        self.invoices_before = self.platform_stats()["invoices"]
+
     def platform_stats(self, company=None):
         return self.sandbox.stats((company or self.company).sudo().l10n_cn_einv_app_id)
+
+    def issued_on_platform(self):
+        """Invoices the platform issued for the company during this test."""
+        return self.platform_stats()["invoices"] - self.invoices_before
 
     def set_faults(self, company=None, **faults):
         self.sandbox.set_faults((company or self.company).sudo().l10n_cn_einv_app_id, **faults)
@@ -92,6 +97,7 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
 
     def make_due(self, moves):
         """Skip the retry wait, as if the cron ran once it had passed."""
+        self.env.flush_all()
         self.env.cr.execute("UPDATE account_move SET l10n_cn_einv_next_attempt = NOW() AT TIME ZONE 'UTC' "
                             "- INTERVAL '1 second' WHERE id IN %s", [tuple(moves.ids)])
         moves.invalidate_recordset()

@@ -1,25 +1,43 @@
+import os
+import shutil
+import tempfile
 import threading
+import uuid
 
 from odoo import SUPERUSER_ID, Command, api
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 
-from ..fapiao.sandbox.apps import App
-from .common import PRINTER_CODE, L10nCnEinvCase
+from ..fapiao.sandbox import Sandbox
+from .common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID
 
 INVOICES = 24
 
 
 @tagged("post_install", "-at_install", "post_install_l10n")
-class TestQueueConcurrency(L10nCnEinvCase):
-    """Two cron workers on separate database connections drain one queue."""
+class TestQueueConcurrency(TransactionCase):
+    """Two cron workers on separate database connections drain one queue.
+
+    Everything is created and committed on its own connection: the workers'
+    connections must see it, and the test's own transaction stays empty so
+    that it holds no lock they would wait for.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        directory = tempfile.mkdtemp(prefix="l10n_cn_einv_concurrency_")
+        cls.addClassCleanup(shutil.rmtree, directory, True)
+        cls.sandbox = Sandbox(os.path.join(directory, "sandbox.db"), host="127.0.0.1", port=0)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
 
     def _committed_queue(self):
         """A company with queued invoices, committed so that other connections see them."""
         with self.env.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             company = env["res.company"].create({
-                "name": "并发测试有限公司", "country_id": env.ref("base.cn").id,
-                "currency_id": env.ref("base.CNY").id, "vat": "91350100M000100Y43",
+                "name": f"并发测试有限公司 {uuid.uuid4().hex[:8]}", "country_id": env.ref("base.cn").id,
+                "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
                 "l10n_cn_einv_endpoint": self.sandbox.url,
             })
             env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
@@ -28,7 +46,7 @@ class TestQueueConcurrency(L10nCnEinvCase):
             code = env["l10n_cn_einv.tax.code"].search([("code", "=", PRINTER_CODE)])
             product = env["product.product"].create({"name": "激光打印机", "taxes_id": [Command.set(tax.ids)],
                                                      "l10n_cn_einv_tax_code_id": code.id})
-            buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": "91310000MA1FL0XL39",
+            buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": BUYER_TAX_ID,
                                                "country_id": env.ref("base.cn").id, "is_company": True})
             moves = env["account.move"].with_company(company).create([{
                 "move_type": "out_invoice", "partner_id": buyer.id, "company_id": company.id,
@@ -39,9 +57,9 @@ class TestQueueConcurrency(L10nCnEinvCase):
             moves.action_post()
             moves._l10n_cn_einv_enqueue()
             secrets = company.sudo()
-            self.sandbox.add_app(App(app_id=secrets.l10n_cn_einv_app_id, secret=secrets.l10n_cn_einv_app_secret,
+            self.sandbox.add_app(app_id=secrets.l10n_cn_einv_app_id, secret=secrets.l10n_cn_einv_app_secret,
                                      sm4_key_hex=secrets.l10n_cn_einv_sm4_key, seller_tax_id=company.vat,
-                                     seller_name=company.name))
+                                     seller_name=company.name)
             return company.id, moves.ids, secrets.l10n_cn_einv_app_id
 
     def test_two_overlapping_cron_runs_never_send_twice(self):
@@ -53,6 +71,9 @@ class TestQueueConcurrency(L10nCnEinvCase):
         def worker():
             try:
                 with self.env.registry.cursor() as cr:
+                    # Environment() would look the registry up under the lock the test
+                    # runner holds while tests run: hand it over directly.
+                    cr.transaction = api.Transaction(self.env.registry)
                     env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
                     start.wait(10)
                     processed.append(env["account.move"]._l10n_cn_einv_cron_process_queue(
