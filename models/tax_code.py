@@ -7,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..fapiao import catalogue
 from ..fapiao.documents import CatalogueEntry
+from ..fapiao.errors import PlatformError
 
 _logger = logging.getLogger(__name__)
 
@@ -148,6 +149,40 @@ class L10nCnEinvTaxCode(models.Model):
         """The newest platform update time held (ms), where the next incremental download starts."""
         newest = self.search([], order="platform_updated_at desc", limit=1)
         return int(newest.platform_updated_at or 0)
+
+    @api.model
+    def _l10n_cn_einv_sync_from_platform(self, company=None):
+        """Download the codes changed on the platform since the last sync and apply them."""
+        company = company or self.env.company
+        since = self._l10n_cn_einv_catalogue_since()
+        with company._l10n_cn_einv_client(company._l10n_cn_einv_log_hook()) as client:
+            entries, _server_time = client.download_catalogue(since)
+        counts = self._l10n_cn_einv_apply_platform_entries(entries)
+        _logger.info("Tax classification codes synchronised from the platform since %s: %s", since, counts)
+        return counts
+
+    @api.model
+    def _l10n_cn_einv_cron_sync_catalogue(self):
+        # One table for all companies: the first Chinese company's platform serves it.
+        company = self.env["res.company"].search([("account_fiscal_country_id.code", "=", "CN")], limit=1)
+        if company:
+            self._l10n_cn_einv_sync_from_platform(company)
+
+    def action_l10n_cn_einv_sync_from_platform(self):
+        try:
+            counts = self._l10n_cn_einv_sync_from_platform()
+        except PlatformError as error:
+            raise UserError(self.env._("The tax platform did not send the catalogue: %s", error.message)) from None
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "title": self.env._("Tax classification codes synchronised"),
+                "message": self.env._("%(created)s new, %(updated)s changed, %(unchanged)s unchanged.", **counts),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     @api.model
     def _l10n_cn_einv_upsert(self, entries):

@@ -1,1 +1,8 @@
-from . import test_einvoice_concurrency, test_einvoice_issue, test_install, test_product_partner, test_tax_code
+from . import (
+    test_einvoice_concurrency,
+    test_einvoice_config,
+    test_einvoice_issue,
+    test_install,
+    test_product_partner,
+    test_tax_code,
+)
