@@ -6,7 +6,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 BUILD="$ROOT/.odoo"                 # generated, git-ignored
-ADDONS_DIR="$BUILD/addons"          # holds the l10n_cn_einvoice symlink
+# The directory holding the l10n_cn_einvoice symlink must be outside the
+# checkout: inside it, the checkout would contain a link to itself, and
+# Odoo's file walkers (translation export, tests) would loop.
+ADDONS_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/l10n_cn_einvoice/addons-$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
 ODOO_UPSTREAM="https://github.com/odoo/odoo.git"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -137,6 +140,7 @@ info "Odoo $(odoo_version) importable"
 step "Addons path ($ADDONS_DIR/l10n_cn_einvoice -> this checkout)"
 mkdir -p "$ADDONS_DIR"
 ln -sfn "$ROOT" "$ADDONS_DIR/l10n_cn_einvoice"
+rm -rf "$BUILD/addons"   # the old in-checkout location, which made a symlink loop
 cat > "$BUILD/odoo.conf" <<CONF
 [options]
 addons_path = $ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR
