@@ -37,6 +37,7 @@
         "wizard/tax_code_check_views.xml",
         "security/l10n_cn_einvoice_security.xml",
         "data/l10n_cn_einv_cron.xml",
+        "data/l10n_cn_einv_actions.xml",
         "views/l10n_cn_einv_log_views.xml",
         "views/account_move_views.xml",
         "views/sale_order_views.xml",

@@ -2,6 +2,7 @@ from . import (
     account_move,
     account_move_send,
     l10n_cn_einv_log,
+    payment_transaction,
     product,
     res_company,
     res_config_settings,

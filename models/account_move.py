@@ -20,6 +20,7 @@ the original invoice, so an invoice can never be issued twice. Only a
 submission the platform definitively failed gets a new serial number.
 """
 
+import hashlib
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -277,6 +278,86 @@ class AccountMove(models.Model):
                     if after_each:
                         after_each(move)
 
+    # --- automatic issue when paid -------------------------------------------------------------
+
+    def _invoice_paid_hook(self):
+        # EXTENDS 'account': called once an invoice becomes paid or in payment by reconciliation
+        res = super()._invoice_paid_hook()
+        self._l10n_cn_einv_auto_enqueue()
+        return res
+
+    @staticmethod
+    def _l10n_cn_einv_in_rollout(key, percent):
+        """Whether ``key`` (an order or invoice reference) falls in the first ``percent`` of
+        a uniform, stable hash: the same order always gets the same answer."""
+        if percent >= 100:
+            return True
+        bucket = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % 100
+        return bucket < percent
+
+    def _l10n_cn_einv_rollout_key(self):
+        """Orders are the unit of the gray rollout; an invoice without an order is its own."""
+        self.ensure_one()
+        orders = self.line_ids.sale_line_ids.order_id if "sale_line_ids" in self.line_ids._fields else None
+        return f"sale.order:{orders[:1].id}" if orders else f"account.move:{self.id}"
+
+    def _l10n_cn_einv_auto_enqueue(self):
+        """Queue the invoices that the company issues automatically, once each: an invoice
+        already queued, issued or failed is left alone however many payment events arrive."""
+        candidates = self.filtered(lambda m: (
+            m.l10n_cn_einv_applicable and m.state == "posted" and m.l10n_cn_einv_state == "not_needed"
+            and m.company_id.l10n_cn_einv_auto_issue
+            and not m.partner_id.commercial_partner_id.l10n_cn_einv_opt_out_auto_issue
+            and self._l10n_cn_einv_in_rollout(m._l10n_cn_einv_rollout_key(),
+                                               m.company_id.l10n_cn_einv_rollout_percent)
+        ))
+        if not candidates:
+            return candidates
+        candidates._l10n_cn_einv_lock()
+        candidates = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
+        for move in candidates:
+            problems = move._l10n_cn_einv_problems()
+            if problems:
+                # Nothing is sent: a person must complete the invoice, then click Retry.
+                move.with_context(l10n_cn_einv_internal=True).write({
+                    "l10n_cn_einv_state": "failed", "l10n_cn_einv_error": "\n".join(problems)})
+                move._l10n_cn_einv_alert_managers(_("E-invoice not issued automatically"), "\n".join(problems))
+        queued = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
+        queued._l10n_cn_einv_enqueue()
+        if queued:
+            self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_process_queue")._trigger()
+        return queued
+
+    # --- batch actions -------------------------------------------------------------------------
+
+    def action_l10n_cn_einv_issue_batch(self):
+        """Issue the selected invoices that can be issued; say for each what happened and why."""
+        ready, lines = self.browse(), []
+        for move in self:
+            if move.l10n_cn_einv_state not in ("not_needed", "to_issue", "failed"):
+                lines.append(_("%(name)s: skipped, already %(state)s", name=move.name,
+                               state=move._l10n_cn_einv_state_label()))
+                continue
+            problems = move._l10n_cn_einv_problems()
+            if problems:
+                lines.append(_("%(name)s: not issued: %(problems)s", name=move.name, problems="; ".join(problems)))
+            else:
+                ready |= move
+        ready._l10n_cn_einv_enqueue()
+        ready._l10n_cn_einv_lock()
+        ready._l10n_cn_einv_send_now()
+        return ready._l10n_cn_einv_notify_result(extra_lines=lines)
+
+    def action_l10n_cn_einv_retry_batch(self):
+        failed = self.filtered(lambda m: m.l10n_cn_einv_state == "failed")
+        skipped = [_("%(name)s: skipped, not failed", name=m.name) for m in self - failed]
+        notification = failed.action_l10n_cn_einv_issue_batch()
+        notification["params"]["message"] = "\n".join(filter(None, [notification["params"]["message"], *skipped]))
+        return notification
+
+    def _l10n_cn_einv_state_label(self):
+        return dict(self._fields["l10n_cn_einv_state"]._description_selection(self.env))[self.l10n_cn_einv_state]
+
     def action_l10n_cn_einv_retry(self):
         failed = self.filtered(lambda m: m.l10n_cn_einv_state == "failed")
         return failed.action_l10n_cn_einv_issue()
@@ -447,14 +528,15 @@ class AccountMove(models.Model):
             self.with_context(l10n_cn_einv_internal=True).write(vals)
             self.message_post(body=_("E-invoice files received."), attachment_ids=attachments.ids)
 
-    def _l10n_cn_einv_notify_result(self):
+    def _l10n_cn_einv_notify_result(self, extra_lines=()):
         issued = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
         others = self - issued
         lines = [_("%(name)s: e-invoice %(number)s", name=m.name, number=m.l10n_cn_einv_number) for m in issued]
-        state_labels = dict(self._fields["l10n_cn_einv_state"]._description_selection(self.env))
-        lines += [f"{m.name}: {state_labels[m.l10n_cn_einv_state]}"
+        lines += [f"{m.name}: {m._l10n_cn_einv_state_label()}"
                   + (f" ({m.l10n_cn_einv_error.splitlines()[0]})" if m.l10n_cn_einv_error else "")
                   for m in others]
+        lines += list(extra_lines)
+        others = others or extra_lines
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -75,3 +75,14 @@ class SaleOrder(models.Model):
         if not to_issue:
             raise UserError(_("The invoices of %s are already e-invoiced.", self.name))
         return to_issue.action_l10n_cn_einv_issue()
+
+    def _l10n_cn_einv_auto_issue_paid(self):
+        """After an online payment: invoice what is to invoice, post, and queue the e-invoice
+        (the company's switch, rollout and the customer's opt-out decide, as for any payment)."""
+        for order in self.filtered(lambda o: o.state == "sale" and o.l10n_cn_einv_applicable
+                                   and o.company_id.l10n_cn_einv_auto_issue):
+            invoices = order.invoice_ids.filtered(lambda m: m.move_type == "out_invoice" and m.state != "cancel")
+            if order.invoice_status == "to invoice":
+                invoices |= order._create_invoices()
+            invoices.filtered(lambda m: m.state == "draft").action_post()
+            invoices._l10n_cn_einv_auto_enqueue()

@@ -1,4 +1,5 @@
 from . import (
+    test_auto_issue,
     test_einvoice_concurrency,
     test_einvoice_config,
     test_einvoice_issue,
