@@ -484,6 +484,7 @@ class AccountMove(models.Model):
                                      number=result.invoice_number))
             if client is not None:
                 self._l10n_cn_einv_fetch_documents(client)
+            self._l10n_cn_einv_after_issue()
         elif result.status == "pending":
             internal.write({"l10n_cn_einv_state": "pending", "l10n_cn_einv_uncertain": False,
                             "l10n_cn_einv_error": False, "l10n_cn_einv_next_attempt": False})
@@ -495,6 +496,9 @@ class AccountMove(models.Model):
             internal.write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
             self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the e-invoice: %s", message)),
                                     uncertain=False)
+
+    def _l10n_cn_einv_after_issue(self):
+        """Extension point once an e-invoice is issued and its files fetched (delivery hooks in)."""
 
     @staticmethod
     def _l10n_cn_einv_parse_time(text):
