@@ -44,6 +44,9 @@
         "views/res_config_settings_views.xml",
         "views/l10n_cn_einv_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["l10n_cn_einvoice/static/tests/tours/*.js"],
+    },
     "post_init_hook": "_l10n_cn_einv_post_init",
     "installable": True,
     "application": False,

@@ -549,7 +549,8 @@ class AccountMove(models.Model):
                 "title": _("E-invoices issued") if not others else _("Some e-invoices are not issued yet"),
                 "message": "\n".join(lines),
                 "sticky": bool(others),
-                "next": {"type": "ir.actions.act_window_close"},
+                # the form behind shows the new state and number
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 

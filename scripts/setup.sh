@@ -38,6 +38,8 @@ apt_install() {
 # ---------------------------------------------------------------------------
 step "System packages (headers to build Odoo's Python dependencies, PDF and browser tools)"
 apt_install libpq-dev libldap2-dev libsasl2-dev postgresql-client
+# Browser tests (Odoo tours) run in Debian's Chromium; without it Odoo would skip them.
+apt_install chromium
 
 # ---------------------------------------------------------------------------
 step "PostgreSQL server"

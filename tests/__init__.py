@@ -6,4 +6,5 @@ from . import (
     test_install,
     test_product_partner,
     test_tax_code,
+    test_tour,
 )
