@@ -43,6 +43,9 @@
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/l10n_cn_einv_menus.xml",
+        "data/l10n_cn_einv_red_cron.xml",
+        "views/l10n_cn_einv_red_form_views.xml",
+        "views/account_move_red_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["l10n_cn_einvoice/static/tests/tours/*.js"],

@@ -1,12 +1,17 @@
 from . import (
     account_move,
+    account_move_red,
+    account_move_reversal,
     account_move_send,
     l10n_cn_einv_log,
+    l10n_cn_einv_red_form,
     payment_transaction,
     product,
     res_company,
+    res_company_red,
     res_config_settings,
     res_partner,
     sale_order,
+    stock_picking,
     tax_code,
 )

@@ -5,6 +5,8 @@ from . import (
     test_einvoice_issue,
     test_install,
     test_product_partner,
+    test_red_reversal,
+    test_returns,
     test_tax_code,
     test_tour,
 )

@@ -1,0 +1,621 @@
+"""Red-letter confirmation forms (红字确认单) and the red invoices issued from them.
+
+State diagram of ``state`` (``platform_status`` is the platform's 01-10)::
+
+    draft     --(applied: 01 no confirmation needed)-----------------> applied
+    draft     --(applied: 02 awaiting the buyer)----------------------> awaiting
+    awaiting  --(cron query: 04 confirmed / our Confirm button)-------> confirmed
+    applied / confirmed --(red invoice issued)------------------------> red_issued
+    awaiting  --(05/06 refused, 07 lapsed after 72 h, 08/09 revoked)--> refused / lapsed / revoked
+    draft / applied / confirmed --(busy, time-out: retried by the cron with the same serial)--> same state
+    any sending state --(parameter error, waits used up ...)----------> failed (Retry sends again)
+
+Inbound forms (raised by the buyer against one of our invoices) arrive through
+"Fetch inbound red forms" in ``awaiting`` (03); Confirm leads to the credit
+note and the red invoice, Refuse to ``refused``.
+
+Serial numbers are fixed before the first attempt and reused for every retry:
+the platform answers a repeated serial number with the original form or red
+invoice, so a retry never raises a second form or issues a second red invoice.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, float_round
+
+from ..fapiao import documents
+from ..fapiao.errors import PlatformError, TransientError
+
+_logger = logging.getLogger(__name__)
+
+RED_STATES = [
+    ("draft", "Draft"),
+    ("applied", "Applied"),
+    ("awaiting", "Awaiting Confirmation"),
+    ("confirmed", "Confirmed"),
+    ("red_issued", "Red Invoice Issued"),
+    ("refused", "Refused"),
+    ("lapsed", "Lapsed"),
+    ("revoked", "Revoked"),
+    ("failed", "Failed"),
+]
+STATE_OF_STATUS = {
+    "01": "applied", "02": "awaiting", "03": "awaiting", "04": "confirmed",
+    "05": "refused", "06": "refused", "07": "lapsed", "08": "revoked", "09": "revoked", "10": "failed",
+}
+# End states reached on the platform that a person must look at.
+ALERT_STATES = ("refused", "lapsed", "revoked", "failed")
+RED_REASONS = [
+    ("01", "Invoicing error (开票有误)"),
+    ("02", "Sales return (销货退回)"),
+    ("03", "Service stopped (服务中止)"),
+    ("04", "Sales allowance (销售折让)"),
+]
+# Forms that hold amounts of their blue invoice on the platform (or are about to).
+HOLDING_STATES = ("draft", "applied", "awaiting", "confirmed", "red_issued")
+ACTIVE_PLATFORM_STATUSES = (*documents.RED_FORM_ISSUABLE, *documents.RED_FORM_AWAITING)
+CRON_BATCH = 100
+CENT = Decimal("0.01")
+
+
+def money(value):
+    """A float amount as a 2-decimal Decimal, as the platform wants it."""
+    return Decimal(str(float_round(value or 0.0, precision_digits=2))).quantize(CENT) + 0
+
+
+def deterministic_serial(env, prefix, record_id, attempt=0):
+    """``prefix`` + database + record id: the same for every retry of one business, even one whose
+    transaction was rolled back; ``attempt`` > 0 (earlier submissions ended for good) adds a suffix."""
+    database = env["ir.config_parameter"].sudo().get_param("database.uuid", "")
+    serial = f"{prefix}{database.replace('-', '')[:8]}-{record_id:010d}"
+    return f"{serial}-{attempt + 1}" if attempt else serial
+
+
+def quantity_decimal(value):
+    return Decimal(str(value)) if value else None
+
+
+class L10nCnEinvRedForm(models.Model):
+    _name = "l10n_cn_einv.red.form"
+    _description = "Red-Letter Confirmation Form (红字确认单)"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    blue_move_id = fields.Many2one("account.move", "Blue Invoice", readonly=True, index=True, ondelete="restrict")
+    blue_number = fields.Char("Blue E-Invoice Number", required=True, readonly=True, index=True)
+    credit_move_id = fields.Many2one("account.move", "Credit Note", readonly=True, index=True, ondelete="restrict",
+                                     copy=False)
+    partner_id = fields.Many2one(related="blue_move_id.partner_id", string="Customer")
+    reason = fields.Selection(RED_REASONS, required=True, readonly=True, default="01")
+    direction = fields.Selection(
+        [("outbound", "Outbound (raised by us)"), ("inbound", "Inbound (raised by the buyer)")],
+        required=True, readonly=True, default="outbound")
+    applicant = fields.Selection([("seller", "Seller"), ("buyer", "Buyer")], required=True, readonly=True,
+                                 default="seller")
+    serial_no = fields.Char("Serial Number", readonly=True, copy=False, index=True,
+                            help="The application's serial number (流水号), fixed before the first attempt.")
+    form_number = fields.Char("Form Number", readonly=True, copy=False, index=True, tracking=True)
+    platform_status = fields.Selection([(code, f"{code} {label}") for code, label in documents.RED_FORM_STATES.items()],
+                                       readonly=True, copy=False, tracking=True)
+    state = fields.Selection(RED_STATES, default="draft", required=True, readonly=True, copy=False, tracking=True,
+                             index=True)
+    full_reversal = fields.Boolean(readonly=True, help="Reverses the whole blue invoice.")
+    line_ids = fields.One2many("l10n_cn_einv.red.form.line", "form_id", "Lines", readonly=True)
+    total_amount = fields.Monetary("Amount", compute="_compute_totals", store=True)
+    total_tax = fields.Monetary("Tax", compute="_compute_totals", store=True)
+    total_with_tax = fields.Monetary("Total", compute="_compute_totals", store=True)
+    expires_at = fields.Datetime("Expires", readonly=True, copy=False)
+    red_serial_no = fields.Char("Red Invoice Serial Number", readonly=True, copy=False, index=True)
+    red_submission = fields.Integer(readonly=True, copy=False,
+                                    help="Red invoice submissions the platform failed for good so far.")
+    red_invoice_number = fields.Char("Red E-Invoice Number", readonly=True, copy=False, index=True, tracking=True)
+    red_issue_time = fields.Datetime("Red Invoice Issue Time", readonly=True, copy=False)
+    red_qr_payload = fields.Char("Red Invoice QR Content", readonly=True, copy=False)
+    red_pdf_id = fields.Many2one("ir.attachment", "Red Invoice PDF", readonly=True, copy=False)
+    red_xml_id = fields.Many2one("ir.attachment", "Red Invoice XML", readonly=True, copy=False)
+    error = fields.Text("Last Error", readonly=True, copy=False)
+    attempts = fields.Integer("Retries", readonly=True, copy=False)
+    next_attempt = fields.Datetime("Next Attempt", readonly=True, copy=False)
+    log_ids = fields.One2many("l10n_cn_einv.log", "res_id", "Platform Interactions",
+                              domain=[("res_model", "=", "l10n_cn_einv.red.form")])
+    log_count = fields.Integer(compute="_compute_log_count")
+
+    @api.depends("form_number", "serial_no", "blue_number")
+    def _compute_name(self):
+        for form in self:
+            form.name = form.form_number or form.serial_no or _("New form for %s", form.blue_number or "")
+
+    @api.depends("line_ids.amount", "line_ids.tax_amount")
+    def _compute_totals(self):
+        for form in self:
+            form.total_amount = sum(form.line_ids.mapped("amount"))
+            form.total_tax = sum(form.line_ids.mapped("tax_amount"))
+            form.total_with_tax = form.total_amount + form.total_tax
+
+    def _compute_log_count(self):
+        counts = dict(self.env["l10n_cn_einv.log"]._read_group(
+            [("res_model", "=", self._name), ("res_id", "in", self.ids)], ["res_id"], ["__count"]))
+        for form in self:
+            form.log_count = counts.get(form.id, 0)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_on_platform(self):
+        if any(form.form_number for form in self):
+            raise UserError(_("A red-letter form known to the tax platform cannot be deleted; revoke it instead."))
+
+    # --- amounts held on the blue invoice -------------------------------------------------
+
+    def _l10n_cn_einv_holds_amounts(self):
+        """Whether this form takes (or is about to take) amounts off its blue invoice."""
+        self.ensure_one()
+        return self.state in HOLDING_STATES or (
+            self.state == "failed" and self.platform_status in ACTIVE_PLATFORM_STATUSES)
+
+    @api.model
+    def _l10n_cn_einv_reversed(self, blue_move, exclude=None):
+        """{blue line no: (quantity, amount, tax)}: negative sums of the forms holding amounts."""
+        forms = self.search([("blue_move_id", "=", blue_move.id)]).filtered(
+            lambda f: f._l10n_cn_einv_holds_amounts())
+        if exclude:
+            forms -= exclude
+        sums = defaultdict(lambda: [Decimal(0)] * 3)
+        for line in forms.line_ids:
+            values = sums[line.blue_line_no]
+            values[0] += quantity_decimal(line.quantity) or 0
+            values[1] += money(line.amount)
+            values[2] += money(line.tax_amount)
+        return {number: tuple(values) for number, values in sums.items()}
+
+    # --- the document ---------------------------------------------------------------------
+
+    @api.model
+    def _l10n_cn_einv_serial_for(self, credit_move):
+        """Deterministic application serial: derived from the database and the credit note,
+        with a suffix when an earlier form of the same credit note ended without a red invoice."""
+        earlier = self.sudo().search_count([("credit_move_id", "=", credit_move.id)])
+        return deterministic_serial(self.env, "RF", credit_move.id, earlier)
+
+    def _l10n_cn_einv_red_serial(self):
+        """The red invoice's serial, from the form: fixed before the first attempt."""
+        self.ensure_one()
+        return deterministic_serial(self.env, "RI", self.id, self.red_submission)
+
+    def _l10n_cn_einv_document(self):
+        self.ensure_one()
+        lines = [] if self.full_reversal else [line._l10n_cn_einv_document_line() for line in self.line_ids]
+        return documents.RedForm(serial_no=self.serial_no, blue_invoice_number=self.blue_number,
+                                 reason=self.reason, lines=lines, applicant=self.applicant)
+
+    @api.model
+    def _l10n_cn_einv_line_vals(self, red_lines, blue_move):
+        """Line commands from fapiao RedFormLine objects, with the invoice line each reverses."""
+        printed = blue_move._l10n_cn_einv_blue_line_map() if blue_move else {}
+        return [fields.Command.create({
+            "blue_line_no": line.blue_line_no,
+            "move_line_id": printed[line.blue_line_no].id if line.blue_line_no in printed else False,
+            "quantity": float(line.quantity or 0),
+            "amount": float(line.amount or 0),
+            "tax_amount": float(line.tax_amount or 0),
+        }) for line in red_lines]
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _l10n_cn_einv_log_router(self):
+        """Exchange hook linking each exchange to the form it concerns (by serial or number)."""
+        log = self.env["l10n_cn_einv.log"]
+        forms = self
+
+        def form_of(exchange):
+            request = exchange.request or {}
+            keys = {exchange.serial_no, request.get("serialNo"), request.get("formNumber"),
+                    request.get("invoiceNumber"), *(request.get("serialNos") or [])[:1],
+                    *(request.get("formNumbers") or [])[:1]} - {None, ""}
+            for form in forms:
+                if keys & {form.serial_no, form.red_serial_no, form.form_number, form.red_invoice_number}:
+                    return form
+            return forms[:1] if len(forms) == 1 else forms.browse()
+
+        def hook(exchange):
+            form = form_of(exchange)
+            log._l10n_cn_einv_record(form.company_id or self.env.company, exchange, form or None)
+        return hook
+
+    def _l10n_cn_einv_lock(self):
+        """Lock the rows for the transaction so that two workers never act on one form at once."""
+        if not self:
+            return
+        try:
+            self.env.cr.execute(SQL("SELECT id FROM l10n_cn_einv_red_form WHERE id IN %s FOR UPDATE NOWAIT",
+                                    tuple(self.ids)))
+        except Exception as error:
+            if getattr(error, "pgcode", None) == "55P03":  # lock_not_available
+                raise UserError(_("This red-letter form is being processed right now; try again shortly.")) \
+                    from None
+            raise
+        self.invalidate_recordset()
+
+    def _l10n_cn_einv_send_now(self):
+        """Apply new forms and issue the red invoices that can be issued, at once."""
+        self._l10n_cn_einv_lock()
+        self._l10n_cn_einv_process()
+
+    def _l10n_cn_einv_process(self):
+        """One step for each form (rows locked by the caller), one client per company."""
+        for company, forms in self.grouped("company_id").items():
+            with company._l10n_cn_einv_client(forms._l10n_cn_einv_log_router()) as client:
+                awaiting = forms.filtered(lambda f: f.state == "awaiting")
+                if awaiting:
+                    awaiting._l10n_cn_einv_refresh(client)
+                for form in forms:
+                    form._l10n_cn_einv_advance(client)
+
+    def _l10n_cn_einv_advance(self, client):
+        """Apply a draft form; issue the red invoice of a form that allows it."""
+        self.ensure_one()
+        try:
+            if self.state == "draft":
+                self._l10n_cn_einv_apply_result(client.apply_red_form(self._l10n_cn_einv_document()))
+            if self.state in ("applied", "confirmed") and not self.red_invoice_number:
+                if self.direction == "inbound" and not self.credit_move_id:
+                    self._l10n_cn_einv_create_inbound_credit_note()
+                self._l10n_cn_einv_issue_red_invoice(client)
+        except TransientError as error:
+            self._l10n_cn_einv_schedule_retry(error)
+        except (PlatformError, UserError) as error:
+            self._l10n_cn_einv_fail(error)
+
+    def _l10n_cn_einv_refresh(self, client):
+        """Bring forms up to date with the platform (one query per 100 forms)."""
+        numbered = self.filtered("form_number")
+        for start in range(0, len(numbered), CRON_BATCH):
+            batch = numbered[start:start + CRON_BATCH]
+            try:
+                results = client.query_red_forms(form_numbers=batch.mapped("form_number"))
+            except PlatformError as error:
+                # The next run asks again: a query changes nothing on the platform.
+                _logger.warning("querying red-letter forms failed: %s", error.message)
+                continue
+            by_number = {result.form_number: result for result in results}
+            for form in batch:
+                if form.form_number in by_number:
+                    form._l10n_cn_einv_apply_result(by_number[form.form_number])
+
+    def _l10n_cn_einv_apply_result(self, result, alert=True):
+        """Write what the platform says about the form (a RedFormResult). ``alert``: an end state
+        the other side (or time) brought gets an activity for the managers."""
+        self.ensure_one()
+        previous = self.state
+        state = "red_issued" if self.red_invoice_number else STATE_OF_STATUS.get(result.status, "failed")
+        vals = {
+            "form_number": result.form_number or self.form_number,
+            "platform_status": result.status if result.status in documents.RED_FORM_STATES else False,
+            "state": state,
+            "expires_at": self.env["account.move"]._l10n_cn_einv_parse_time(result.expires_at)
+            if result.expires_at else self.expires_at,
+            "attempts": 0,
+            "next_attempt": False,
+            "error": False,
+        }
+        if state == "failed":
+            vals["error"] = _("The platform voided the form: %s",
+                              documents.RED_FORM_STATES.get(result.status, result.status))
+        if not self.line_ids and result.lines:
+            vals["line_ids"] = self._l10n_cn_einv_line_vals(result.lines, self.blue_move_id)
+        self.write(vals)
+        if state != previous and state in ALERT_STATES and alert:
+            self._l10n_cn_einv_alert()
+        elif state != previous:
+            statuses = dict(self._fields["platform_status"]._description_selection(self.env))
+            self.message_post(body=_("Platform status: %s", statuses.get(result.status, result.status)))
+
+    def _l10n_cn_einv_issue_red_invoice(self, client):
+        self.ensure_one()
+        if not self.red_serial_no:
+            self.write({"red_serial_no": self._l10n_cn_einv_red_serial()})
+        result = client.issue_red_invoice(self.red_serial_no, self.form_number)
+        if result.status == "issued":
+            self._l10n_cn_einv_red_issued(result, client)
+        elif result.status == "pending":
+            # Asking again under the same serial number answers the current result.
+            self._l10n_cn_einv_wait(0)
+        else:
+            message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
+            # The platform holds this serial number as failed for good: only a new one can issue.
+            self.write({"red_submission": self.red_submission + 1})
+            self.write({"red_serial_no": self._l10n_cn_einv_red_serial()})
+            self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the red invoice: %s", message)))
+
+    def _l10n_cn_einv_red_issued(self, result, client):
+        """Record the red invoice on the form, the credit note and the blue invoice."""
+        move_model = self.env["account.move"]
+        issue_time = move_model._l10n_cn_einv_parse_time(result.issue_time)
+        self.write({"state": "red_issued", "red_invoice_number": result.invoice_number, "red_issue_time": issue_time,
+                    "red_qr_payload": result.qr_payload, "error": False, "attempts": 0, "next_attempt": False})
+        credit = self.credit_move_id
+        if credit:
+            credit.with_context(l10n_cn_einv_internal=True).write({
+                "l10n_cn_einv_state": "issued", "l10n_cn_einv_number": result.invoice_number,
+                "l10n_cn_einv_issue_time": issue_time, "l10n_cn_einv_qr_payload": result.qr_payload,
+                "l10n_cn_einv_serial_no": self.red_serial_no, "l10n_cn_einv_error": False,
+            })
+            credit.message_post(body=_("Red e-invoice %(number)s issued on the tax platform (form %(form)s).",
+                                       number=result.invoice_number, form=self.form_number))
+            credit._l10n_cn_einv_fetch_documents(client)
+            self.write({"red_pdf_id": credit.l10n_cn_einv_pdf_id.id, "red_xml_id": credit.l10n_cn_einv_xml_id.id})
+        if self.blue_move_id:
+            self.blue_move_id.message_post(body=_(
+                "Red e-invoice %(number)s issued against this invoice (form %(form)s).",
+                number=result.invoice_number, form=self.form_number))
+        self.message_post(body=_("Red e-invoice %s issued.", result.invoice_number))
+
+    def _l10n_cn_einv_wait(self, attempts):
+        waits = self.company_id._l10n_cn_einv_retry_waits() or [60]
+        self.write({"attempts": attempts,
+                    "next_attempt": fields.Datetime.now() + timedelta(seconds=waits[min(attempts, len(waits) - 1)])})
+
+    def _l10n_cn_einv_schedule_retry(self, error):
+        """A passing failure: the cron sends again (same serial) after the next wait, or fails."""
+        waits = self.company_id._l10n_cn_einv_retry_waits()
+        if self.attempts >= len(waits):
+            self._l10n_cn_einv_fail(error)
+            return
+        self.write({"attempts": self.attempts + 1, "error": f"{error.message}\n{error.message_zh}",
+                    "next_attempt": fields.Datetime.now() + timedelta(
+                        seconds=max(waits[self.attempts], error.retry_after or 0))})
+
+    def _l10n_cn_einv_fail(self, error):
+        message = f"{error.message}\n{error.message_zh}" if isinstance(error, PlatformError) else str(
+            error.args[0] if error.args else error)
+        self.write({"state": "failed", "error": message, "next_attempt": False})
+        self._l10n_cn_einv_alert()
+
+    def _l10n_cn_einv_alert(self):
+        """An activity for the e-invoice managers on the blue invoice, and a note on the form."""
+        summary = {
+            "refused": _("Red-letter form refused"),
+            "lapsed": _("Red-letter form lapsed"),
+            "revoked": _("Red-letter form revoked"),
+            "failed": _("Red-letter form failed"),
+        }[self.state]
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        note = _("Red-letter form %(form)s of %(blue)s: %(state)s. %(error)s", form=self.name,
+                 blue=self.blue_move_id.name or self.blue_number, state=labels[self.state], error=self.error or "")
+        self.message_post(body=note)
+        if self.blue_move_id:
+            self.blue_move_id._l10n_cn_einv_alert_managers(summary, note)
+
+    # --- credit note of an inbound form -----------------------------------------------------
+
+    def _l10n_cn_einv_create_inbound_credit_note(self):
+        """The credit note for what a confirmed inbound form reverses, posted."""
+        self.ensure_one()
+        blue = self.blue_move_id
+        if not blue:
+            raise UserError(_("Blue invoice %s is not in Odoo: the credit note cannot be made.", self.blue_number))
+        printed = blue._l10n_cn_einv_blue_line_map()
+        per_line = defaultdict(lambda: [0.0, 0.0, False])
+        for line in self.line_ids:
+            invoice_line = printed.get(line.blue_line_no)
+            if not invoice_line:
+                raise UserError(_("Line %(no)s of the form is not a line of %(blue)s.", no=line.blue_line_no,
+                                  blue=blue.name))
+            values = per_line[invoice_line]
+            values[0] += -line.quantity
+            values[1] += -line.amount
+            values[2] = values[2] or len([n for n, printed_line in printed.items() if printed_line == invoice_line]) > 1
+        currency = blue.currency_id
+        changes = {}
+        for invoice_line, (quantity, amount, discounted) in per_line.items():
+            if currency.compare_amounts(amount, invoice_line.price_subtotal) == 0:
+                changes[invoice_line] = {}
+            elif quantity and not discounted:
+                changes[invoice_line] = {"quantity": quantity}
+            else:
+                changes[invoice_line] = {"quantity": 1, "price_unit": amount, "discount": 0}
+        credit = blue._l10n_cn_einv_make_credit_note(self.reason, changes)
+        self.write({"credit_move_id": credit.id})
+        credit.action_post()
+
+    # --- buttons ----------------------------------------------------------------------------
+
+    def _l10n_cn_einv_platform_action(self, call):
+        """Run ``call(client, form)`` on the platform; a refusal becomes a UserError."""
+        self.ensure_one()
+        self._l10n_cn_einv_lock()
+        with self.company_id._l10n_cn_einv_client(self._l10n_cn_einv_log_router()) as client:
+            try:
+                self._l10n_cn_einv_apply_result(call(client, self), alert=False)
+            except PlatformError as error:
+                raise UserError(_("The tax platform refused: %(en)s\n%(zh)s", en=error.message,
+                                  zh=error.message_zh or "")) from None
+            if self.state in ("applied", "confirmed"):
+                self._l10n_cn_einv_advance(client)
+
+    def action_l10n_cn_einv_confirm(self):
+        for form in self:
+            if form.direction != "inbound" or form.platform_status != "03":
+                raise UserError(_("Only an inbound form awaiting our confirmation (03) can be confirmed."))
+            form._l10n_cn_einv_platform_action(lambda client, f: client.confirm_red_form(f.form_number))
+
+    def action_l10n_cn_einv_refuse(self):
+        for form in self:
+            if form.direction != "inbound" or form.platform_status != "03":
+                raise UserError(_("Only an inbound form awaiting our confirmation (03) can be refused."))
+            form._l10n_cn_einv_platform_action(lambda client, f: client.reject_red_form(f.form_number))
+
+    def action_l10n_cn_einv_revoke(self):
+        for form in self:
+            if form.direction != "outbound" or form.red_invoice_number or not form.form_number \
+                    or form.platform_status not in ACTIVE_PLATFORM_STATUSES:
+                raise UserError(_("Only a form we raised, known to the platform and without a red invoice, "
+                                  "can be revoked."))
+            form._l10n_cn_einv_platform_action(lambda client, f: client.revoke_red_form(f.form_number))
+            if form.credit_move_id:
+                form.credit_move_id.message_post(body=_(
+                    "Red-letter form %s revoked: no red invoice will be issued for this credit note. "
+                    "Reset it to draft and cancel it, or post it again to apply for a new form.", form.name))
+
+    def action_l10n_cn_einv_retry(self):
+        for form in self.filtered(lambda f: f.state == "failed"):
+            if form.platform_status in ("01", "04"):
+                state = STATE_OF_STATUS[form.platform_status]
+            elif not form.form_number:
+                state = "draft"
+            else:
+                raise UserError(_("Form %s is void on the platform: it cannot be sent again.", form.name))
+            form.write({"state": state, "attempts": 0, "next_attempt": False, "error": False})
+            form._l10n_cn_einv_send_now()
+
+    def action_l10n_cn_einv_refresh(self):
+        self._l10n_cn_einv_lock()
+        self._l10n_cn_einv_process()
+
+    def action_open_logs(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Platform Interactions"),
+            "res_model": "l10n_cn_einv.log",
+            "view_mode": "list,form",
+            "domain": [("res_model", "=", self._name), ("res_id", "=", self.id)],
+        }
+
+    # --- inbound forms --------------------------------------------------------------------------
+
+    @api.model
+    def action_l10n_cn_einv_fetch_inbound(self):
+        companies = self.env.companies.filtered(lambda c: c.account_fiscal_country_id.code == "CN")
+        count = self._l10n_cn_einv_fetch_inbound(companies)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": "info", "title": _("Inbound red-letter forms"),
+                       "message": _("%s forms received or updated.", count),
+                       "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
+        }
+
+    @api.model
+    def _l10n_cn_einv_fetch_inbound(self, companies):
+        """Create or update the forms buyers raised against our invoices; returns how many."""
+        count = 0
+        for company in companies:
+            forms = self.sudo().with_company(company)
+            with company._l10n_cn_einv_client(forms._l10n_cn_einv_log_router()) as client:
+                try:
+                    results = client.list_red_forms("inbound")
+                except PlatformError as error:
+                    if self.env.context.get("l10n_cn_einv_cron"):
+                        _logger.warning("listing inbound red forms of %s failed: %s", company.name, error.message)
+                        continue
+                    raise UserError(_("The tax platform refused: %s", error.message)) from None
+            count += forms._l10n_cn_einv_sync_inbound(company, results)
+        return count
+
+    @api.model
+    def _l10n_cn_einv_sync_inbound(self, company, results):
+        count = 0
+        for result in results:
+            form = self.search([("form_number", "=", result.form_number), ("company_id", "=", company.id)], limit=1)
+            if form:
+                if form.platform_status != result.status:
+                    form._l10n_cn_einv_apply_result(result)
+                    count += 1
+                continue
+            blue = self.env["account.move"].search([
+                ("company_id", "=", company.id), ("move_type", "=", "out_invoice"),
+                ("l10n_cn_einv_number", "=", result.blue_invoice_number)], limit=1)
+            if not blue:
+                _logger.info("inbound red form %s concerns invoice %s, unknown in %s", result.form_number,
+                             result.blue_invoice_number, company.name)
+                continue
+            form = self.create({
+                "company_id": company.id, "blue_move_id": blue.id, "blue_number": result.blue_invoice_number,
+                "direction": "inbound", "applicant": result.applicant or "buyer", "serial_no": result.serial_no,
+                "reason": result.reason if result.reason in documents.RED_REASONS else "01",
+                "line_ids": self._l10n_cn_einv_line_vals(result.lines, blue),
+            })
+            form._l10n_cn_einv_apply_result(result)
+            blue.message_post(body=_("The buyer raised red-letter form %s against this invoice.", form.form_number))
+            count += 1
+        return count
+
+    # --- crons ---------------------------------------------------------------------------------
+
+    @api.model
+    def _l10n_cn_einv_claim(self, after_id, company_ids=None):
+        """Claim the next forms with something to do; rows locked by another worker are skipped."""
+        self.flush_model(["state", "next_attempt"])
+        self.env.cr.execute(SQL("""
+            SELECT id FROM l10n_cn_einv_red_form
+             WHERE id > %s
+               AND (state = 'awaiting'
+                    OR (state IN ('draft', 'applied', 'confirmed')
+                        AND (next_attempt IS NULL OR next_attempt <= NOW() AT TIME ZONE 'UTC')))
+               %s
+             ORDER BY id
+             LIMIT %s
+             FOR UPDATE SKIP LOCKED
+        """, after_id, self.env["account.move"]._l10n_cn_einv_company_filter(company_ids), CRON_BATCH))
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _l10n_cn_einv_cron_process(self, company_ids=None):
+        """Send what is due, follow forms awaiting a confirmation, issue red invoices of
+        confirmed forms; committing after each batch so a crash loses little (serials are fixed)."""
+        can_commit = self.env["account.move"]._l10n_cn_einv_can_commit()
+        processed, last_id = 0, 0
+        while True:
+            if can_commit:
+                # READ COMMITTED: a row another worker just finished is skipped, not a serialization error.
+                self.env.cr.commit()
+                self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            forms = self._l10n_cn_einv_claim(last_id, company_ids)
+            if not forms:
+                return processed
+            last_id = max(forms.ids)
+            forms.invalidate_recordset()
+            forms._l10n_cn_einv_process()
+            processed += len(forms)
+            if can_commit:
+                self.env.cr.commit()
+
+    @api.model
+    def _l10n_cn_einv_cron_fetch_inbound(self):
+        companies = self.env["account.move"].sudo().search(
+            [("l10n_cn_einv_state", "=", "issued"), ("move_type", "=", "out_invoice")]).company_id
+        return self.with_context(l10n_cn_einv_cron=True)._l10n_cn_einv_fetch_inbound(companies)
+
+
+class L10nCnEinvRedFormLine(models.Model):
+    _name = "l10n_cn_einv.red.form.line"
+    _description = "Red-Letter Confirmation Form Line"
+    _order = "form_id, blue_line_no, id"
+
+    form_id = fields.Many2one("l10n_cn_einv.red.form", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="form_id.company_id", store=True)
+    currency_id = fields.Many2one(related="form_id.currency_id")
+    blue_line_no = fields.Integer("Blue Line No.", required=True,
+                                  help="Line number on the blue e-invoice (1-based, in printing order).")
+    move_line_id = fields.Many2one("account.move.line", "Invoice Line", ondelete="set null")
+    product_id = fields.Many2one(related="move_line_id.product_id")
+    quantity = fields.Float(digits="Product Unit of Measure", help="Negative; 0 when only an amount is reversed.")
+    amount = fields.Monetary("Amount", help="Excluding tax, negative.")
+    tax_amount = fields.Monetary("Tax", help="Negative.")
+    amount_with_tax = fields.Monetary("Total", compute="_compute_amount_with_tax")
+
+    @api.depends("amount", "tax_amount")
+    def _compute_amount_with_tax(self):
+        for line in self:
+            line.amount_with_tax = line.amount + line.tax_amount
+
+    def _l10n_cn_einv_document_line(self):
+        return documents.RedFormLine(blue_line_no=self.blue_line_no, amount=money(self.amount),
+                                     tax_amount=money(self.tax_amount), quantity=quantity_decimal(self.quantity))

@@ -1,0 +1,112 @@
+"""Customer returns of e-invoiced goods: the credit note and its red reversal start by themselves."""
+
+from collections import defaultdict
+
+from odoo import _, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
+
+
+def _is_customer_return(move):
+    return bool(move.origin_returned_move_id) and move.location_id.usage == "customer" \
+        and move.company_id.account_fiscal_country_id.code == "CN"
+
+
+class StockMove(models.Model):
+    _inherit = "stock.move"
+
+    def _l10n_cn_einv_check_return_quantities(self, adding=None):
+        """Refuse a customer return taking back more than was delivered: the credit note and the
+        red invoice would reverse goods the customer never had. ``adding``: {origin move:
+        quantity} about to be returned on top of the moves in ``self``."""
+        adding = adding or {}
+        returns = self.filtered(_is_customer_return)
+        origins = (returns.origin_returned_move_id | self.browse([move.id for move in adding])).filtered(
+            lambda m: m.location_dest_id.usage == "customer" and m.company_id.account_fiscal_country_id.code == "CN")
+        problems = []
+        for origin in origins:
+            counted = origin.returned_move_ids.filtered(lambda m: m.state == "done" or m in returns)
+            returned = adding.get(origin, 0.0) + sum(
+                move.product_uom._compute_quantity(move.quantity, origin.product_uom) for move in counted)
+            if float_compare(returned, origin.quantity, precision_rounding=origin.product_uom.rounding) > 0:
+                problems.append(_("%(product)s: %(returned)s %(uom)s returned, but only %(delivered)s were delivered "
+                                  "by %(picking)s.", product=origin.product_id.display_name, returned=returned,
+                                  uom=origin.product_uom.name, delivered=origin.quantity,
+                                  picking=origin.picking_id.name))
+        if problems:
+            raise UserError(_("A return cannot take back more than was delivered:\n%s", "\n".join(problems)))
+
+
+class StockReturnPicking(models.TransientModel):
+    _inherit = "stock.return.picking"
+
+    def _create_return(self):
+        # Refused here already, before a return picking that could never be validated exists.
+        adding = defaultdict(float)
+        for line in self.product_return_moves.filtered("move_id"):
+            adding[line.move_id] += line.uom_id._compute_quantity(line.quantity, line.move_id.product_uom)
+        self.env["stock.move"]._l10n_cn_einv_check_return_quantities(adding)
+        return super()._create_return()
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    def _action_done(self):
+        self.move_ids._l10n_cn_einv_check_return_quantities()
+        result = super()._action_done()
+        self.filtered(lambda p: p.company_id.l10n_cn_einv_auto_red_on_return)._l10n_cn_einv_credit_returns()
+        return result
+
+    def _l10n_cn_einv_credit_returns(self):
+        """Credit notes (reason 02 销货退回) for returned goods already on issued e-invoices;
+        posting them starts the red reversal. What is not e-invoiced yet is left to Odoo,
+        which only invoices less."""
+        for picking in self:
+            moves = picking.move_ids.filtered(
+                lambda m: m.state == "done" and _is_customer_return(m) and m.sale_line_id and m.to_refund)
+            for blue, changes in picking._l10n_cn_einv_returned_invoice_lines(moves).items():
+                try:
+                    with self.env.cr.savepoint():
+                        # The warehouse user validating the return may have no accounting rights.
+                        credit = blue.sudo()._l10n_cn_einv_make_credit_note("02", changes)
+                        credit.action_post()
+                except UserError as error:
+                    message = _("No credit note was made for the goods of %(invoice)s returned by %(picking)s: "
+                                "%(error)s", invoice=blue.name, picking=picking.name, error=error.args[0])
+                    picking.message_post(body=message)
+                    blue.sudo()._l10n_cn_einv_alert_managers(_("Return not credited"), message)
+                    continue
+                form = credit.l10n_cn_einv_credit_form_ids[:1]
+                picking.message_post(body=_(
+                    "Credit note %(credit)s made for the returned goods; red-letter form %(form)s: %(state)s.",
+                    credit=credit._get_html_link(), form=form.name,
+                    state=dict(form._fields["state"]._description_selection(self.env)).get(form.state)))
+
+    def _l10n_cn_einv_returned_invoice_lines(self, moves):
+        """{blue invoice: {invoice line: values of its credit line}} for what is returned, invoiced
+        and e-invoiced: per order line, the returned quantity less what is still delivered
+        beyond what is invoiced, taken from its latest issued e-invoices first."""
+        returned = defaultdict(float)
+        for move in moves:
+            returned[move.sale_line_id] += move.product_uom._compute_quantity(move.quantity,
+                                                                              move.sale_line_id.product_uom)
+        forms = self.env["l10n_cn_einv.red.form"].sudo()
+        left_of = {}
+        changes = defaultdict(dict)
+        for sale_line, quantity in returned.items():
+            to_credit = min(quantity, sale_line.qty_invoiced - sale_line.qty_delivered)
+            invoice_lines = sale_line.sudo().invoice_lines.filtered(
+                lambda line: line.move_id.move_type == "out_invoice" and line.move_id.state == "posted"
+                and line.move_id.l10n_cn_einv_state == "issued")
+            for invoice_line in invoice_lines.sorted(lambda line: line.move_id.id, reverse=True):
+                if float_compare(to_credit, 0, precision_rounding=sale_line.product_uom.rounding) <= 0:
+                    break
+                blue = invoice_line.move_id
+                if blue not in left_of:
+                    left_of[blue] = blue._l10n_cn_einv_quantities_left(forms._l10n_cn_einv_reversed(blue))
+                credited = min(to_credit, left_of[blue].get(invoice_line, 0.0))
+                if credited > 0:
+                    changes[blue][invoice_line] = {} if credited == invoice_line.quantity else {"quantity": credited}
+                    to_credit -= credited
+        return changes
