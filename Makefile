@@ -24,3 +24,7 @@ bench:  ## benchmarks, written to bench/RESULTS.md
 
 clean:
 	rm -rf .odoo .pytest_cache .ruff_cache
+
+.PHONY: i18n
+i18n:  ## re-export i18n/l10n_cn_einvoice.pot, merge it into i18n/zh_CN.po, list what is untranslated (I18N_DB=db to reuse a database)
+	bash scripts/i18n.sh $(I18N_DB)
