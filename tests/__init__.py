@@ -3,6 +3,7 @@ from . import (
     test_einvoice_concurrency,
     test_einvoice_config,
     test_einvoice_issue,
+    test_i18n,
     test_install,
     test_product_partner,
     test_red_reversal,
