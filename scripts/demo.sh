@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: start Odoo with the addon installed on a demo database.
+# make demo: Odoo with the addon on a demo database, issuing on the embedded sandbox platform.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
@@ -12,10 +12,20 @@ ODOO_BIN="$(cd / && "$PYTHON" -c 'import odoo, os; print(os.path.join(os.path.di
 
 if ! psql -d "$DB" -Atc "select 1 from ir_module_module where name='l10n_cn_einvoice' and state='installed'" \
         2>/dev/null | grep -q 1; then
-    echo "==> Creating demo database '$DB' with l10n_cn_einvoice and demo data (about a minute)"
-    "$PYTHON" "$ODOO_BIN" -c "$CONF" -d "$DB" -i l10n_cn_einvoice --stop-after-init \
+    echo "==> Creating the demo database '$DB' with l10n_cn_einvoice (about two minutes)"
+    "$PYTHON" "$ODOO_BIN" -c "$CONF" -d "$DB" -i l10n_cn_einvoice,sale_management --stop-after-init \
         --max-cron-threads=0 --log-level=warn
 fi
-echo "==> Odoo: http://127.0.0.1:$PORT  (login admin / password admin, database $DB). Ctrl-C stops it."
+echo "==> Demo company, products, customers and orders (the embedded sandbox issues one e-invoice)"
+"$PYTHON" "$ODOO_BIN" shell -c "$CONF" -d "$DB" --no-http --log-level=warn < "$ROOT/scripts/demo_data.py"
+cat <<MSG
+
+==> Odoo is starting: open http://127.0.0.1:$PORT
+    login admin, password admin (database $DB), company 示例科技有限公司.
+    Sales > Orders: open a confirmed order and click "Issue e-invoice".
+    E-invoices go to the sandbox tax platform embedded in this Odoo (no account needed).
+    Ctrl-C stops it.
+
+MSG
 exec "$PYTHON" "$ODOO_BIN" -c "$CONF" -d "$DB" --db-filter="^$DB\$" \
     --http-interface=127.0.0.1 --http-port="$PORT"
