@@ -273,7 +273,9 @@ class PlatformClient(Provider):
     def _error_for(self, service, code, outer):
         return_code = protocol.RETURN_CODES.get(code)
         cls = _ERRORS_BY_CODE.get(code, PlatformError)
-        errors = [FieldError.from_wire(e) for e in outer.get("errors") or [] if isinstance(e, dict)]
+        raw_errors = outer.get("errors")
+        errors = [FieldError.from_wire(e) for e in raw_errors if isinstance(e, dict)] \
+            if isinstance(raw_errors, list) else []
         message = str(outer.get("message") or (return_code.message_en if return_code else "error"))
         detail = "; ".join(str(e) for e in errors)
         hint = _HINTS.get(code, "")
