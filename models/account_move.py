@@ -414,8 +414,15 @@ class AccountMove(models.Model):
             return
         internal = self.with_context(l10n_cn_einv_internal=True)
         was_uncertain = self.l10n_cn_einv_uncertain or self.l10n_cn_einv_state == "submitting"
+        # Marked in flight, with a lease, before the request leaves: if this worker dies,
+        # the row says so, other workers leave it alone until the lease runs out, and the
+        # worker that takes it over then asks the platform before sending anything.
+        lease_end = fields.Datetime.now() + timedelta(seconds=self._l10n_cn_einv_lease())
         internal.write({"l10n_cn_einv_state": "submitting", "l10n_cn_einv_uncertain": True,
+                        "l10n_cn_einv_next_attempt": lease_end,
                         "l10n_cn_einv_submitted_at": self.l10n_cn_einv_submitted_at or fields.Datetime.now()})
+        if self._l10n_cn_einv_can_commit():
+            self.env.cr.commit()
         try:
             result = None
             if was_uncertain:
@@ -429,6 +436,10 @@ class AccountMove(models.Model):
             self._l10n_cn_einv_fail(error, uncertain=False)
             return
         self._l10n_cn_einv_apply_result(result, client)
+
+    def _l10n_cn_einv_lease(self):
+        """Seconds a submission in flight is left to its worker: well over the read time-out."""
+        return int(self.env["ir.config_parameter"].sudo().get_param("l10n_cn_einvoice.submit_lease", "120"))
 
     def _l10n_cn_einv_schedule_retry(self, error, uncertain):
         """Back to the queue after the next configured wait, or failed once they are used up.

@@ -1,9 +1,14 @@
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 import uuid
 
+import odoo
 from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, tagged
 
@@ -31,7 +36,7 @@ class TestQueueConcurrency(TransactionCase):
         cls.sandbox.start()
         cls.addClassCleanup(cls.sandbox.stop)
 
-    def _committed_queue(self):
+    def _committed_queue(self, count=INVOICES):
         """A company with queued invoices, committed so that other connections see them."""
         with self.env.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -53,7 +58,7 @@ class TestQueueConcurrency(TransactionCase):
                 "invoice_date": "2026-11-20",
                 "invoice_line_ids": [Command.create({"product_id": product.id, "quantity": 1,
                                                      "price_unit": 100.0 + index})],
-            } for index in range(INVOICES)])
+            } for index in range(count)])
             moves.action_post()
             moves._l10n_cn_einv_enqueue()
             secrets = company.sudo()
@@ -100,3 +105,56 @@ class TestQueueConcurrency(TransactionCase):
             cr.execute("SELECT COUNT(*) FROM l10n_cn_einv_log WHERE company_id = %s AND service = 'invoice.issue'",
                        [company_id])
             self.assertEqual(cr.fetchone()[0], INVOICES, "each invoice was sent exactly once")
+
+    def _run_queue(self, company_id):
+        """One cron run on its own connection, committing as in production."""
+        with self.env.registry.cursor() as cr:
+            cr.transaction = api.Transaction(self.env.registry)
+            env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
+            return env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=[company_id])
+
+    def _move_row(self, move_id):
+        with self.env.registry.cursor() as cr:
+            cr.execute("""SELECT l10n_cn_einv_state, l10n_cn_einv_uncertain,
+                                 l10n_cn_einv_next_attempt > NOW() AT TIME ZONE 'UTC', l10n_cn_einv_number
+                            FROM account_move WHERE id = %s""", [move_id])
+            return cr.fetchone()
+
+    def test_worker_killed_mid_submission_recovers_without_duplicate(self):
+        company_id, (move_id,), app_id = self._committed_queue(count=1)
+        self.sandbox.set_faults(app_id, timeout=1.0, timeout_seconds=60)  # the answer never comes in time
+        odoo_bin = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin")
+        worker = subprocess.Popen(
+            [sys.executable, odoo_bin, "shell", "-c", odoo.tools.config.rcfile, "-d", self.env.cr.dbname,
+             "--no-http", "--log-level=warn"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        worker.stdin.write("env = env(context=dict(env.context, l10n_cn_einv_commit=True))\n"
+                           f"env['account.move']._l10n_cn_einv_cron_process_queue(company_ids=[{company_id}])\n")
+        worker.stdin.close()
+        try:
+            deadline = time.monotonic() + 90
+            while self.sandbox.stats(app_id)["invoices"] < 1:  # the request left and was processed
+                self.assertIsNone(worker.poll(), "the worker ended before its request reached the platform")
+                self.assertLess(time.monotonic(), deadline, "the worker never sent its request")
+                time.sleep(0.2)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(30)
+        self.sandbox.set_faults(app_id, timeout=0.0)
+        state, uncertain, leased, number = self._move_row(move_id)
+        self.assertEqual((state, uncertain, leased, number), ("submitting", True, True, None),
+                         "the row says a submission was in flight, and its lease holds")
+        self.assertEqual(self._run_queue(company_id), 0, "no other worker takes a leased submission")
+        with self.env.registry.cursor() as cr:  # the lease runs out
+            cr.execute("UPDATE account_move SET l10n_cn_einv_next_attempt = NOW() AT TIME ZONE 'UTC' "
+                       "- INTERVAL '1 second' WHERE id = %s", [move_id])
+        self.assertEqual(self._run_queue(company_id), 1)
+        state, uncertain, _leased, number = self._move_row(move_id)
+        self.assertEqual((state, uncertain), ("issued", False))
+        self.assertEqual(self.sandbox.stats(app_id)["invoices"], 1, "recovered, not issued twice")
+        self.assertEqual(number, self.sandbox.invoices(app_id)[0]["invoiceNumber"])
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT service FROM l10n_cn_einv_log WHERE move_id = %s ORDER BY id", [move_id])
+            services = [row[0] for row in cr.fetchall()]
+        self.assertEqual(services[0], "invoice.query", "asked the platform before sending again")
+        self.assertNotIn("invoice.issue", services)
