@@ -15,3 +15,7 @@ from . import (
     stock_picking,
     tax_code,
 )
+
+# isort: split
+# After account_move_send and res_company: these overrides extend theirs.
+from . import account_move_delivery, l10n_cn_einv_callback, res_company_delivery

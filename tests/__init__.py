@@ -1,10 +1,13 @@
 from . import (
     test_auto_issue,
+    test_callbacks,
+    test_delivery,
     test_einvoice_concurrency,
     test_einvoice_config,
     test_einvoice_issue,
     test_i18n,
     test_install,
+    test_portal,
     test_product_partner,
     test_red_reversal,
     test_returns,

@@ -1,0 +1,261 @@
+import json
+import time
+import uuid
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+
+from ..fapiao import protocol
+from ..models import l10n_cn_einv_platform as platform
+from .common import L10nCnEinvCase
+
+PENDING_SECONDS = 60
+
+
+@tagged("post_install", "-at_install")
+class TestCallbacks(L10nCnEinvCase, HttpCase):
+    """Callbacks POSTed over real HTTP to the Odoo test server, by hand and by the sandbox platform."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.l10n_cn_einv_callback_enabled = True
+        cls.path = f"/l10n_cn_einvoice/callback/{cls.company.id}"
+        credentials = cls.company.sudo()
+        cls.app_id = credentials.l10n_cn_einv_app_id
+        cls.secret = credentials.l10n_cn_einv_app_secret
+        cls.sm4_key = bytes.fromhex(credentials.l10n_cn_einv_sm4_key)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def post(self, payload=None, *, body=None, secret=None, timestamp=None, nonce=None, headers=None):
+        body = protocol.seal(self.sm4_key, payload) if body is None else body
+        signed = protocol.request_headers(self.app_id, secret or self.secret, self.path, body,
+                                          timestamp=timestamp, nonce=nonce)
+        if headers is not None:
+            signed = headers
+        return self.url_open(self.path, data=body, headers=signed)
+
+    @staticmethod
+    def event(event, data):
+        return {"eventId": f"evt-{uuid.uuid4().hex}", "event": event, "occurredAt": "2026-11-23T08:00:00+08:00",
+                "data": data}
+
+    def pending_invoice(self):
+        self.set_faults(pending_rate=1.0, pending_seconds=PENDING_SECONDS)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+        return move
+
+    def resolved_on_platform(self, move):
+        """Let the platform issue a pending invoice; its result as the platform sends it."""
+        self.sandbox.advance_clock(PENDING_SECONDS + 1)
+        data = next(row for row in self.sandbox.invoices(self.app_id)
+                    if row["serialNo"] == move.l10n_cn_einv_serial_no)
+        self.assertEqual(data["status"], "issued")
+        return {key: value for key, value in data.items()
+                if key not in ("appId", "kind", "sellerTaxId", "buyerTaxId", "useConfirmed")}
+
+    def logs(self, code=None):
+        domain = [("company_id", "=", self.company.id), ("service", "like", "callback")]
+        if code:
+            domain.append(("code", "=", code))
+        return self.env["l10n_cn_einv.log"].search(domain)
+
+    def assert_refused(self, response, status, code):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(response.json()["code"], code)
+        log = self.logs(code)[:1]
+        self.assertTrue(log, f"no log line with code {code}")
+        self.assertFalse(log.succeeded)
+        self.assertEqual(log.http_status, status)
+        self.assertTrue(log.error)
+
+    def assert_secrets_not_logged(self):
+        for log in self.logs():
+            text = f"{log.request} {log.response} {log.message} {log.error}"
+            self.assertNotIn(self.secret, text)
+            self.assertNotIn(self.sm4_key.hex(), text)
+
+    # --- accepted callbacks ----------------------------------------------------------------
+
+    def test_invoice_issued_callback_issues_the_pending_invoice_once(self):
+        move = self.pending_invoice()
+        payload = self.event("invoice.issued", self.resolved_on_platform(move))
+        response = self.post(payload)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["code"], "0000")
+        # The answer is signed for the platform, bound to its nonce.
+        self.assertTrue(response.headers.get(protocol.H_SIGNATURE))
+
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertEqual(move.l10n_cn_einv_number, payload["data"]["invoiceNumber"])
+        self.assertTrue(move.l10n_cn_einv_pdf_id.raw.startswith(b"%PDF"))
+        self.assertTrue(move.l10n_cn_einv_xml_id)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+        log = self.logs("0000")
+        self.assertEqual(len(log), 1)
+        self.assertEqual(log.service, "callback.invoice.issued")
+        self.assertEqual(log.move_id, move)
+        self.assertEqual(log.serial_no, move.l10n_cn_einv_serial_no)
+        event = self.env["l10n_cn_einv.callback.event"].search([("event_id", "=", payload["eventId"])])
+        self.assertEqual((event.res_model, event.res_id), ("account.move", move.id))
+
+        # The platform delivers the same event again: answered 0000, nothing changes.
+        messages, mails = len(move.message_ids), self.env["mail.mail"].search_count([])
+        issue_time = move.l10n_cn_einv_issue_time
+        response = self.post(payload)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["code"], "0000")
+        self.assertEqual(len(move.message_ids), messages)
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails)
+        self.assertEqual(move.l10n_cn_einv_issue_time, issue_time)
+        self.assertEqual(len(self.logs("0000")), 2)
+        self.assertIn("already processed", self.logs("0000")[0].message)
+        self.assert_secrets_not_logged()
+
+    def test_invoice_failed_callback(self):
+        move = self.pending_invoice()
+        serial = move.l10n_cn_einv_serial_no
+        response = self.post(self.event("invoice.failed", {
+            "serialNo": serial, "status": "failed", "failureCode": "ISSUE_FAILED",
+            "failureMessage": "开票失败 / issue failed"}))
+        self.assertEqual(response.json()["code"], "0000", response.text)
+        self.assertEqual(move.l10n_cn_einv_state, "failed")
+        self.assertIn("ISSUE_FAILED", move.l10n_cn_einv_error)
+        self.assertNotEqual(move.l10n_cn_einv_serial_no, serial)
+
+    def test_result_for_an_invoice_already_issued_changes_nothing(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        number = move.l10n_cn_einv_number
+        response = self.post(self.event("invoice.failed", {
+            "serialNo": move.l10n_cn_einv_serial_no, "status": "failed", "failureCode": "X"}))
+        self.assertEqual(response.json()["code"], "0000", response.text)
+        self.assertEqual((move.l10n_cn_einv_state, move.l10n_cn_einv_number), ("issued", number))
+
+    def test_unknown_serial_number_is_answered_not_found_for_a_retry(self):
+        response = self.post(self.event("invoice.issued", {"serialNo": "OE-NO-SUCH-SERIAL", "status": "issued"}))
+        self.assert_refused(response, 404, "3002")
+        # Not marked as processed: the platform's next attempt is handled afresh.
+        self.assertFalse(self.env["l10n_cn_einv.callback.event"].search([("company_id", "=", self.company.id)]))
+
+    def test_unknown_event_is_acknowledged(self):
+        response = self.post(self.event("quota.changed", {"remaining": "10.00"}))
+        self.assertEqual(response.json()["code"], "0000", response.text)
+        self.assertIn("ignored", self.logs("0000").message)
+
+    # --- refused callbacks -----------------------------------------------------------------
+
+    def test_wrong_signature(self):
+        move = self.pending_invoice()
+        payload = self.event("invoice.issued", self.resolved_on_platform(move))
+        nonce = protocol.new_nonce()
+        self.assert_refused(self.post(payload, secret="forged-secret", nonce=nonce), 401, "2003")
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+        # A forged callback does not burn the nonce it carried.
+        response = self.post(payload, nonce=nonce)
+        self.assertEqual(response.json()["code"], "0000", response.text)
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assert_secrets_not_logged()
+
+    def test_tampered_body(self):
+        move = self.pending_invoice()
+        payload = self.event("invoice.issued", self.resolved_on_platform(move))
+        body = protocol.seal(self.sm4_key, payload)
+        headers = protocol.request_headers(self.app_id, self.secret, self.path, body)
+        other = protocol.seal(self.sm4_key, payload)   # same payload, another IV: other bytes
+        self.assert_refused(self.post(body=other, headers=headers), 401, "2003")
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+
+    def test_stale_timestamp(self):
+        move = self.pending_invoice()
+        payload = self.event("invoice.issued", self.resolved_on_platform(move))
+        self.assert_refused(self.post(payload, timestamp=protocol.now_ms() - 301_000), 401, "2004")
+        self.assert_refused(self.post(payload, timestamp=protocol.now_ms() + 301_000), 401, "2004")
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+
+    def test_replayed_nonce(self):
+        move = self.pending_invoice()
+        nonce = protocol.new_nonce()
+        response = self.post(self.event("ping", {}), nonce=nonce)
+        self.assertEqual(response.json()["code"], "0000", response.text)
+        payload = self.event("invoice.issued", self.resolved_on_platform(move))
+        self.assert_refused(self.post(payload, nonce=nonce), 401, "2005")
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+
+    def test_old_nonces_are_pruned(self):
+        nonces = self.env["l10n_cn_einv.callback.nonce"]
+        self.assertTrue(nonces._l10n_cn_einv_claim(self.company, "a" * 32))
+        self.assertFalse(nonces._l10n_cn_einv_claim(self.company, "a" * 32))
+        self.env.cr.execute("UPDATE l10n_cn_einv_callback_nonce SET received_at = %s WHERE nonce = %s",
+                            [fields.Datetime.now() - timedelta(minutes=11), "a" * 32])
+        self.assertTrue(nonces._l10n_cn_einv_claim(self.company, "b" * 32))
+        self.assertFalse(nonces.search([("nonce", "=", "a" * 32)]))
+
+    def test_malformed_bodies(self):
+        move = self.pending_invoice()
+        self.assert_refused(self.post(body=b"this is not json"), 400, "1002")
+        self.assert_refused(self.post(body=json.dumps({"encryption": "SM4-CBC", "data": "AAAA"}).encode()),
+                            400, "1003")
+        self.assert_refused(self.post({"event": "invoice.issued", "data": {}}), 400, "1001")
+        self.assert_refused(self.post(self.event("invoice.issued", {"serialNo": move.l10n_cn_einv_serial_no,
+                                                                    "totalAmount": "1e5"})), 400, "1001")
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+
+    def test_missing_headers_and_disabled_callbacks(self):
+        payload = self.event("ping", {})
+        body = protocol.seal(self.sm4_key, payload)
+        self.assert_refused(self.post(body=body, headers={"Content-Type": "application/json"}), 401, "2006")
+        self.company.l10n_cn_einv_callback_enabled = False
+        self.assert_refused(self.post(payload), 401, "2001")
+        response = self.url_open("/l10n_cn_einvoice/callback/999999", data=body,
+                                 headers=protocol.request_headers(self.app_id, self.secret, self.path, body))
+        self.assertEqual(response.status_code, 401)
+
+    # --- the sandbox platform calling back ------------------------------------------------------------
+
+    def test_callback_url_of_the_company(self):
+        self.assertEqual(self.company.l10n_cn_einv_callback_url, self.base_url() + self.path)
+
+    def test_embedded_sandbox_is_told_the_callback_url(self):
+        company = self.env["res.company"].create({
+            "name": "回调测试有限公司", "country_id": self.env.ref("base.cn").id,
+            "currency_id": self.env.ref("base.CNY").id, "l10n_cn_einv_callback_enabled": True})
+        self.assertTrue(company._l10n_cn_einv_uses_embedded_sandbox())
+        app_id = company.sudo().l10n_cn_einv_app_id
+        sandbox = platform.embedded_sandbox()
+        self.addCleanup(sandbox.add_app, app_id, callback_url="")
+        with company._l10n_cn_einv_client():
+            self.assertEqual(sandbox.get_app(app_id).callback_url,
+                             f"{self.base_url()}/l10n_cn_einvoice/callback/{company.id}")
+        company.l10n_cn_einv_callback_enabled = False
+        with company._l10n_cn_einv_client():
+            self.assertEqual(sandbox.get_app(app_id).callback_url, "")
+
+    def test_sandbox_calls_back_when_a_pending_invoice_is_issued(self):
+        self.sandbox.add_app(self.app_id, callback_url=self.company.l10n_cn_einv_callback_url)
+        self.addCleanup(self.sandbox.add_app, self.app_id, callback_url="")
+        move = self.pending_invoice()
+        serial = move.l10n_cn_einv_serial_no
+        self.env.flush_all()
+        self.sandbox.advance_clock(PENDING_SECONDS + 1)
+        # The sandbox posts from its own thread to this Odoo's HTTP server; no polling here.
+        delivery = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            delivery = next((row for row in self.sandbox.callback_deliveries(self.app_id)
+                             if row["payload"]["data"].get("serialNo") == serial), None)
+            if delivery and delivery["status"] != "pending":
+                break
+            time.sleep(0.1)
+        self.assertTrue(delivery, "the sandbox sent no callback")
+        self.assertEqual(delivery["status"], "delivered", delivery["lastError"])
+        self.assertEqual(delivery["event"], "invoice.issued")
+        self.env.invalidate_all()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertTrue(move.l10n_cn_einv_number)
+        self.assertTrue(move.l10n_cn_einv_pdf_id)
+        self.assertEqual(self.logs("0000").move_id, move)

@@ -1,0 +1,111 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import L10nCnEinvCase
+
+
+@tagged("post_install", "-at_install")
+class TestDelivery(L10nCnEinvCase):
+
+    def mails_of(self, move):
+        return self.env["mail.mail"].search([("model", "=", "account.move"), ("res_id", "=", move.id)])
+
+    def delivery_mails(self, move):
+        return self.mails_of(move).filtered(lambda mail: "电子发票" in (mail.subject or ""))
+
+    def assert_delivered(self, mail, move, address):
+        self.assertEqual(mail.email_to, address)
+        self.assertEqual(mail.attachment_ids, move.l10n_cn_einv_pdf_id | move.l10n_cn_einv_xml_id)
+        self.assertEqual(len(mail.attachment_ids), 2)
+        number = move.l10n_cn_einv_number
+        self.assertEqual(mail.subject, f"电子发票 {number} / E-invoice {number}")
+        self.assertIn("电子发票", mail.body_html)
+        self.assertIn("has issued your fully digitalised e-invoice", mail.body_html)
+        self.assertIn(number, mail.body_html)
+        self.assertFalse(mail.recipient_ids)
+
+    def test_delivered_automatically_after_issue(self):
+        self.assertTrue(self.company.l10n_cn_einv_auto_deliver)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        mail = self.delivery_mails(move)
+        self.assertEqual(len(mail), 1)
+        self.assert_delivered(mail, move, "finance@buyer.example.cn")
+        self.assertTrue(move.l10n_cn_einv_delivered_at)
+        self.assertEqual(move.l10n_cn_einv_delivered_to, "finance@buyer.example.cn")
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+        self.assertIn("sent to finance@buyer.example.cn", move.message_ids[0].body)
+
+    def test_delivery_email_of_the_invoice_comes_first(self):
+        move = self.make_invoice()
+        move.l10n_cn_einv_buyer_email = "fapiao@buyer.example.cn"
+        move.action_l10n_cn_einv_issue()
+        self.assert_delivered(self.delivery_mails(move), move, "fapiao@buyer.example.cn")
+
+    def test_send_button_when_automatic_delivery_is_off(self):
+        self.company.l10n_cn_einv_auto_deliver = False
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertFalse(self.delivery_mails(move))
+        self.assertFalse(move.l10n_cn_einv_delivered_at)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "not_sent")
+
+        action = move.action_l10n_cn_einv_send()
+        self.assertEqual(action["params"]["type"], "success")
+        mail = self.delivery_mails(move)
+        self.assertEqual(len(mail), 1)
+        self.assert_delivered(mail, move, "finance@buyer.example.cn")
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+
+        # Sending again (the buyer lost the mail) sends a second one.
+        move.action_l10n_cn_einv_send()
+        self.assertEqual(len(self.delivery_mails(move)), 2)
+
+    def test_send_button_only_for_issued_invoices(self):
+        move = self.make_invoice()
+        with self.assertRaises(UserError):
+            move.action_l10n_cn_einv_send()
+
+    def test_no_email_address_is_said_on_the_invoice(self):
+        buyer = self.env["res.partner"].create({
+            "name": "厦门某某商行", "is_company": True, "country_id": self.env.ref("base.cn").id})
+        move = self.make_invoice(partner=buyer)
+        self.assertFalse(move.l10n_cn_einv_buyer_email)
+        move.action_l10n_cn_einv_issue()
+        # Issued all the same: the missing address is written on the invoice, nothing is sent.
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertFalse(self.delivery_mails(move))
+        self.assertFalse(move.l10n_cn_einv_delivered_at)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "failed")
+        self.assertIn("no e-mail address on customer 厦门某某商行", move.l10n_cn_einv_delivery_error)
+        self.assertIn("no e-mail address", move.message_ids[0].body)
+
+        action = move.action_l10n_cn_einv_send()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("no e-mail address", action["params"]["message"])
+
+        # Once an address is known, the button delivers and the problem disappears.
+        move.l10n_cn_einv_buyer_email = "shop@buyer.example.cn"
+        move.action_l10n_cn_einv_send()
+        self.assert_delivered(self.delivery_mails(move), move, "shop@buyer.example.cn")
+        self.assertFalse(move.l10n_cn_einv_delivery_error)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+
+    def test_send_and_print_mails_once(self):
+        """Send & Print issuing and mailing the invoice: its mail carries the e-invoice, and is the delivery."""
+        move = self.make_invoice()
+        self.env["account.move.send"]._generate_and_send_invoices(
+            move, sending_methods=["email"], extra_edis={"l10n_cn_einv_issue"})
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertFalse(self.delivery_mails(move))
+        # Send & Print's own mail (sent at once) went to the buyer with the e-invoice files.
+        message = move.message_ids.filtered(lambda m: self.buyer in m.partner_ids)
+        self.assertEqual(len(message), 1)
+        self.assertTrue({move.l10n_cn_einv_pdf_id.name, move.l10n_cn_einv_xml_id.name}
+                        <= set(message.attachment_ids.mapped("name")))
+        self.assertEqual(message.notification_ids.filtered(lambda n: n.res_partner_id == self.buyer)
+                         .notification_type, "email")
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+        self.assertEqual(move.l10n_cn_einv_delivered_to, "finance@buyer.example.cn")

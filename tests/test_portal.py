@@ -1,0 +1,78 @@
+from odoo import Command
+from odoo.tests import HttpCase, tagged
+
+from .common import L10nCnEinvCase
+
+
+@tagged("post_install", "-at_install")
+class TestPortal(L10nCnEinvCase, HttpCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal_user = cls.env["res.users"].create({
+            "name": "上海某某贸易 财务", "login": "buyer_portal", "password": "buyer_portal_pw",
+            "partner_id": cls.buyer.id, "company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)],
+            "groups_id": [Command.set([cls.env.ref("base.group_portal").id])],
+        })
+        cls.other_buyer = cls.env["res.partner"].create({
+            "name": "杭州另一家公司", "is_company": True, "country_id": cls.env.ref("base.cn").id,
+            "email": "ap@other.example.cn"})
+
+    def issued_invoice(self, partner=None):
+        move = self.make_invoice(partner=partner)
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        return move
+
+    def download(self, move, file_format, **params):
+        query = "&".join(f"{key}={value}" for key, value in params.items())
+        return self.url_open(f"/my/invoices/{move.id}/l10n_cn_einvoice/{file_format}" + (f"?{query}" if query else ""))
+
+    def test_buyer_downloads_own_e_invoice_files(self):
+        move = self.issued_invoice()
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        response = self.download(move, "pdf")
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.content.startswith(b"%PDF"))
+        self.assertEqual(response.content, move.l10n_cn_einv_pdf_id.raw)
+        self.assertIn("attachment", response.headers["Content-Disposition"])
+        response = self.download(move, "xml")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, move.l10n_cn_einv_xml_id.raw)
+        self.assertEqual(self.download(move, "ofd").status_code, 404)
+
+    def test_list_and_page_show_the_e_invoice(self):
+        move = self.issued_invoice()
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        response = self.url_open("/my/invoices")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(move.l10n_cn_einv_number, response.text)
+        self.assertIn("Issued", response.text)
+        response = self.url_open(f"/my/invoices/{move.id}")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(move.l10n_cn_einv_number, response.text)
+        self.assertIn(f"/my/invoices/{move.id}/l10n_cn_einvoice/pdf", response.text)
+        self.assertIn(f"/my/invoices/{move.id}/l10n_cn_einvoice/xml", response.text)
+
+    def test_no_access_to_another_customers_e_invoice(self):
+        other = self.issued_invoice(partner=self.other_buyer)
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        for file_format in ("pdf", "xml"):
+            response = self.download(other, file_format)
+            self.assertIn(response.status_code, (403, 404))
+            self.assertNotIn(b"%PDF", response.content)
+        self.assertEqual(self.download(other, "pdf", access_token="wrong-token").status_code, 404)
+
+    def test_access_token_link_works_without_login(self):
+        move = self.issued_invoice()
+        token = move._portal_ensure_token()
+        response = self.download(move, "pdf", access_token=token)
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.content.startswith(b"%PDF"))
+        self.assertEqual(self.download(move, "pdf").status_code, 404)
+
+    def test_no_file_before_issue(self):
+        move = self.make_invoice()
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        self.assertEqual(self.download(move, "pdf").status_code, 404)
