@@ -129,6 +129,7 @@ class AccountMove(models.Model):
                               credit=credit_name, number=blue.l10n_cn_einv_number,
                               blue=blue.name, problems="\n".join(
                                   f"  - {self._l10n_cn_einv_describe(error, line_labels)}" for error in errors)))
+        self._l10n_cn_einv_check_red_total(blue)
         if full:    # kept per line all the same, so that later forms know what is taken
             red_lines = [documents.RedFormLine(
                 blue_line_no=line.line_no or index + 1, amount=-line.amount, tax_amount=-line.tax_amount,
@@ -140,6 +141,18 @@ class AccountMove(models.Model):
             "serial_no": document.serial_no, "full_reversal": full,
             "line_ids": forms._l10n_cn_einv_line_vals(red_lines, blue),
         }
+
+    def _l10n_cn_einv_check_red_total(self, blue):
+        """Over the whole invoice as well: per line, a discounted line's reversal is checked
+        against its gross amount only."""
+        held = -sum(form.total_with_tax for form in self.env["l10n_cn_einv.red.form"].sudo().search(
+            [("blue_move_id", "=", blue.id)]) if form._l10n_cn_einv_holds_amounts())
+        currency = blue.currency_id
+        if currency.compare_amounts(held + self.amount_total, blue.amount_total) > 0:
+            raise UserError(_(
+                "This credit note would red-reverse %(amount)s of %(blue)s, but only %(left)s of its %(total)s are "
+                "left (%(held)s reversed or being reversed).", amount=self.amount_total, blue=blue.name,
+                left=max(blue.amount_total - held, 0.0), total=blue.amount_total, held=held))
 
     def _l10n_cn_einv_red_lines(self, blue):
         """What each credit note line reverses, by printed blue line number:

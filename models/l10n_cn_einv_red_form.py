@@ -298,8 +298,9 @@ class L10nCnEinvRedForm(models.Model):
             "form_number": result.form_number or self.form_number,
             "platform_status": result.status if result.status in documents.RED_FORM_STATES else False,
             "state": state,
+            # Only a form awaiting a confirmation can lapse.
             "expires_at": self.env["account.move"]._l10n_cn_einv_parse_time(result.expires_at)
-            if result.expires_at else self.expires_at,
+            if result.expires_at and result.status in documents.RED_FORM_AWAITING else False,
             "attempts": 0,
             "next_attempt": False,
             "error": False,
@@ -420,9 +421,10 @@ class L10nCnEinvRedForm(models.Model):
                 changes[invoice_line] = {"quantity": quantity}
             else:
                 changes[invoice_line] = {"quantity": 1, "price_unit": amount, "discount": 0}
-        credit = blue._l10n_cn_einv_make_credit_note(self.reason, changes)
-        self.write({"credit_move_id": credit.id})
-        credit.action_post()
+        with self.env.cr.savepoint():     # a refusal leaves no draft credit note behind
+            credit = blue._l10n_cn_einv_make_credit_note(self.reason, changes)
+            self.write({"credit_move_id": credit.id})
+            credit.action_post()      # the form exists: posting raises no second one
 
     # --- buttons ----------------------------------------------------------------------------
 
@@ -532,9 +534,10 @@ class L10nCnEinvRedForm(models.Model):
             blue = self.env["account.move"].search([
                 ("company_id", "=", company.id), ("move_type", "=", "out_invoice"),
                 ("l10n_cn_einv_number", "=", result.blue_invoice_number)], limit=1)
-            if not blue:
-                _logger.info("inbound red form %s concerns invoice %s, unknown in %s", result.form_number,
-                             result.blue_invoice_number, company.name)
+            if not blue or result.status not in ACTIVE_PLATFORM_STATUSES:
+                # Void before we ever saw it, or not about one of our invoices: nothing to do.
+                _logger.info("inbound red form %s (%s) of invoice %s skipped in %s", result.form_number,
+                             result.status, result.blue_invoice_number, company.name)
                 continue
             form = self.create({
                 "company_id": company.id, "blue_move_id": blue.id, "blue_number": result.blue_invoice_number,

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..fapiao.documents import RedFormLine
 from .common import L10nCnEinvCase
@@ -133,6 +133,58 @@ class TestRedReversal(RedReversalCase):
         with self.assertRaisesRegex(UserError, "is not a line of"):
             credit.action_post()
         self.assertEqual(credit.state, "draft")
+
+    def test_discounted_line_is_reversed_by_amount(self):
+        blue = self.make_invoice(post=False)
+        blue.invoice_line_ids.discount = 10.0
+        blue.action_post()
+        blue.action_l10n_cn_einv_issue()
+        self.assertEqual(blue.l10n_cn_einv_state, "issued")
+        credit = self.credit_note(blue, quantities={0: 1})
+        form = credit.l10n_cn_einv_credit_form_ids
+        self.assertEqual([(line.blue_line_no, line.quantity, line.amount, line.tax_amount) for line in form.line_ids],
+                         [(1, 0.0, -900.0, -117.0)], "on the discounted line, by amount only")
+        self.assert_red_issued(form, credit)
+        second = self.credit_note(blue, quantities={0: 1})
+        self.assert_red_issued(second.l10n_cn_einv_credit_form_ids, second)
+        self.assertEqual(blue.l10n_cn_einv_red_status, "full")
+
+    def test_platform_refusal_fails_the_form_and_alerts(self):
+        blue = self.issued_invoice()
+        # an invoice number the platform does not know: it answers 3002, which is never retried
+        blue.with_context(l10n_cn_einv_internal=True).l10n_cn_einv_number = "26350000000099999999"
+        credit = self.credit_note(blue)
+        form = credit.l10n_cn_einv_credit_form_ids
+        self.assertEqual(credit.state, "posted")
+        self.assertEqual((form.state, form.form_number), ("failed", False))
+        self.assertIn("3002", form.error)
+        self.assertIn("Red-letter form failed", self.activity_summaries(blue))
+        self.assertEqual(self.run_red_cron(), 0, "a failed form is not retried by itself")
+
+    def test_users_without_red_form_rights_go_through_the_flows(self):
+        blue = self.issued_invoice()
+        company = {"company_id": self.company.id, "company_ids": [Command.set(self.company.ids)]}
+        billing = new_test_user(self.env, login="cn_billing", groups="account.group_account_invoice", **company)
+        credit = self.credit_note(blue, post=False)
+        credit.with_user(billing).action_post()
+        form = credit.l10n_cn_einv_credit_form_ids
+        self.assert_red_issued(form, credit)
+        self.assertEqual(form.log_ids[:1].operator_id, billing)
+        seen = credit.with_user(billing).read(["l10n_cn_einv_credit_form_state", "l10n_cn_einv_red_form_count"])[0]
+        self.assertEqual((seen["l10n_cn_einv_credit_form_state"], seen["l10n_cn_einv_red_form_count"]),
+                         ("red_issued", 1))
+        self.assertEqual(blue.with_user(billing).l10n_cn_einv_red_status, "full")
+        # an e-invoice user (not a manager) confirms an inbound form
+        user = new_test_user(self.env, login="cn_einv_user", groups="l10n_cn_einvoice.group_l10n_cn_einv_user",
+                             **company)
+        other = self.issued_invoice()
+        self.sandbox.buyer_apply_red_form(other.l10n_cn_einv_number, "01")
+        forms = self.env["l10n_cn_einv.red.form"].with_user(user)
+        forms.action_l10n_cn_einv_fetch_inbound()
+        inbound = forms.search([("blue_move_id", "=", other.id)])
+        inbound.action_l10n_cn_einv_confirm()
+        self.assertEqual(inbound.state, "red_issued")
+        self.assertEqual(other.l10n_cn_einv_red_status, "full")
 
     def test_never_issued_invoice_is_not_red_reversed(self):
         requests = self.requests_sent()
