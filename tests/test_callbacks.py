@@ -235,27 +235,73 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         with company._l10n_cn_einv_client():
             self.assertEqual(sandbox.get_app(app_id).callback_url, "")
 
-    def test_sandbox_calls_back_when_a_pending_invoice_is_issued(self):
+    def listen_for_callbacks(self):
+        """Point the sandbox's callbacks at this test server. Called only once the test's data is
+        flushed and right before the platform change: a callback must never arrive while this
+        thread still uses the cursor that the server thread shares."""
+        self.env.flush_all()
         self.sandbox.add_app(self.app_id, callback_url=self.company.l10n_cn_einv_callback_url)
         self.addCleanup(self.sandbox.add_app, self.app_id, callback_url="")
-        move = self.pending_invoice()
-        serial = move.l10n_cn_einv_serial_no
-        self.env.flush_all()
-        self.sandbox.advance_clock(PENDING_SECONDS + 1)
-        # The sandbox posts from its own thread to this Odoo's HTTP server; no polling here.
+
+    def wait_for_callback(self, matches):
+        """The sandbox posts from its own thread to this Odoo's HTTP server: wait (bounded) until the
+        callback matching ``matches`` is answered, then read the records afresh."""
         delivery = None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            delivery = next((row for row in self.sandbox.callback_deliveries(self.app_id)
-                             if row["payload"]["data"].get("serialNo") == serial), None)
+            delivery = next((row for row in self.sandbox.callback_deliveries(self.app_id) if matches(row)), None)
             if delivery and delivery["status"] != "pending":
                 break
             time.sleep(0.1)
         self.assertTrue(delivery, "the sandbox sent no callback")
         self.assertEqual(delivery["status"], "delivered", delivery["lastError"])
-        self.assertEqual(delivery["event"], "invoice.issued")
         self.env.invalidate_all()
+        return delivery
+
+    def test_sandbox_calls_back_when_a_pending_invoice_is_issued(self):
+        move = self.pending_invoice()
+        serial = move.l10n_cn_einv_serial_no
+        self.listen_for_callbacks()
+        self.sandbox.advance_clock(PENDING_SECONDS + 1)
+        delivery = self.wait_for_callback(lambda row: row["payload"]["data"].get("serialNo") == serial)
+        self.assertEqual(delivery["event"], "invoice.issued")
+        # Issued without any poll: the callback did it.
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         self.assertTrue(move.l10n_cn_einv_number)
         self.assertTrue(move.l10n_cn_einv_pdf_id)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
         self.assertEqual(self.logs("0000").move_id, move)
+
+    def issued_invoice(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        return move
+
+    def test_sandbox_calls_back_when_the_buyer_confirms_a_red_form(self):
+        blue = self.issued_invoice()
+        self.sandbox.buyer_confirm_use(blue.l10n_cn_einv_number)
+        wizard = self.env["account.move.reversal"].with_context(active_model="account.move", active_ids=blue.ids) \
+            .create({"l10n_cn_einv_red_reason": "01", "journal_id": blue.journal_id.id})
+        credit = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+        credit.action_post()
+        form = credit.l10n_cn_einv_credit_form_ids
+        self.assertEqual((form.state, form.platform_status), ("awaiting", "02"))
+        self.listen_for_callbacks()
+        self.sandbox.buyer_confirm(form.form_number)
+        delivery = self.wait_for_callback(lambda row: row["event"] == "redform.changed"
+                                          and row["payload"]["data"].get("formNumber") == form.form_number)
+        self.assertEqual(delivery["payload"]["data"]["status"], "04")
+        self.assertEqual((form.state, form.platform_status), ("confirmed", "04"))
+        log = self.logs("0000")
+        self.assertEqual(log.service, "callback.redform.changed")
+        self.assertEqual((log.res_model, log.res_id), ("l10n_cn_einv.red.form", form.id))
+
+    def test_sandbox_calls_back_when_the_buyer_raises_a_red_form(self):
+        blue = self.issued_invoice()
+        self.listen_for_callbacks()
+        number = self.sandbox.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")["formNumber"]
+        self.wait_for_callback(lambda row: row["payload"]["data"].get("formNumber") == number)
+        form = self.env["l10n_cn_einv.red.form"].search([("form_number", "=", number)])
+        self.assertEqual((form.direction, form.state, form.platform_status, form.blue_move_id),
+                         ("inbound", "awaiting", "03", blue))
