@@ -272,7 +272,7 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_send_now(self, after_each=None):
         """Submit queued invoices at once (rows locked by the caller), one client per company."""
         for company, company_moves in self.grouped("company_id").items():
-            with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router()) as client:
+            with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
                 for move in company_moves:
                     move._l10n_cn_einv_submit(client)
                     if after_each:
@@ -385,10 +385,13 @@ class AccountMove(models.Model):
             raise
         self.invalidate_recordset()
 
-    def _l10n_cn_einv_log_router(self):
+    def _l10n_cn_einv_log_router(self, company=None):
         """Exchange hook writing each exchange to the log, linked to the invoice it concerns
-        (found by serial number, or by invoice number for document downloads)."""
+        (found by serial number, or by invoice number for document downloads), within the
+        client's company: numbers are only unique on one platform."""
         log = self.env["l10n_cn_einv.log"]
+        company = company or self.company_id[:1]
+        scope = [("company_id", "=", company.id)] if company else []
         found = {}
 
         def move_of(exchange):
@@ -399,7 +402,7 @@ class AccountMove(models.Model):
                 return self.browse()
             if key not in found:
                 field = "l10n_cn_einv_serial_no" if key[0] == "serial" else "l10n_cn_einv_number"
-                found[key] = self.search([(field, "=", key[1])], limit=1)
+                found[key] = self.search([*scope, (field, "=", key[1])], limit=1)
             return found[key]
 
         def hook(exchange):
@@ -618,7 +621,7 @@ class AccountMove(models.Model):
                 move.invalidate_recordset()
                 company = move.company_id
                 if company not in clients:
-                    clients[company] = company._l10n_cn_einv_client(self._l10n_cn_einv_log_router())
+                    clients[company] = company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company))
                 move._l10n_cn_einv_submit(clients[company])
                 processed += 1
                 if can_commit:
@@ -650,7 +653,7 @@ class AccountMove(models.Model):
                 self.env.cr.commit()
 
     def _l10n_cn_einv_poll(self, company):
-        with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router()) as client:
+        with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
             try:
                 results = client.query(self.mapped("l10n_cn_einv_serial_no"))
             except PlatformError as error:

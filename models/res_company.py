@@ -118,8 +118,11 @@ class ResCompany(models.Model):
                 seller_tax_id=company.vat or "91350100M000100Y43", seller_name=company.name)
             url = sandbox.url
         # A system parameter, so that tests and slow networks can tune it without code.
-        read_timeout = float(self.env["ir.config_parameter"].sudo().get_param(
-            "l10n_cn_einvoice.read_timeout", "20"))
+        try:
+            read_timeout = float(self.env["ir.config_parameter"].sudo().get_param(
+                "l10n_cn_einvoice.read_timeout") or 20)
+        except ValueError:
+            read_timeout = 20.0
         try:
             return platform.make_client(
                 url, company.l10n_cn_einv_app_id, company.l10n_cn_einv_app_secret,

@@ -18,9 +18,8 @@ from .common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID
 INVOICES = 24
 
 
-@tagged("post_install", "-at_install", "post_install_l10n")
-class TestQueueConcurrency(TransactionCase):
-    """Two cron workers on separate database connections drain one queue.
+class CommittedQueueCase(TransactionCase):
+    """Workers on separate database connections, as in production.
 
     Everything is created and committed on its own connection: the workers'
     connections must see it, and the test's own transaction stays empty so
@@ -67,6 +66,25 @@ class TestQueueConcurrency(TransactionCase):
                                      seller_name=company.name)
             return company.id, moves.ids, secrets.l10n_cn_einv_app_id
 
+    def _run_queue(self, company_id):
+        """One cron run on its own connection, committing as in production."""
+        with self.env.registry.cursor() as cr:
+            cr.transaction = api.Transaction(self.env.registry)
+            env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
+            return env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=[company_id])
+
+    def _move_row(self, move_id):
+        with self.env.registry.cursor() as cr:
+            cr.execute("""SELECT l10n_cn_einv_state, l10n_cn_einv_uncertain,
+                                 l10n_cn_einv_next_attempt > NOW() AT TIME ZONE 'UTC', l10n_cn_einv_number
+                            FROM account_move WHERE id = %s""", [move_id])
+            return cr.fetchone()
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestQueueConcurrency(CommittedQueueCase):
+    """Two cron workers drain one queue; a killed worker is recovered."""
+
     def test_two_overlapping_cron_runs_never_send_twice(self):
         company_id, move_ids, app_id = self._committed_queue()
         self.sandbox.set_faults(app_id, slow=1.0, slow_seconds=0.02)  # keep both workers busy together
@@ -106,20 +124,6 @@ class TestQueueConcurrency(TransactionCase):
                        [company_id])
             self.assertEqual(cr.fetchone()[0], INVOICES, "each invoice was sent exactly once")
 
-    def _run_queue(self, company_id):
-        """One cron run on its own connection, committing as in production."""
-        with self.env.registry.cursor() as cr:
-            cr.transaction = api.Transaction(self.env.registry)
-            env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
-            return env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=[company_id])
-
-    def _move_row(self, move_id):
-        with self.env.registry.cursor() as cr:
-            cr.execute("""SELECT l10n_cn_einv_state, l10n_cn_einv_uncertain,
-                                 l10n_cn_einv_next_attempt > NOW() AT TIME ZONE 'UTC', l10n_cn_einv_number
-                            FROM account_move WHERE id = %s""", [move_id])
-            return cr.fetchone()
-
     def test_worker_killed_mid_submission_recovers_without_duplicate(self):
         company_id, (move_id,), app_id = self._committed_queue(count=1)
         self.sandbox.set_faults(app_id, timeout=1.0, timeout_seconds=60)  # the answer never comes in time
@@ -133,7 +137,8 @@ class TestQueueConcurrency(TransactionCase):
         worker.stdin.close()
         try:
             deadline = time.monotonic() + 90
-            while self.sandbox.stats(app_id)["invoices"] < 1:  # the request left and was processed
+            # the request left (the platform holds the invoice) while the row says it is in flight
+            while self.sandbox.stats(app_id)["invoices"] < 1 or self._move_row(move_id)[0] != "submitting":
                 self.assertIsNone(worker.poll(), "the worker ended before its request reached the platform")
                 self.assertLess(time.monotonic(), deadline, "the worker never sent its request")
                 time.sleep(0.2)

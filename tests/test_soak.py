@@ -1,0 +1,81 @@
+"""Soak: two cron workers drain a queue while the platform misbehaves.
+
+`make test` runs a small version; `make soak` sets L10N_CN_EINV_SOAK_INVOICES=2000.
+"""
+
+import os
+import threading
+import time
+
+from odoo import SUPERUSER_ID, api
+from odoo.tests import tagged
+
+from .test_einvoice_concurrency import CommittedQueueCase
+
+SOAK_INVOICES = int(os.environ.get("L10N_CN_EINV_SOAK_INVOICES", "60"))
+FAILURES = ("busy", "drop", "timeout", "malformed")  # faults that make an exchange fail
+SETTINGS = {"l10n_cn_einvoice.read_timeout": "0.3", "l10n_cn_einvoice.submit_lease": "30"}
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestSoak(CommittedQueueCase):
+
+    def _set_params(self, values):
+        with self.env.registry.cursor() as cr:
+            params = api.Environment(cr, SUPERUSER_ID, {})["ir.config_parameter"]
+            previous = {key: params.get_param(key) for key in values}
+            for key, value in values.items():
+                params.set_param(key, value or False)
+        return previous
+
+    def _queue_left(self, move_ids):
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT l10n_cn_einv_state, COUNT(*) FROM account_move WHERE id IN %s GROUP BY 1",
+                       [tuple(move_ids)])
+            return dict(cr.fetchall())
+
+    def test_two_workers_under_30_percent_faults_issue_every_invoice_exactly_once(self):
+        company_id, move_ids, app_id = self._committed_queue(count=SOAK_INVOICES)
+        previous = self._set_params(SETTINGS)
+        self.addCleanup(self._set_params, previous)  # an unset parameter is removed again (None)
+        with self.env.registry.cursor() as cr:  # retry at once: the soak is about outcomes, not waits
+            api.Environment(cr, SUPERUSER_ID, {})["res.company"].browse(company_id).l10n_cn_einv_retry_schedule = \
+                ",".join(["0"] * 15)
+        self.sandbox.set_faults(app_id, busy=0.06, retry_after=0, drop=0.06, timeout=0.06, timeout_seconds=0.6,
+                                malformed=0.06, slow=0.06, slow_seconds=0.05, seed=20261121)
+        deadline = time.monotonic() + max(300, SOAK_INVOICES * 0.5)
+        errors = []
+
+        def worker():
+            try:
+                while time.monotonic() < deadline:
+                    if not self._run_queue(company_id):
+                        left = self._queue_left(move_ids)
+                        if not (left.get("to_issue") or left.get("submitting")):
+                            return
+                        time.sleep(0.1)  # the rest is leased by the other worker or waiting its turn
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.sandbox.set_faults(app_id, busy=0.0, drop=0.0, timeout=0.0, malformed=0.0, slow=0.0)
+        self.assertFalse(errors)
+        self.assertEqual(self._queue_left(move_ids), {"issued": SOAK_INVOICES}, "nothing stuck or failed")
+        stats = self.sandbox.stats(app_id)
+        self.assertEqual(stats["invoices"], SOAK_INVOICES, "none lost, none issued twice")
+        self.assertEqual(stats["distinctSerials"], SOAK_INVOICES)
+        self.assertEqual(stats["duplicateNumbers"], 0)
+        injected = sum(stats["faults"].get(fault, 0) for fault in FAILURES)
+        self.assertGreater(injected, SOAK_INVOICES * 0.1, "the faults really happened")
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT COUNT(*) FROM l10n_cn_einv_log WHERE company_id = %s AND NOT succeeded", [company_id])
+            logged_failures = cr.fetchone()[0]
+            cr.execute("SELECT COUNT(DISTINCT move_id) FROM l10n_cn_einv_log WHERE company_id = %s "
+                       "AND service = 'invoice.issue'", [company_id])
+            sent = cr.fetchone()[0]
+        self.assertEqual(logged_failures, injected, "every failure is in the interaction log")
+        self.assertEqual(sent, SOAK_INVOICES)
