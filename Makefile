@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export PYTHON
 
-.PHONY: setup test pytest lint demo bench clean
+.PHONY: setup test pytest lint demo bench soak clean
 
 setup:  ## install everything needed (idempotent)
 	bash scripts/setup.sh
@@ -21,6 +21,10 @@ demo:  ## run Odoo with the addon on a demo database
 
 bench:  ## benchmarks, written to bench/RESULTS.md
 	$(PYTHON) bench/run.py
+
+soak:  ## two cron workers, 30 % injected faults, 2,000 invoices
+	L10N_CN_EINV_SOAK_INVOICES=$${SOAK_INVOICES:-2000} ODOO_ONLY=1 \
+	ODOO_TEST_TAGS=/l10n_cn_einvoice:TestSoak $(PYTHON) scripts/run_tests.py
 
 clean:
 	rm -rf .odoo .pytest_cache .ruff_cache
