@@ -30,6 +30,7 @@ from odoo.tools import SQL, float_round
 
 from ..fapiao import documents, rules, title
 from ..fapiao.errors import PlatformError, TransientError
+from .l10n_cn_einv_red_form import deterministic_serial
 
 _logger = logging.getLogger(__name__)
 
@@ -164,9 +165,7 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_serial(self):
         """Deterministic serial number: see the module docstring."""
         self.ensure_one()
-        database = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
-        serial = f"OE{database.replace('-', '')[:8]}-{self.id:010d}"
-        return serial if not self.l10n_cn_einv_submission else f"{serial}-{self.l10n_cn_einv_submission + 1}"
+        return deterministic_serial(self.env, "OE", self.id, self.l10n_cn_einv_submission)
 
     def _l10n_cn_einv_document(self):
         """The fapiao Invoice for this move, amounts in the invoice currency (CNY)."""
@@ -215,7 +214,7 @@ class AccountMove(models.Model):
                               self.currency_id.name))
         product_lines = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
         for index, line in enumerate(product_lines, start=1):
-            problems.extend(_("Line %(index)s (%(name)s): %(problem)s", index=index,
+            problems.extend(self.env._("Line %(index)s (%(name)s): %(problem)s", index=index,
                               name=line.name or line.product_id.display_name, problem=problem)
                             for problem in line._l10n_cn_einv_line_problems())
         if problems:
@@ -350,7 +349,7 @@ class AccountMove(models.Model):
 
     def action_l10n_cn_einv_retry_batch(self):
         failed = self.filtered(lambda m: m.l10n_cn_einv_state == "failed")
-        skipped = [_("%(name)s: skipped, not failed", name=m.name) for m in self - failed]
+        skipped = [self.env._("%(name)s: skipped, not failed", name=m.name) for m in self - failed]
         notification = failed.action_l10n_cn_einv_issue_batch()
         notification["params"]["message"] = "\n".join(filter(None, [notification["params"]["message"], *skipped]))
         return notification
@@ -549,7 +548,8 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_notify_result(self, extra_lines=()):
         issued = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
         others = self - issued
-        lines = [_("%(name)s: e-invoice %(number)s", name=m.name, number=m.l10n_cn_einv_number) for m in issued]
+        lines = [self.env._("%(name)s: e-invoice %(number)s", name=m.name, number=m.l10n_cn_einv_number)
+                 for m in issued]
         lines += [f"{m.name}: {m._l10n_cn_einv_state_label()}"
                   + (f" ({m.l10n_cn_einv_error.splitlines()[0]})" if m.l10n_cn_einv_error else "")
                   for m in others]
@@ -651,6 +651,20 @@ class AccountMove(models.Model):
             processed += len(moves)
             if self._l10n_cn_einv_can_commit():
                 self.env.cr.commit()
+
+    @api.model
+    def _l10n_cn_einv_cron_fetch_missing_documents(self, limit=50, company_ids=None):
+        """Issued e-invoices whose PDF or XML could not be downloaded at issue time."""
+        domain = [("l10n_cn_einv_state", "=", "issued"), ("l10n_cn_einv_number", "!=", False),
+                  "|", ("l10n_cn_einv_pdf_id", "=", False), ("l10n_cn_einv_xml_id", "=", False)]
+        if company_ids:
+            domain.append(("company_id", "in", list(company_ids)))
+        moves = self.search(domain, limit=limit, order="id")
+        for company, company_moves in moves.grouped("company_id").items():
+            with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
+                for move in company_moves:
+                    move._l10n_cn_einv_fetch_documents(client)
+        return moves
 
     def _l10n_cn_einv_poll(self, company):
         with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:

@@ -170,3 +170,12 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         for line in move.l10n_cn_einv_log_ids:
             for secret in (secrets.l10n_cn_einv_app_secret, secrets.l10n_cn_einv_sm4_key):
                 self.assertNotIn(secret, (line.request or "") + (line.response or "") + (line.error or ""))
+
+    def test_files_missing_after_issue_are_fetched_later(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        move.l10n_cn_einv_pdf_id.unlink()  # as if the download had failed at issue time
+        self.assertFalse(move.l10n_cn_einv_pdf_id)
+        fetched = self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents(company_ids=self.company.ids)
+        self.assertIn(move, fetched)
+        self.assertTrue(move.l10n_cn_einv_pdf_id.raw.startswith(b"%PDF"))
