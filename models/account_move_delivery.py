@@ -44,16 +44,29 @@ class AccountMove(models.Model):
         super()._l10n_cn_einv_after_issue()
         mailed_by_send = set(self.env.context.get(MAILED_BY_SEND) or ())
         for move in self:
-            if not move.company_id.l10n_cn_einv_auto_deliver or move.l10n_cn_einv_delivered_at \
-                    or move.id in mailed_by_send:
-                continue
-            # Delivery must never undo the issue it follows: whatever goes wrong is written on the invoice.
-            try:
-                with self.env.cr.savepoint():
-                    move._l10n_cn_einv_deliver()
-            except Exception as error:
-                _logger.exception("e-invoice delivery of %s failed", move.name)
-                move._l10n_cn_einv_delivery_failed(_("The e-invoice could not be mailed: %s", error))
+            if move.company_id.l10n_cn_einv_auto_deliver and not move.l10n_cn_einv_delivered_at \
+                    and move.id not in mailed_by_send:
+                move._l10n_cn_einv_auto_deliver()
+
+    def _l10n_cn_einv_fetch_documents(self, client):
+        # EXTENDS l10n_cn_einvoice: files that arrive after the issue (poll cron) are delivered
+        # then, when the automatic delivery had to wait for them.
+        waiting = not self.l10n_cn_einv_pdf_id and self.l10n_cn_einv_delivery_state == "failed" \
+            and self.company_id.l10n_cn_einv_auto_deliver
+        result = super()._l10n_cn_einv_fetch_documents(client)
+        if waiting and self.l10n_cn_einv_pdf_id:
+            self._l10n_cn_einv_auto_deliver()
+        return result
+
+    def _l10n_cn_einv_auto_deliver(self):
+        """Deliver without ever undoing the issue it follows: whatever goes wrong is written on the invoice."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._l10n_cn_einv_deliver()
+        except Exception as error:
+            _logger.exception("e-invoice delivery of %s failed", self.name)
+            self._l10n_cn_einv_delivery_failed(_("The e-invoice could not be mailed: %s", error))
 
     def _l10n_cn_einv_delivery_address(self):
         """Where the buyer receives e-invoices: the delivery e-mail of the invoice, else the customer's."""
@@ -113,7 +126,7 @@ class AccountMove(models.Model):
         for company, company_moves in moves.grouped("company_id").items():
             missing = company_moves.filtered(lambda m: not m.l10n_cn_einv_pdf_id or not m.l10n_cn_einv_xml_id)
             if missing:
-                with company._l10n_cn_einv_client(missing._l10n_cn_einv_log_router()) as client:
+                with company._l10n_cn_einv_client(missing._l10n_cn_einv_log_router(company)) as client:
                     for move in missing:
                         move._l10n_cn_einv_fetch_documents(client)
         sent, lines = self.browse(), []

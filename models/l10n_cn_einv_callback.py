@@ -257,7 +257,7 @@ class L10nCnEinvCallback(models.AbstractModel):
         accepted = ACCEPTS_ISSUED if result.status == "issued" else ACCEPTS_FAILED
         if result.status not in ("issued", "failed") or move.l10n_cn_einv_state not in accepted:
             return move, f"invoice {move.name} is {move.l10n_cn_einv_state}: result {result.status} not applied"
-        with company._l10n_cn_einv_client(move._l10n_cn_einv_log_router()) as client:
+        with company._l10n_cn_einv_client(move._l10n_cn_einv_log_router(company)) as client:
             move._l10n_cn_einv_apply_result(result, client)
         return move, f"invoice {move.name}: {move.l10n_cn_einv_state}"
 

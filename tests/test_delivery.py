@@ -93,6 +93,25 @@ class TestDelivery(L10nCnEinvCase):
         self.assertFalse(move.l10n_cn_einv_delivery_error)
         self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
 
+    def test_files_that_arrive_late_are_delivered_then(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(len(self.delivery_mails(move)), 1)
+        # As if the download had failed at issue time: the delivery waits for the files.
+        move.with_context(l10n_cn_einv_internal=True).write({
+            "l10n_cn_einv_pdf_id": False, "l10n_cn_einv_xml_id": False, "l10n_cn_einv_delivered_at": False})
+        move._l10n_cn_einv_after_issue()
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "failed")
+        self.assertIn("PDF has not been received", move.l10n_cn_einv_delivery_error)
+        self.assertEqual(len(self.delivery_mails(move)), 1)
+        # The poll cron fetches them: the buyer gets them at once.
+        self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents(company_ids=self.company.ids)
+        self.assertTrue(move.l10n_cn_einv_pdf_id)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+        mails = self.delivery_mails(move)
+        self.assertEqual(len(mails), 2)
+        self.assert_delivered(mails[0], move, "finance@buyer.example.cn")
+
     def test_send_and_print_mails_once(self):
         """Send & Print issuing and mailing the invoice: its mail carries the e-invoice, and is the delivery."""
         move = self.make_invoice()
