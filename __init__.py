@@ -2,7 +2,7 @@
 # this file under another name while collecting fapiao/ (a package inside the
 # addon): the Odoo models must not load then.
 if __name__.startswith("odoo.addons."):
-    from . import controllers, models, wizard
+    from . import controllers, models, report, wizard
 
 
 def _l10n_cn_einv_post_init(env):

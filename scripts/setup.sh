@@ -37,7 +37,7 @@ apt_install() {
 
 # ---------------------------------------------------------------------------
 step "System packages (headers to build Odoo's Python dependencies, PDF and browser tools)"
-apt_install libpq-dev libldap2-dev libsasl2-dev postgresql-client
+apt_install libpq-dev libldap2-dev libsasl2-dev postgresql-client wkhtmltopdf fonts-noto-cjk
 # Browser tests (Odoo tours) run in Debian's Chromium; without it Odoo would skip them.
 apt_install chromium
 

@@ -1,6 +1,8 @@
 from . import (
+    test_audit_report,
     test_auto_issue,
     test_callbacks,
+    test_dashboard,
     test_delivery,
     test_einvoice_concurrency,
     test_einvoice_config,

@@ -1,0 +1,381 @@
+"""E-invoice monitoring: the analysis view and the head-office dashboard.
+
+Days and months are those of the tax platform, China time (Asia/Shanghai),
+whatever the time zone of the person looking: "issued today" means today on
+the platform, and the credit quota runs by calendar month in China.
+"""
+
+from datetime import datetime, time, timedelta
+
+import pytz
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+CHINA_TZ = pytz.timezone("Asia/Shanghai")
+WINDOW_DAYS = 30
+# Submitted, not yet issued nor failed.
+WAITING_STATES = ("to_issue", "submitting", "pending")
+
+
+def china_today(moment_utc):
+    """The day in China at ``moment_utc`` (a naive UTC datetime)."""
+    return pytz.utc.localize(moment_utc).astimezone(CHINA_TZ).date()
+
+
+def china_midnight_utc(moment_utc, days=0):
+    """Naive UTC datetime of midnight in China starting the day of ``moment_utc``, plus ``days``."""
+    local = china_today(moment_utc) + timedelta(days=days)
+    return CHINA_TZ.localize(datetime.combine(local, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
+
+
+def china_month_start_utc(moment_utc, months=0):
+    """Naive UTC datetime of midnight in China starting the month of ``moment_utc``, plus ``months``."""
+    local = china_today(moment_utc).replace(day=1) + relativedelta(months=months)
+    return CHINA_TZ.localize(datetime.combine(local, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
+
+
+def format_duration(seconds):
+    """1 h 02 min, 3 min 05 s, 42 s; '' for None."""
+    if seconds is None:
+        return ""
+    seconds = round(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+class L10nCnEinvReport(models.Model):
+    """E-invoice analysis, one row per product line of a customer invoice or
+    credit note that entered the e-invoice flow (state other than Not Requested).
+
+    Lines rather than invoices, so that amounts can be shared out by product,
+    product category and tax classification code. Invoice-level measures
+    (invoice count, issued, failed, submission-to-issue time) are carried by
+    the first product line of each invoice only and are empty or zero on the
+    others: summed or averaged over any grouping they count each invoice once.
+    Amounts are in company currency, negative on credit notes (red invoices).
+    """
+
+    _name = "l10n_cn_einv.report"
+    _description = "E-Invoice Analysis"
+    _auto = False
+    _rec_name = "move_id"
+    _order = "date desc, move_id desc, id"
+
+    move_id = fields.Many2one("account.move", "Invoice", readonly=True)
+    company_id = fields.Many2one("res.company", "Company", readonly=True)
+    currency_id = fields.Many2one("res.currency", "Currency", readonly=True)
+    partner_id = fields.Many2one("res.partner", "Customer", readonly=True)
+    move_type = fields.Selection(
+        [("out_invoice", "Customer Invoice"), ("out_refund", "Customer Credit Note")], "Type", readonly=True)
+    state = fields.Selection(selection="_selection_state", string="E-Invoice Status", readonly=True)
+    invoice_type = fields.Selection(
+        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")], "E-Invoice Type",
+        readonly=True)
+    date = fields.Date(
+        readonly=True, help="Day of issue (China time); for invoices not issued yet, of the first submission.")
+    issue_time = fields.Datetime("Issue Time", readonly=True)
+    submitted_at = fields.Datetime("First Submitted", readonly=True)
+    product_id = fields.Many2one("product.product", "Product", readonly=True)
+    product_categ_id = fields.Many2one("product.category", "Product Category", readonly=True)
+    tax_code_id = fields.Many2one("l10n_cn_einv.tax.code", "Tax Classification Code", readonly=True)
+    quantity = fields.Float(readonly=True)
+    amount_untaxed = fields.Monetary("Untaxed Amount", readonly=True)
+    amount_tax = fields.Monetary("Tax", readonly=True)
+    amount_total = fields.Monetary("Total", readonly=True)
+    invoice_count = fields.Integer("Invoices", readonly=True)
+    issued_count = fields.Integer("Issued", readonly=True)
+    failed_count = fields.Integer("Failed", readonly=True)
+    issue_seconds = fields.Float(
+        "Submission to Issue (s)", readonly=True, aggregator="avg", digits=(16, 1),
+        help="Seconds from the first submission to the platform's issue time.")
+
+    _depends = {
+        "account.move": [
+            "company_id", "commercial_partner_id", "move_type", "l10n_cn_einv_state", "l10n_cn_einv_invoice_type",
+            "l10n_cn_einv_issue_time", "l10n_cn_einv_submitted_at",
+        ],
+        "account.move.line": [
+            "move_id", "display_type", "product_id", "quantity", "balance", "price_subtotal", "price_total",
+        ],
+        "product.product": ["product_tmpl_id"],
+        "product.template": ["categ_id", "l10n_cn_einv_tax_code_id"],
+        "product.category": ["parent_path", "l10n_cn_einv_tax_code_id"],
+        "res.company": ["currency_id"],
+    }
+
+    @api.model
+    def _selection_state(self):
+        return self.env["account.move"]._fields["l10n_cn_einv_state"]._description_selection(self.env)
+
+    @property
+    def _table_query(self):
+        return SQL("""
+            SELECT aml.id AS id,
+                   move.id AS move_id,
+                   move.company_id AS company_id,
+                   company.currency_id AS currency_id,
+                   move.commercial_partner_id AS partner_id,
+                   move.move_type AS move_type,
+                   move.l10n_cn_einv_state AS state,
+                   move.l10n_cn_einv_invoice_type AS invoice_type,
+                   (COALESCE(move.l10n_cn_einv_issue_time, move.l10n_cn_einv_submitted_at, move.create_date)
+                        AT TIME ZONE 'UTC' AT TIME ZONE 'Asia/Shanghai')::date AS date,
+                   move.l10n_cn_einv_issue_time AS issue_time,
+                   move.l10n_cn_einv_submitted_at AS submitted_at,
+                   aml.product_id AS product_id,
+                   template.categ_id AS product_categ_id,
+                   COALESCE(template.l10n_cn_einv_tax_code_id, category_code.tax_code_id) AS tax_code_id,
+                   aml.quantity * CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END AS quantity,
+                   -aml.balance AS amount_untaxed,
+                   COALESCE(-aml.balance * aml.price_total / NULLIF(aml.price_subtotal, 0), 0)
+                       + aml.balance AS amount_tax,
+                   COALESCE(-aml.balance * aml.price_total / NULLIF(aml.price_subtotal, 0), 0) AS amount_total,
+                   CASE WHEN first.is_first THEN 1 ELSE 0 END AS invoice_count,
+                   CASE WHEN first.is_first AND move.l10n_cn_einv_issue_time IS NOT NULL
+                        THEN 1 ELSE 0 END AS issued_count,
+                   CASE WHEN first.is_first AND move.l10n_cn_einv_state = 'failed' THEN 1 ELSE 0 END AS failed_count,
+                   CASE WHEN first.is_first
+                        THEN EXTRACT(EPOCH FROM move.l10n_cn_einv_issue_time - move.l10n_cn_einv_submitted_at)
+                   END AS issue_seconds
+              FROM account_move_line aml
+              JOIN account_move move ON move.id = aml.move_id
+              JOIN res_company company ON company.id = move.company_id
+              LEFT JOIN product_product product ON product.id = aml.product_id
+              LEFT JOIN product_template template ON template.id = product.product_tmpl_id
+              LEFT JOIN product_category category ON category.id = template.categ_id
+              -- the code of the nearest category up the tree that has one
+              LEFT JOIN LATERAL (
+                    SELECT parent.l10n_cn_einv_tax_code_id AS tax_code_id
+                      FROM product_category parent
+                     WHERE parent.l10n_cn_einv_tax_code_id IS NOT NULL
+                       AND parent.id = ANY(string_to_array(rtrim(category.parent_path, '/'), '/')::int[])
+                     ORDER BY length(parent.parent_path) DESC
+                     LIMIT 1
+              ) category_code ON TRUE
+             CROSS JOIN LATERAL (
+                    SELECT NOT EXISTS (
+                        SELECT 1 FROM account_move_line previous
+                         WHERE previous.move_id = aml.move_id AND previous.display_type = 'product'
+                           AND previous.id < aml.id
+                    ) AS is_first
+             ) first
+             WHERE aml.display_type = 'product'
+               AND move.move_type IN ('out_invoice', 'out_refund')
+               AND move.l10n_cn_einv_state != 'not_needed'
+        """)
+
+
+class L10nCnEinvDashboard(models.TransientModel):
+    """Live e-invoicing figures, for one company or for all the companies
+    the user is working in (the head office view). Nothing is stored: every
+    figure is computed when the dashboard is shown, by SQL aggregates."""
+
+    _name = "l10n_cn_einv.dashboard"
+    _description = "E-Invoice Dashboard"
+
+    company_id = fields.Many2one(
+        "res.company", "Company", domain=lambda self: [("id", "in", self.env.companies.ids)],
+        help="Leave empty to see every company you are working in together.")
+    currency_id = fields.Many2one("res.currency", compute="_compute_figures")
+    issued_today = fields.Integer("Issued Today", compute="_compute_figures")
+    issued_month = fields.Integer("Issued This Month", compute="_compute_figures")
+    pending_count = fields.Integer(
+        "Pending", compute="_compute_figures",
+        help="Waiting to be sent, being sent, or accepted by the platform without a result yet.")
+    failed_count = fields.Integer("Failed", compute="_compute_figures")
+    submitted_30d = fields.Integer("Submitted (30 days)", compute="_compute_figures")
+    failed_30d = fields.Integer("Failed (30 days)", compute="_compute_figures")
+    exception_rate = fields.Float(
+        "Exception Rate (%)", digits=(16, 2), compute="_compute_figures",
+        help="Share of the invoices submitted over the last 30 days that failed.")
+    issue_median_seconds = fields.Float("Median Time to Issue (s)", digits=(16, 1), compute="_compute_figures")
+    issue_p95_seconds = fields.Float("95th Percentile Time to Issue (s)", digits=(16, 1),
+                                     compute="_compute_figures")
+    issue_median_display = fields.Char(
+        "Median Time to Issue", compute="_compute_figures",
+        help="From the first submission to the platform's issue time, over invoices issued in the last 30 days.")
+    issue_p95_display = fields.Char("95th Percentile Time to Issue", compute="_compute_figures")
+    oldest_pending_at = fields.Datetime("Oldest Pending Submission", compute="_compute_figures")
+    sync_lag_seconds = fields.Float("Status Sync Lag (s)", digits=(16, 0), compute="_compute_figures")
+    sync_lag_display = fields.Char(
+        "Status Sync Lag", compute="_compute_figures",
+        help="Age of the oldest submission still waiting for the platform's result.")
+    company_table = fields.Html("Per Company", compute="_compute_figures", sanitize=False)
+    quota_state = fields.Selection(
+        [("available", "Available"), ("partial", "Partly unavailable"), ("unavailable", "Unavailable")],
+        "Credit Quota Status", compute="_compute_quota")
+    quota_total = fields.Monetary("Credit Quota", compute="_compute_quota")
+    quota_used = fields.Monetary("Quota Used", compute="_compute_quota")
+    quota_remaining = fields.Monetary("Quota Remaining", compute="_compute_quota")
+    quota_message = fields.Char("Quota Details", compute="_compute_quota")
+
+    def _scope(self):
+        """The companies shown: the chosen one, else all the companies the user is working in."""
+        self.ensure_one()
+        allowed = self.env.companies
+        return self.company_id & allowed if self.company_id else allowed
+
+    @api.depends("company_id")
+    @api.depends_context("allowed_company_ids")
+    def _compute_figures(self):
+        for dashboard in self:
+            companies = dashboard._scope()
+            figures = self._l10n_cn_einv_figures(companies.ids)
+            total = figures.get(None) or self._l10n_cn_einv_empty_figures()
+            dashboard.update({
+                "currency_id": (companies[:1] or self.env.company).currency_id,
+                "issued_today": total["issued_today"],
+                "issued_month": total["issued_month"],
+                "pending_count": total["pending_count"],
+                "failed_count": total["failed_count"],
+                "submitted_30d": total["submitted_30d"],
+                "failed_30d": total["failed_30d"],
+                "exception_rate": total["exception_rate"],
+                "issue_median_seconds": total["issue_median_seconds"] or 0.0,
+                "issue_p95_seconds": total["issue_p95_seconds"] or 0.0,
+                "issue_median_display": format_duration(total["issue_median_seconds"]) or _("no data"),
+                "issue_p95_display": format_duration(total["issue_p95_seconds"]) or _("no data"),
+                "oldest_pending_at": total["oldest_pending_at"],
+                "sync_lag_seconds": total["sync_lag_seconds"] or 0.0,
+                "sync_lag_display": format_duration(total["sync_lag_seconds"]) or _("nothing pending"),
+                "company_table": self.env["ir.qweb"]._render("l10n_cn_einvoice.l10n_cn_einv_dashboard_companies", {
+                    "rows": [(company, figures.get(company.id) or self._l10n_cn_einv_empty_figures())
+                             for company in companies],
+                    "format_duration": format_duration,
+                }) if len(companies) > 1 else False,
+            })
+
+    @api.depends("company_id")
+    @api.depends_context("allowed_company_ids")
+    def _compute_quota(self):
+        for dashboard in self:
+            companies = dashboard._scope().filtered(lambda c: c.account_fiscal_country_id.code == "CN")
+            results = {company: company._l10n_cn_einv_quota() for company in companies}
+            answered = {company: quota for company, (quota, _error) in results.items() if quota is not None}
+            missing = [f"{company.name}: {error}" for company, (quota, error) in results.items() if quota is None]
+            dashboard.quota_state = (
+                "unavailable" if not answered else "partial" if missing else "available")
+            dashboard.quota_total = sum(float(q.total or 0) for q in answered.values())
+            dashboard.quota_used = sum(float(q.used or 0) for q in answered.values())
+            dashboard.quota_remaining = sum(float(q.remaining or 0) for q in answered.values())
+            dashboard.quota_message = "; ".join(missing) if missing else ", ".join(
+                f"{company.name} {quota.period}" for company, quota in answered.items())
+            if not companies:
+                dashboard.quota_message = _("No company in China selected.")
+
+    # --- figures -------------------------------------------------------------------------------------
+
+    @api.model
+    def _l10n_cn_einv_empty_figures(self):
+        return {"issued_today": 0, "issued_month": 0, "pending_count": 0, "failed_count": 0, "submitted_30d": 0,
+                "failed_30d": 0, "exception_rate": 0.0, "issue_median_seconds": None, "issue_p95_seconds": None,
+                "oldest_pending_at": None, "sync_lag_seconds": None}
+
+    @api.model
+    def _l10n_cn_einv_figures(self, company_ids, now=None):
+        """Figures per company id, and for all of them together under the key None, from one query.
+
+        Only the given companies are read: callers pass companies the user may see.
+        """
+        if not company_ids:
+            return {}
+        now = now or fields.Datetime.now()
+        self.env["account.move"].flush_model([
+            "company_id", "l10n_cn_einv_state", "l10n_cn_einv_issue_time", "l10n_cn_einv_submitted_at"])
+        self.env.cr.execute(SQL("""
+            SELECT company_id,
+                   COUNT(*) FILTER (WHERE issued >= %(today)s AND issued < %(tomorrow)s),
+                   COUNT(*) FILTER (WHERE issued >= %(month)s AND issued < %(next_month)s),
+                   COUNT(*) FILTER (WHERE state IN %(waiting)s),
+                   COUNT(*) FILTER (WHERE state = 'failed'),
+                   COUNT(*) FILTER (WHERE submitted >= %(since)s),
+                   COUNT(*) FILTER (WHERE submitted >= %(since)s AND state = 'failed'),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM issued - submitted)::float)
+                       FILTER (WHERE issued >= %(since)s AND submitted IS NOT NULL),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM issued - submitted)::float)
+                       FILTER (WHERE issued >= %(since)s AND submitted IS NOT NULL),
+                   MIN(submitted) FILTER (WHERE state IN ('submitting', 'pending'))
+              FROM (SELECT company_id, l10n_cn_einv_state AS state, l10n_cn_einv_issue_time AS issued,
+                           l10n_cn_einv_submitted_at AS submitted
+                      FROM account_move
+                     WHERE company_id IN %(companies)s
+                       AND move_type IN ('out_invoice', 'out_refund')
+                       AND l10n_cn_einv_state IN %(states)s) moves
+             GROUP BY GROUPING SETS ((company_id), ())
+        """, today=china_midnight_utc(now), tomorrow=china_midnight_utc(now, days=1),
+            month=china_month_start_utc(now), next_month=china_month_start_utc(now, months=1),
+            since=now - timedelta(days=WINDOW_DAYS), waiting=WAITING_STATES, companies=tuple(company_ids),
+            states=tuple(value for value, _label in self._l10n_cn_einv_states() if value != "not_needed")))
+        figures = {}
+        for (company_id, today, month, waiting, failed, submitted, failed_recent, median, p95,
+             oldest) in self.env.cr.fetchall():
+            figures[company_id] = {
+                "issued_today": today, "issued_month": month, "pending_count": waiting, "failed_count": failed,
+                "submitted_30d": submitted, "failed_30d": failed_recent,
+                "exception_rate": round(100.0 * failed_recent / submitted, 2) if submitted else 0.0,
+                "issue_median_seconds": median, "issue_p95_seconds": p95,
+                "oldest_pending_at": oldest,
+                "sync_lag_seconds": (now - oldest).total_seconds() if oldest else None,
+            }
+        return figures
+
+    @api.model
+    def _l10n_cn_einv_states(self):
+        return self.env["account.move"]._fields["l10n_cn_einv_state"]._description_selection(self.env)
+
+    # --- actions -------------------------------------------------------------------------------------
+
+    def action_refresh(self):
+        """Figures are computed on display: the form reloads the record after the button."""
+        return True
+
+    def _l10n_cn_einv_analysis(self, name, mode, groupbys, measure="invoice_count", domain=()):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("l10n_cn_einvoice.action_l10n_cn_einv_report")
+        action.update({
+            "name": name,
+            "domain": [("company_id", "in", self._scope().ids), *domain],
+            "context": {"graph_mode": mode, "graph_groupbys": groupbys, "graph_measure": measure,
+                        "pivot_row_groupby": groupbys, "pivot_measures": [measure, "amount_total"]},
+        })
+        return action
+
+    def action_open_trend(self):
+        return self._l10n_cn_einv_analysis(_("E-Invoices per Month"), "line", ["date:month", "state"])
+
+    def action_open_by_product(self):
+        return self._l10n_cn_einv_analysis(_("E-Invoiced Amounts by Product"), "pie", ["product_id"],
+                                           measure="amount_untaxed")
+
+    def action_open_by_tax_code(self):
+        return self._l10n_cn_einv_analysis(_("E-Invoiced Amounts by Classification Code"), "pie", ["tax_code_id"],
+                                           measure="amount_untaxed")
+
+    def action_open_by_company(self):
+        return self._l10n_cn_einv_analysis(_("E-Invoices by Company"), "bar", ["company_id", "state"])
+
+    def _l10n_cn_einv_open_moves(self, name, domain):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window", "name": name, "res_model": "account.move",
+            "view_mode": "list,form", "views": [(False, "list"), (False, "form")],
+            "domain": [("company_id", "in", self._scope().ids),
+                       ("move_type", "in", ("out_invoice", "out_refund")), *domain],
+        }
+
+    def action_open_pending(self):
+        return self._l10n_cn_einv_open_moves(_("Pending E-Invoices"),
+                                             [("l10n_cn_einv_state", "in", WAITING_STATES)])
+
+    def action_open_failed(self):
+        return self._l10n_cn_einv_open_moves(_("Failed E-Invoices"), [("l10n_cn_einv_state", "=", "failed")])

@@ -1,0 +1,1 @@
+from . import l10n_cn_einv_audit_report
