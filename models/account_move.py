@@ -372,11 +372,13 @@ class AccountMove(models.Model):
 
     def _l10n_cn_einv_lock(self, nowait=False):
         """Lock the rows for the rest of the transaction, so that two workers
-        (or a double click) never submit the same invoice at once."""
+        (or a double click) never submit the same invoice at once. NO KEY UPDATE:
+        strong enough for that, and it lets foreign-key checks (log lines written on
+        another connection) through."""
         if not self:
             return
         try:
-            self.env.cr.execute(SQL("SELECT id FROM account_move WHERE id IN %s FOR UPDATE %s",
+            self.env.cr.execute(SQL("SELECT id FROM account_move WHERE id IN %s FOR NO KEY UPDATE %s",
                                     tuple(self.ids), SQL("NOWAIT") if nowait else SQL()))
         except Exception as error:
             if getattr(error, "pgcode", None) == "55P03":  # lock_not_available
@@ -595,7 +597,7 @@ class AccountMove(models.Model):
                %s
              ORDER BY l10n_cn_einv_next_attempt NULLS FIRST, id
              LIMIT 1
-             FOR UPDATE SKIP LOCKED
+             FOR NO KEY UPDATE SKIP LOCKED
         """, self._l10n_cn_einv_company_filter(company_ids)))
         row = self.env.cr.fetchone()
         return self.browse(row[0]) if row else self.browse()
@@ -640,7 +642,7 @@ class AccountMove(models.Model):
             self.env.cr.execute(SQL("""
                 SELECT id FROM account_move
                  WHERE l10n_cn_einv_state = 'pending' AND id > %s %s
-                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                 ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED
             """, last_id, self._l10n_cn_einv_company_filter(company_ids), batch_size))
             moves = self.browse([row[0] for row in self.env.cr.fetchall()])
             if not moves:

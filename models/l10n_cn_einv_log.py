@@ -1,6 +1,7 @@
 import json
 from datetime import datetime
 
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
@@ -52,7 +53,7 @@ class L10nCnEinvLog(models.Model):
     def _l10n_cn_einv_record(self, company, exchange, record=None):
         """Store one fapiao.client.Exchange (already masked by the client)."""
         move = record if record is not None and record._name == "account.move" else None
-        return self.sudo().create({
+        return self._l10n_cn_einv_write_durably({
             "company_id": company.id,
             "move_id": move.id if move else False,
             "res_model": record._name if record is not None else False,
@@ -73,6 +74,27 @@ class L10nCnEinvLog(models.Model):
             if exchange.response is not None else False,
             "operator_id": self.env.uid,
         })
+
+    @api.model
+    def _l10n_cn_einv_write_durably(self, vals):
+        """Create a log line that survives its caller's transaction when commits are allowed:
+        an exchange that happened must stay in the audit log even if the work around it is
+        rolled back. Records the caller has not committed yet cannot be referenced from
+        another transaction: then the line goes with the caller's."""
+        if self.env["account.move"]._l10n_cn_einv_can_commit():
+            try:
+                with self.env.registry.cursor() as cr:
+                    # hand the registry over: looking it up would wait for the registry lock,
+                    # which a test runner holds while tests run
+                    cr.transaction = api.Transaction(self.env.registry)
+                    # never wait on a row the caller itself holds: fall back to its transaction
+                    cr.execute("SET LOCAL lock_timeout = '2s'")
+                    line = self.with_env(api.Environment(cr, self.env.uid, self.env.context)).sudo().create(vals)
+                    line_id = line.id
+                return self.browse(line_id)
+            except (psycopg2.IntegrityError, psycopg2.errors.LockNotAvailable):
+                pass
+        return self.sudo().create(vals)
 
     def write(self, vals):
         raise UserError(_("E-invoice interaction logs are an audit record and cannot be changed."))

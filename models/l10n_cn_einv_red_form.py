@@ -233,7 +233,7 @@ class L10nCnEinvRedForm(models.Model):
         if not self:
             return
         try:
-            self.env.cr.execute(SQL("SELECT id FROM l10n_cn_einv_red_form WHERE id IN %s FOR UPDATE NOWAIT",
+            self.env.cr.execute(SQL("SELECT id FROM l10n_cn_einv_red_form WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
                                     tuple(self.ids)))
         except Exception as error:
             if getattr(error, "pgcode", None) == "55P03":  # lock_not_available
@@ -565,7 +565,7 @@ class L10nCnEinvRedForm(models.Model):
                %s
              ORDER BY id
              LIMIT %s
-             FOR UPDATE SKIP LOCKED
+             FOR NO KEY UPDATE SKIP LOCKED
         """, after_id, self.env["account.move"]._l10n_cn_einv_company_filter(company_ids), CRON_BATCH))
         return self.browse([row[0] for row in self.env.cr.fetchall()])
 

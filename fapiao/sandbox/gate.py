@@ -19,6 +19,10 @@ _logger = logging.getLogger(__name__)
 REQUIRED_HEADERS = (protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, protocol.H_SIGNATURE)
 
 
+# Faults after which the client gets no usable answer (slow alone still answers).
+FAILING_FAULTS = frozenset({"busy", "drop", "malformed", "timeout"})
+
+
 @dataclass
 class Request:
     method: str
@@ -115,6 +119,8 @@ class Gateway:
         faults = next(({f} for f in ("busy", "drop") if f in faults), faults)
         for fault in faults:
             self.store.count_fault(app.app_id, fault)
+        if faults & FAILING_FAULTS:  # one failed request, however many faults made it fail
+            self.store.count_fault(app.app_id, "failedRequests")
         settings = self.faults.settings(app)
         if "busy" in faults:
             return answer("SYSTEM_BUSY", retry_after=settings.retry_after)
