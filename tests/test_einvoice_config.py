@@ -1,5 +1,5 @@
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import L10nCnEinvCase
@@ -83,3 +83,26 @@ class TestEinvoiceConfig(L10nCnEinvCase):
         queued._l10n_cn_einv_enqueue()
         self.assertEqual(self.env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=other.ids), 0)
         self.assertEqual(queued.l10n_cn_einv_state, "to_issue")
+
+    def test_log_lines_cannot_be_changed_or_deleted_within_five_years(self):
+        self.company.action_l10n_cn_einv_test_connection()
+        line = self.env["l10n_cn_einv.log"].search([("company_id", "=", self.company.id)], limit=1)
+        self.assertTrue(line)
+        self.assertEqual(line.retention_until.year, line.create_date.year + 5)
+        # even the superuser, past access rights, meets the audit and retention rules
+        with self.assertRaisesRegex(UserError, "audit record"):
+            line.sudo().write({"code": "0000"})
+        with self.assertRaisesRegex(UserError, "5 years"):
+            line.sudo().unlink()
+        with self.assertRaisesRegex(UserError, "audit record"):
+            line.write({"code": "0000"})
+        with self.assertRaises(AccessError):  # an e-invoice manager has no delete right at all
+            line.unlink()
+        user = self.env["res.users"].create({
+            "name": "E-invoice user", "login": "einv_user_log", "company_id": self.company.id,
+            "company_ids": [Command.set(self.company.ids)],
+            "groups_id": [Command.set([self.env.ref("l10n_cn_einvoice.group_l10n_cn_einv_user").id])],
+        })
+        for refused in (lambda: line.with_user(user).write({"code": "0000"}), line.with_user(user).unlink):
+            with self.assertRaises(UserError):  # AccessError is a UserError too
+                refused()

@@ -13,7 +13,7 @@ from odoo.tests import tagged
 from .test_einvoice_concurrency import CommittedQueueCase
 
 SOAK_INVOICES = int(os.environ.get("L10N_CN_EINV_SOAK_INVOICES", "60"))
-SETTINGS = {"l10n_cn_einvoice.read_timeout": "0.3", "l10n_cn_einvoice.submit_lease": "30"}
+SETTINGS = {"l10n_cn_einvoice.read_timeout": "1.0", "l10n_cn_einvoice.submit_lease": "30"}
 
 
 @tagged("post_install", "-at_install", "post_install_l10n")
@@ -40,7 +40,7 @@ class TestSoak(CommittedQueueCase):
         with self.env.registry.cursor() as cr:  # retry at once: the soak is about outcomes, not waits
             api.Environment(cr, SUPERUSER_ID, {})["res.company"].browse(company_id).l10n_cn_einv_retry_schedule = \
                 ",".join(["0"] * 15)
-        self.sandbox.set_faults(app_id, busy=0.06, retry_after=0, drop=0.06, timeout=0.06, timeout_seconds=0.6,
+        self.sandbox.set_faults(app_id, busy=0.06, retry_after=0, drop=0.06, timeout=0.06, timeout_seconds=1.5,
                                 malformed=0.06, slow=0.06, slow_seconds=0.05, seed=20261121)
         deadline = time.monotonic() + max(300, SOAK_INVOICES * 0.5)
         errors = []
@@ -78,3 +78,25 @@ class TestSoak(CommittedQueueCase):
             sent = cr.fetchone()[0]
         self.assertEqual(logged_failures, injected, "every failure is in the interaction log")
         self.assertEqual(sent, SOAK_INVOICES)
+        self._assert_no_secret_written(company_id)
+
+    def _assert_no_secret_written(self, company_id):
+        """Nothing the soak wrote (log lines, chatter, activities, errors) contains a secret."""
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT l10n_cn_einv_app_secret, l10n_cn_einv_sm4_key FROM res_company WHERE id = %s",
+                       [company_id])
+            secrets = [value for value in cr.fetchone() if value]
+            cr.execute("""
+                SELECT concat_ws(' ', request, response, error, message) FROM l10n_cn_einv_log
+                 WHERE company_id = %(company)s
+                UNION ALL
+                SELECT body::text FROM mail_message WHERE model = 'account.move'
+                   AND res_id IN (SELECT id FROM account_move WHERE company_id = %(company)s)
+                UNION ALL
+                SELECT concat_ws(' ', l10n_cn_einv_error, l10n_cn_einv_qr_payload) FROM account_move
+                 WHERE company_id = %(company)s
+            """, {"company": company_id})
+            written = "\n".join(row[0] or "" for row in cr.fetchall())
+        self.assertGreater(len(written), 10000, "the scan saw what the soak wrote")
+        for secret in secrets:
+            self.assertNotIn(secret, written)

@@ -167,7 +167,7 @@ def test_busy_answers_9001_and_processes_nothing(wire, sandbox, app, make_invoic
         (503, "9001", 7, True)
     sandbox.set_faults(app.app_id, busy=0.0)
     assert wire.ok("invoice.query", {"serialNos": ["F-BUSY"]})["notFound"] == ["F-BUSY"]
-    assert sandbox.stats(app.app_id)["faults"] == {"busy": 1}
+    assert sandbox.stats(app.app_id)["faults"] == {"busy": 1, "failedRequests": 1}
 
 
 def test_drop_closes_the_connection_and_processes_nothing(wire, sandbox, app, make_invoice):
@@ -176,7 +176,7 @@ def test_drop_closes_the_connection_and_processes_nothing(wire, sandbox, app, ma
         wire.call("invoice.issue", make_invoice("F-DROP"))
     sandbox.set_faults(app.app_id, drop=0.0)
     assert wire.ok("invoice.query", {"serialNos": ["F-DROP"]})["notFound"] == ["F-DROP"]
-    assert sandbox.stats(app.app_id)["faults"] == {"drop": 1}
+    assert sandbox.stats(app.app_id)["faults"] == {"drop": 1, "failedRequests": 1}
 
 
 def test_timeout_processes_then_answers_too_late(wire, sandbox, app, make_invoice):
