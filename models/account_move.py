@@ -54,7 +54,7 @@ QUEUE_STATES = ("to_issue", "submitting")
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    l10n_cn_einv_applicable = fields.Boolean(compute="_compute_l10n_cn_einv_applicable")
+    l10n_cn_einv_applicable = fields.Boolean("E-Invoicing Applies", compute="_compute_l10n_cn_einv_applicable")
     l10n_cn_einv_state = fields.Selection(
         EINV_STATES, string="E-Invoice Status", default="not_needed", required=True, copy=False,
         tracking=True, index=True, readonly=True)
@@ -80,7 +80,7 @@ class AccountMove(models.Model):
         "Buyer Is a Natural Person", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
         precompute=True)
     l10n_cn_einv_serial_no = fields.Char("E-Invoice Serial Number", copy=False, readonly=True, index=True)
-    l10n_cn_einv_submission = fields.Integer(copy=False, readonly=True, default=0,
+    l10n_cn_einv_submission = fields.Integer("Failed Submissions", copy=False, readonly=True, default=0,
                                              help="Submissions the platform failed for good so far.")
     l10n_cn_einv_number = fields.Char("E-Invoice Number", copy=False, readonly=True, index=True)
     l10n_cn_einv_issue_time = fields.Datetime("E-Invoice Issue Time", copy=False, readonly=True)
@@ -92,10 +92,10 @@ class AccountMove(models.Model):
     l10n_cn_einv_attempts = fields.Integer("Retries", copy=False, readonly=True)
     l10n_cn_einv_next_attempt = fields.Datetime("Next Attempt", copy=False, readonly=True)
     l10n_cn_einv_uncertain = fields.Boolean(
-        copy=False, readonly=True,
+        "Outcome Unknown", copy=False, readonly=True,
         help="An earlier attempt may have reached the platform: query before sending again.")
     l10n_cn_einv_log_ids = fields.One2many("l10n_cn_einv.log", "move_id", "Platform Interactions")
-    l10n_cn_einv_log_count = fields.Integer(compute="_compute_l10n_cn_einv_log_count")
+    l10n_cn_einv_log_count = fields.Integer("Platform Interaction Count", compute="_compute_l10n_cn_einv_log_count")
 
     # --- computes -------------------------------------------------------------
 

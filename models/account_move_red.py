@@ -27,7 +27,7 @@ class AccountMove(models.Model):
     l10n_cn_einv_red_form_ids = fields.One2many("l10n_cn_einv.red.form", "blue_move_id", "Red-Letter Forms")
     l10n_cn_einv_credit_form_ids = fields.One2many("l10n_cn_einv.red.form", "credit_move_id",
                                                    "Red-Letter Forms of the Credit Note")
-    l10n_cn_einv_red_form_count = fields.Integer(compute="_compute_l10n_cn_einv_red_form_count")
+    l10n_cn_einv_red_form_count = fields.Integer("Red Form Count", compute="_compute_l10n_cn_einv_red_form_count")
     l10n_cn_einv_credit_form_state = fields.Selection(
         related="l10n_cn_einv_credit_form_ids.state", string="Red-Letter Form Status")
     l10n_cn_einv_red_reason = fields.Selection(

@@ -9,7 +9,7 @@ class AccountMoveReversal(models.TransientModel):
 
     _inherit = "account.move.reversal"
 
-    l10n_cn_einv_red_applicable = fields.Boolean(compute="_compute_l10n_cn_einv_red_applicable")
+    l10n_cn_einv_red_applicable = fields.Boolean("Red Reversal Applies", compute="_compute_l10n_cn_einv_red_applicable")
     l10n_cn_einv_red_reason = fields.Selection(
         RED_REASONS, string="Red Reversal Reason", compute="_compute_l10n_cn_einv_red_reason", store=True,
         readonly=False,

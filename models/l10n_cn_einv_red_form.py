@@ -126,7 +126,7 @@ class L10nCnEinvRedForm(models.Model):
     next_attempt = fields.Datetime("Next Attempt", readonly=True, copy=False)
     log_ids = fields.One2many("l10n_cn_einv.log", "res_id", "Platform Interactions",
                               domain=[("res_model", "=", "l10n_cn_einv.red.form")])
-    log_count = fields.Integer(compute="_compute_log_count")
+    log_count = fields.Integer("Platform Interaction Count", compute="_compute_log_count")
 
     @api.depends("form_number", "serial_no", "blue_number")
     def _compute_name(self):

@@ -55,10 +55,11 @@ class ResConfigSettings(models.TransientModel):
     def _compute_l10n_cn_einv_secrets_status(self):
         for settings in self:
             company = settings.company_id.sudo()
+            labels = ((self.env._("app secret"), "l10n_cn_einv_app_secret"),
+                      (self.env._("SM4 key"), "l10n_cn_einv_sm4_key"),
+                      (self.env._("SM2 key"), "l10n_cn_einv_sm2_private_key"))
             settings.l10n_cn_einv_secrets_status = ", ".join(
-                f"{label} {'✓' if company[field] else '✗'}" for label, field in (
-                    ("app secret", "l10n_cn_einv_app_secret"), ("SM4 key", "l10n_cn_einv_sm4_key"),
-                    ("SM2 key", "l10n_cn_einv_sm2_private_key")))
+                f"{label} {'✓' if company[field] else '✗'}" for label, field in labels)
 
     def action_l10n_cn_einv_test_connection(self):
         self.execute()

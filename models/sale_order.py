@@ -12,7 +12,7 @@ TITLE_FIELDS = (
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
-    l10n_cn_einv_applicable = fields.Boolean(compute="_compute_l10n_cn_einv_applicable")
+    l10n_cn_einv_applicable = fields.Boolean("E-Invoicing Applies", compute="_compute_l10n_cn_einv_applicable")
     l10n_cn_einv_invoice_type = fields.Selection(
         [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")], string="E-Invoice Type",
         compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
