@@ -172,9 +172,13 @@ def decrypt_payload(sm4_key, data):
     except (binascii.Error, ValueError):
         raise EnvelopeError("malformed", "encrypted data is not base64") from None
     try:
-        plaintext = crypto.sm4_decrypt(sm4_key, ciphertext, mode="cbc")
+        plaintext = crypto.sm4_decrypt(sm4_key, ciphertext, mode="cbc").decode("utf-8")
     except CryptoError as error:
         raise EnvelopeError("decryption", str(error)) from None
+    except UnicodeDecodeError:
+        # A wrong key passes the padding check about once in 256 tries; its garbage is
+        # not UTF-8, and it is the same failure: the data does not decrypt.
+        raise EnvelopeError("decryption", "SM4 decryption gave no UTF-8 text (wrong key or tampered data)") from None
     return parse_json_object(plaintext)
 
 
