@@ -7,6 +7,9 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+import cryptography
+from cryptography.hazmat.backends.openssl.backend import backend as openssl_backend
+
 
 def _cpu_model():
     try:
@@ -35,5 +38,6 @@ def describe():
         f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit or 'n/a'}\n"
         f"- CPU: {_cpu_model()}, {os.cpu_count()} cores; memory {_memory()}\n"
         f"- OS: {platform.platform()}\n"
-        f"- Python {sys.version.split()[0]}, {ssl.OPENSSL_VERSION}\n"
+        f"- Python {sys.version.split()[0]}; cryptography {cryptography.__version__} with "
+        f"{openssl_backend.openssl_version_text()} (SM4/SM3); stdlib ssl {ssl.OPENSSL_VERSION}\n"
     )
