@@ -51,6 +51,20 @@ ISSUED_FIELDS = {
 QUEUE_STATES = ("to_issue", "submitting")
 
 
+def buyer_title_values(partner):
+    """The buyer title fields (on invoices and sale orders) of a customer, as printed:
+    地址电话 and 开户行及账号 one line each."""
+    party = partner.commercial_partner_id._l10n_cn_einv_party() if partner else documents.Party("")
+    return {
+        "l10n_cn_einv_buyer_name": party.name,
+        "l10n_cn_einv_buyer_tax_id": party.tax_id,
+        "l10n_cn_einv_buyer_address_phone": " ".join(filter(None, [party.address, party.phone])),
+        "l10n_cn_einv_buyer_bank_account": " ".join(filter(None, [party.bank_name, party.bank_account])),
+        "l10n_cn_einv_buyer_email": party.email,
+        "l10n_cn_einv_buyer_is_natural_person": party.natural_person,
+    }
+
+
 class AccountMove(models.Model):
     _inherit = "account.move"
 
@@ -118,14 +132,7 @@ class AccountMove(models.Model):
         for move in self:
             if move.l10n_cn_einv_state not in ("not_needed", False):
                 continue
-            party = move.partner_id.commercial_partner_id._l10n_cn_einv_party() if move.partner_id \
-                else documents.Party("")
-            move.l10n_cn_einv_buyer_name = party.name
-            move.l10n_cn_einv_buyer_tax_id = party.tax_id
-            move.l10n_cn_einv_buyer_address_phone = " ".join(filter(None, [party.address, party.phone]))
-            move.l10n_cn_einv_buyer_bank_account = " ".join(filter(None, [party.bank_name, party.bank_account]))
-            move.l10n_cn_einv_buyer_email = party.email
-            move.l10n_cn_einv_buyer_is_natural_person = party.natural_person
+            move.update(buyer_title_values(move.partner_id))
 
     def _compute_l10n_cn_einv_log_count(self):
         counts = dict(self.env["l10n_cn_einv.log"]._read_group(

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .account_move import buyer_title_values
+
 # The buyer's title fields a sale order carries over to its invoices.
 TITLE_FIELDS = (
     "l10n_cn_einv_invoice_type", "l10n_cn_einv_buyer_name", "l10n_cn_einv_buyer_tax_id",
@@ -42,17 +44,8 @@ class SaleOrder(models.Model):
     @api.depends("partner_invoice_id", "partner_id", "company_id")
     def _compute_l10n_cn_einv_title(self):
         for order in self:
-            partner = (order.partner_invoice_id or order.partner_id).commercial_partner_id
-            party = partner._l10n_cn_einv_party() if partner else None
             order.l10n_cn_einv_invoice_type = order.company_id.l10n_cn_einv_default_invoice_type or "02"
-            order.l10n_cn_einv_buyer_name = party.name if party else False
-            order.l10n_cn_einv_buyer_tax_id = party.tax_id if party else False
-            order.l10n_cn_einv_buyer_address_phone = \
-                " ".join(filter(None, [party.address, party.phone])) if party else False
-            order.l10n_cn_einv_buyer_bank_account = \
-                " ".join(filter(None, [party.bank_name, party.bank_account])) if party else False
-            order.l10n_cn_einv_buyer_email = party.email if party else False
-            order.l10n_cn_einv_buyer_is_natural_person = party.natural_person if party else False
+            order.update(buyer_title_values(order.partner_invoice_id or order.partner_id))
 
     def _prepare_invoice(self):
         vals = super()._prepare_invoice()
