@@ -66,9 +66,29 @@ class CommittedQueueCase(TransactionCase):
                                      seller_name=company.name)
             return company.id, moves.ids, secrets.l10n_cn_einv_app_id
 
+    @staticmethod
+    def _run_workers(worker, count=2, timeout=None):
+        """Run ``worker`` in ``count`` threads at once; return the exceptions they raised."""
+        errors = []
+
+        def guarded():
+            try:
+                worker()
+            except Exception as error:  # reported by the caller's assertion
+                errors.append(error)
+
+        threads = [threading.Thread(target=guarded) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        return errors
+
     def _run_queue(self, company_id):
         """One cron run on its own connection, committing as in production."""
         with self.env.registry.cursor() as cr:
+            # Environment() would look the registry up under the lock the test
+            # runner holds while tests run: hand it over directly.
             cr.transaction = api.Transaction(self.env.registry)
             env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
             return env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=[company_id])
@@ -89,26 +109,13 @@ class TestQueueConcurrency(CommittedQueueCase):
         company_id, move_ids, app_id = self._committed_queue()
         self.sandbox.set_faults(app_id, slow=1.0, slow_seconds=0.02)  # keep both workers busy together
         start = threading.Barrier(2)
-        processed, errors = [], []
+        processed = []
 
         def worker():
-            try:
-                with self.env.registry.cursor() as cr:
-                    # Environment() would look the registry up under the lock the test
-                    # runner holds while tests run: hand it over directly.
-                    cr.transaction = api.Transaction(self.env.registry)
-                    env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
-                    start.wait(10)
-                    processed.append(env["account.move"]._l10n_cn_einv_cron_process_queue(
-                        company_ids=[company_id]))
-            except Exception as error:  # reported by the assertion below
-                errors.append(error)
+            start.wait(10)
+            processed.append(self._run_queue(company_id))
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        errors = self._run_workers(worker, timeout=120)
         self.sandbox.set_faults(app_id, slow=0.0)
         self.assertFalse(errors)
         self.assertEqual(sum(processed), INVOICES)

@@ -4,7 +4,6 @@
 """
 
 import os
-import threading
 import time
 
 from odoo import SUPERUSER_ID, api
@@ -43,24 +42,16 @@ class TestSoak(CommittedQueueCase):
         self.sandbox.set_faults(app_id, busy=0.06, retry_after=0, drop=0.06, timeout=0.06, timeout_seconds=1.5,
                                 malformed=0.06, slow=0.06, slow_seconds=0.05, seed=20261121)
         deadline = time.monotonic() + max(300, SOAK_INVOICES * 0.5)
-        errors = []
 
         def worker():
-            try:
-                while time.monotonic() < deadline:
-                    if not self._run_queue(company_id):
-                        left = self._queue_left(move_ids)
-                        if not (left.get("to_issue") or left.get("submitting")):
-                            return
-                        time.sleep(0.1)  # the rest is leased by the other worker or waiting its turn
-            except Exception as error:  # reported by the assertion below
-                errors.append(error)
+            while time.monotonic() < deadline:
+                if not self._run_queue(company_id):
+                    left = self._queue_left(move_ids)
+                    if not (left.get("to_issue") or left.get("submitting")):
+                        return
+                    time.sleep(0.1)  # the rest is leased by the other worker or waiting its turn
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        errors = self._run_workers(worker)
         self.sandbox.set_faults(app_id, busy=0.0, drop=0.0, timeout=0.0, malformed=0.0, slow=0.0)
         self.assertFalse(errors)
         self.assertEqual(self._queue_left(move_ids), {"issued": SOAK_INVOICES}, "nothing stuck or failed")
