@@ -13,17 +13,16 @@ Returns a Markdown section; bench/run.py writes it to bench/RESULTS.md.
 import base64
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from sandbox_process import sandbox_process
 
 from fapiao import crypto, protocol
 from fapiao.client import ClientConfig, PlatformClient
@@ -98,47 +97,20 @@ def bench_crypto():
     return len(plaintext), ours_ms, json_ms, gmssl_ms
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bench_round_trips(count=1000):
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "fapiao.sandbox", "--host", "127.0.0.1", "--port", str(port),
-             "--db", os.path.join(tmp, "bench.db"), "--log-level", "warning"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError("the sandbox did not start") from None
-                    time.sleep(0.1)
-            config = ClientConfig(f"http://127.0.0.1:{port}", "sandbox-demo", SECRET, SM4_KEY_HEX,
-                                  retry_schedule=())
-            invoices = [make_invoice(f"BENCH-{i:06d}", line_count=3) for i in range(count + 50)]
-            with PlatformClient(config) as client:
-                for invoice in invoices[:50]:  # warm-up: connections, SQLite pages
-                    client.issue(invoice)
-                latencies = []
-                start = time.perf_counter()
-                for invoice in invoices[50:]:
-                    began = time.perf_counter()
-                    result = client.issue(invoice)
-                    latencies.append((time.perf_counter() - began) * 1000)
-                    assert result.status == "issued", result
-                elapsed = time.perf_counter() - start
-        finally:
-            server.terminate()
-            server.wait(10)
+    invoices = [make_invoice(f"BENCH-{i:06d}", line_count=3) for i in range(count + 50)]
+    with sandbox_process() as url, PlatformClient(ClientConfig(url, "sandbox-demo", SECRET, SM4_KEY_HEX,
+                                                               retry_schedule=())) as client:
+        for invoice in invoices[:50]:  # warm-up: connections, SQLite pages
+            client.issue(invoice)
+        latencies = []
+        start = time.perf_counter()
+        for invoice in invoices[50:]:
+            began = time.perf_counter()
+            result = client.issue(invoice)
+            latencies.append((time.perf_counter() - began) * 1000)
+            assert result.status == "issued", result
+        elapsed = time.perf_counter() - start
     latencies.sort()
     return count / elapsed, statistics.median(latencies), latencies[int(len(latencies) * 0.95)]
 

@@ -1,0 +1,434 @@
+"""Odoo benchmarks (issue: performance and reliability proof).
+
+In a database of its own (BENCH_DB, default ``l10n_cn_einv_bench``, recreated
+each run) against the sandbox running as its own process on loopback:
+
+1. End-to-end issue throughput: 1,000 posted invoices of 10 lines are checked,
+   queued and issued by the queue cron. Invoices per second, per-invoice
+   latency, SQL queries per issued invoice (every connection, the audit log's
+   included), and the ratio of that cost to Odoo's own cost of posting the same
+   invoices, measured in the same run. Targets: >= 20/s, <= 15 queries, <= 0.5.
+2. Memory: resident size of that worker while it issues (start, end, peak).
+3. Status sync at scale: 10,000 pending invoices brought up to date by the
+   poll cron. Target: <= 60 s; queries per batch independent of batch size.
+4. The "Issue e-invoice" button on 10-line invoices through the web client's
+   RPC (``/web/dataset/call_button``) of an Odoo HTTP server: p50 < 300 ms.
+
+Each phase that measures runs in a fresh Odoo process (``bench_odoo.py PHASE``)
+so that one phase's caches and memory do not colour the next.
+Returns a Markdown section; bench/run.py writes it to bench/RESULTS.md.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from sandbox_process import free_port, sandbox_process
+
+DB = os.environ.get("BENCH_DB", "l10n_cn_einv_bench")
+CONF = ROOT / ".odoo" / "odoo.conf"
+ISSUE_COUNT = int(os.environ.get("BENCH_ISSUE_INVOICES", "1000"))
+SYNC_COUNT = int(os.environ.get("BENCH_SYNC_INVOICES", "10000"))
+CLICKS = int(os.environ.get("BENCH_CLICKS", "100"))
+LINES = 10
+APP_ID, SECRET, SM4_KEY = "bench-app", "bench-secret-0123456789", "00112233445566778899aabbccddeeff"
+SELLER_TAX_ID = "91350100M000100Y43"
+PENDING_SECONDS = 60
+
+
+def _odoo_bin():
+    import odoo
+    return os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
+
+
+# --- inside Odoo (the phases) -------------------------------------------------------------------
+
+def _registry():
+    import odoo
+    from odoo.tools import config
+    config.parse_config(["-c", str(CONF), "-d", DB, "--log-level=warn", "--max-cron-threads=0"])
+    return odoo.modules.registry.Registry(DB)
+
+
+def _env(cr):
+    from odoo import SUPERUSER_ID, api
+    return api.Environment(cr, SUPERUSER_ID, {"lang": "en_US"})
+
+
+def _queries():
+    import odoo
+    return odoo.sql_db.sql_counter
+
+
+def _rss_kib():
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def _company(env):
+    return env["res.company"].search([("vat", "=", SELLER_TAX_ID)], limit=1)
+
+
+def phase_prepare(url):
+    """A Chinese company on the sandbox process, products, a customer; the invoices, posted one
+    by one (timed: Odoo's own cost of posting), and the pending ones for the status sync."""
+    from odoo import Command
+    registry = _registry()
+    with registry.cursor() as cr:
+        env = _env(cr)
+        company = env["res.company"].create({
+            "name": "基准测试科技有限公司", "country_id": env.ref("base.cn").id,
+            "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
+            "l10n_cn_einv_seller_address_phone": "福州市鼓楼区五四路 100 号 0591-87654321",
+            "l10n_cn_einv_issuer": "王会计",
+        })
+        env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
+        cr.commit()
+        company.sudo().write({
+            "l10n_cn_einv_endpoint": url, "l10n_cn_einv_app_id": APP_ID,
+            "l10n_cn_einv_app_secret": SECRET, "l10n_cn_einv_sm4_key": SM4_KEY,
+            # delivery by e-mail is its own feature: measured here is the issue
+            "l10n_cn_einv_auto_deliver": False,
+        })
+        admin = env.ref("base.user_admin")
+        admin.write({"company_ids": [Command.link(company.id)], "company_id": company.id,
+                     "groups_id": [Command.link(env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager").id)]})
+        env = env(context=dict(env.context, allowed_company_ids=[company.id]))
+        tax = env["account.tax"].create({
+            "name": "增值税 13%", "amount": 13.0, "amount_type": "percent", "type_tax_use": "sale",
+            "price_include_override": "tax_excluded", "company_id": company.id})
+        code = env["l10n_cn_einv.tax.code"].search([("code", "=", "1090511030000000000")])
+        products = env["product.product"].create([{
+            "name": f"打印机配件 {index}", "list_price": 100.0 + index, "default_code": f"P-{index:02d}",
+            "company_id": company.id, "taxes_id": [Command.set(tax.ids)], "l10n_cn_einv_tax_code_id": code.id,
+        } for index in range(LINES)])
+        buyer = env["res.partner"].create({
+            "name": "上海某某贸易有限公司", "is_company": True, "country_id": env.ref("base.cn").id,
+            "vat": "91310000MA1FL0XL39", "email": "finance@buyer.example.cn"})
+        cr.commit()
+
+        def create(count, lines, tag):
+            moves = env["account.move"].create([{
+                "move_type": "out_invoice", "partner_id": buyer.id, "invoice_date": "2026-11-20",
+                "company_id": company.id, "ref": f"{tag}-{index}",
+                "invoice_line_ids": [Command.create({"product_id": product.id, "quantity": 1 + line,
+                                                     "price_unit": product.list_price})
+                                     for line, product in enumerate(products[:lines])],
+            } for index in range(count)])
+            cr.commit()
+            return moves
+
+        # Odoo's own cost of posting, one invoice at a time as a user posts them
+        posting_ms, posting_queries = [], 0
+        issue_ids = []
+        for start in range(0, ISSUE_COUNT, 100):
+            moves = create(min(100, ISSUE_COUNT - start), LINES, "issue")
+            for move in moves:
+                began, queries = time.perf_counter(), _queries()
+                move.action_post()
+                env.flush_all()
+                posting_queries += _queries() - queries
+                posting_ms.append((time.perf_counter() - began) * 1000)
+            cr.commit()
+            env.invalidate_all()
+            issue_ids += moves.ids
+        click_moves = create(CLICKS + 10, LINES, "click")
+        click_moves.action_post()
+        cr.commit()
+        sync_ids = []
+        for start in range(0, SYNC_COUNT, 500):
+            moves = create(min(500, SYNC_COUNT - start), 1, "sync")
+            moves.action_post()
+            cr.commit()
+            env.invalidate_all()
+            sync_ids += moves.ids
+    return {"company_id": company.id, "issue_ids": issue_ids, "click_ids": click_moves.ids,
+            "sync_ids": sync_ids, "posting_ms": posting_ms, "posting_queries": posting_queries}
+
+
+def phase_issue(issue_ids):
+    """Check and queue the invoices (as a payment or a batch action does), then let the
+    queue cron issue them, run after run as Odoo's cron runner does."""
+    registry = _registry()
+    samples, stop = [], threading.Event()
+
+    def sample_memory():
+        while not stop.wait(0.25):
+            samples.append(_rss_kib()[0])
+
+    with registry.cursor() as cr:  # warm the registry and the connection pool as a running server is
+        _env(cr)["account.move"].browse(issue_ids[:1]).read(["name"])
+    rss_start = _rss_kib()[0]
+    sampler = threading.Thread(target=sample_memory, daemon=True)
+    sampler.start()
+    began, queries = time.perf_counter(), _queries()
+    for start in range(0, len(issue_ids), 100):
+        with registry.cursor() as cr:
+            moves = _env(cr)["account.move"].browse(issue_ids[start:start + 100])
+            moves._l10n_cn_einv_check()
+            moves._l10n_cn_einv_enqueue()
+    queue_ms, queue_queries = (time.perf_counter() - began) * 1000, _queries() - queries
+
+    latencies = []
+    handler = _LatencyHandler(latencies)
+    import logging
+    logger = logging.getLogger("odoo.addons.l10n_cn_einvoice.models.account_move")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    began, queries = time.perf_counter(), _queries()
+    while True:
+        with registry.cursor() as cr:
+            if not _env(cr)["account.move"]._l10n_cn_einv_cron_process_queue():
+                break
+    cron_ms, cron_queries = (time.perf_counter() - began) * 1000, _queries() - queries
+    stop.set()
+    sampler.join()
+    rss_end, rss_peak = _rss_kib()
+    with registry.cursor() as cr:
+        cr.execute("SELECT l10n_cn_einv_state, COUNT(*) FROM account_move WHERE id IN %s GROUP BY 1",
+                   [tuple(issue_ids)])
+        states = dict(cr.fetchall())
+    return {"queue_ms": queue_ms, "queue_queries": queue_queries, "cron_ms": cron_ms,
+            "cron_queries": cron_queries, "latencies": latencies, "states": states,
+            "rss_start": rss_start, "rss_end": rss_end, "rss_peak": rss_peak,
+            "rss_samples": samples[:: max(1, len(samples) // 20)]}
+
+
+class _LatencyHandler:
+    """Collects the per-invoice timings the queue cron logs at debug level."""
+
+    level = 0
+
+    def __init__(self, latencies):
+        self.latencies = latencies
+
+    def handle(self, record):
+        if record.msg.startswith("e-invoice queue:"):
+            self.latencies.append(record.args[-1])
+
+
+def phase_sync(sync_ids, batch_size):
+    """The poll cron brings pending invoices up to date (the platform has decided them)."""
+    registry = _registry()
+    with registry.cursor() as cr:
+        _env(cr)["account.move"].browse(sync_ids[:1]).read(["name"])
+    batches = -(-len(sync_ids) // batch_size)
+    began, queries = time.perf_counter(), _queries()
+    with registry.cursor() as cr:
+        processed = _env(cr)["account.move"]._l10n_cn_einv_cron_poll_pending(batch_size=batch_size)
+    elapsed, queries = time.perf_counter() - began, _queries() - queries
+    with registry.cursor() as cr:
+        cr.execute("SELECT l10n_cn_einv_state, COUNT(*) FROM account_move WHERE id IN %s GROUP BY 1",
+                   [tuple(sync_ids)])
+        states = dict(cr.fetchall())
+    return {"seconds": elapsed, "queries": queries, "batches": batches, "processed": processed,
+            "states": states}
+
+
+def phase_make_pending(sync_ids):
+    """Submit the sync invoices to a platform that answers 'pending' (set-up, not measured)."""
+    registry = _registry()
+    with registry.cursor() as cr:
+        env = _env(cr)
+        for start in range(0, len(sync_ids), 500):
+            moves = env["account.move"].browse(sync_ids[start:start + 500])
+            moves._l10n_cn_einv_enqueue()
+            with _company(env)._l10n_cn_einv_client() as client:
+                for move in moves:
+                    result = client.issue(move._l10n_cn_einv_document())
+                    assert result.status == "pending", result
+            moves.with_context(l10n_cn_einv_internal=True).write({"l10n_cn_einv_state": "pending"})
+            cr.commit()
+            env.invalidate_all()
+    return {}
+
+
+def phase_reset_pending(sync_ids):
+    """Put the synced invoices back to pending (set-up of the next batch size, not measured)."""
+    registry = _registry()
+    with registry.cursor() as cr:
+        cr.execute("""UPDATE account_move SET l10n_cn_einv_state = 'pending', l10n_cn_einv_number = NULL
+                       WHERE id IN %s""", [tuple(sync_ids)])
+    return {}
+
+
+PHASES = {"prepare": phase_prepare, "issue": phase_issue, "sync": phase_sync,
+          "make_pending": phase_make_pending, "reset_pending": phase_reset_pending}
+
+
+def _phase_main():
+    name, arguments = sys.argv[1], json.loads(sys.stdin.read() or "[]")
+    result = PHASES[name](*arguments)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# --- the driver ---------------------------------------------------------------------------------
+
+def _run_phase(name, *arguments):
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, __file__, name], input=json.dumps(arguments), capture_output=True,
+                          text=True, cwd=ROOT, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"bench phase {name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+    print(f"  {name}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _create_database():
+    subprocess.run(["dropdb", "--if-exists", DB], check=True)
+    subprocess.run([sys.executable, _odoo_bin(), "-c", str(CONF), "-d", DB, "-i", "l10n_cn_einvoice",
+                    "--without-demo=all", "--stop-after-init", "--max-cron-threads=0", "--log-level=warn"],
+                   check=True, cwd=ROOT)
+
+
+def _admin(url, path, body):
+    import requests
+    response = requests.post(url + path, json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+class _JsonRpc:
+    """The web client's JSON-RPC, as the browser speaks it (session cookie, /web/dataset/*)."""
+
+    def __init__(self, base):
+        import requests
+        self.base, self.session, self.ids = base, requests.Session(), 0
+
+    def call(self, path, params):
+        self.ids += 1
+        reply = self.session.post(self.base + path, json={"jsonrpc": "2.0", "method": "call", "id": self.ids,
+                                                          "params": params}, timeout=60).json()
+        if "error" in reply:
+            raise RuntimeError(reply["error"]["data"]["message"])
+        return reply["result"]
+
+
+def _button_latency(click_ids, company_id):
+    """Clicks on Issue e-invoice through an Odoo HTTP server (one worker, threaded, as `odoo-bin` runs)."""
+    import requests
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, _odoo_bin(), "-c", str(CONF), "-d", DB, "--db-filter", f"^{DB}$", "--http-port", str(port),
+         "--http-interface", "127.0.0.1", "--max-cron-threads=0", "--log-level=warn"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.post(base + "/web/webclient/version_info", json={}, timeout=2).raise_for_status()
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the Odoo server did not start") from None
+                time.sleep(0.3)
+        rpc = _JsonRpc(base)
+        rpc.call("/web/session/authenticate", {"db": DB, "login": "admin", "password": "admin"})
+        context = {"lang": "en_US", "tz": "Asia/Shanghai", "uid": 2, "allowed_company_ids": [company_id]}
+        latencies = []
+        for index, move_id in enumerate(click_ids):
+            began = time.perf_counter()
+            action = rpc.call("/web/dataset/call_button", {
+                "model": "account.move", "method": "action_l10n_cn_einv_issue", "args": [[move_id]],
+                "kwargs": {"context": context}})
+            elapsed = (time.perf_counter() - began) * 1000
+            assert action["params"]["type"] == "success", action
+            if index >= 10:  # the first clicks warm the server's caches
+                latencies.append(elapsed)
+        return latencies
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def run():
+    print("bench_odoo: creating the database", file=sys.stderr, flush=True)
+    _create_database()
+    with sandbox_process("--pending-seconds", str(PENDING_SECONDS)) as url:
+        _admin(url, "/admin/apps", {"appId": APP_ID, "secret": SECRET, "sm4Key": SM4_KEY,
+                                    "sellerTaxId": SELLER_TAX_ID, "sellerName": "基准测试科技有限公司"})
+        prepared = _run_phase("prepare", url)
+        issue = _run_phase("issue", prepared["issue_ids"])
+        clicks = _button_latency(prepared["click_ids"], prepared["company_id"])
+        _admin(url, "/admin/faults", {"appId": APP_ID, "pendingRate": 1})
+        _run_phase("make_pending", prepared["sync_ids"])
+        _admin(url, "/admin/clock", {"advanceSeconds": PENDING_SECONDS + 1})
+        sync = {}
+        for batch_size in (100, 500):
+            sync[batch_size] = _run_phase("sync", prepared["sync_ids"], batch_size)
+            _run_phase("reset_pending", prepared["sync_ids"])
+    return _report(prepared, issue, clicks, sync)
+
+
+def _report(prepared, issue, clicks, sync):
+    count = len(prepared["issue_ids"])
+    issued = issue["states"].get("issued", 0)
+    posting_ms = sum(prepared["posting_ms"])
+    issue_ms = issue["queue_ms"] + issue["cron_ms"]
+    rate = issued / (issue_ms / 1000)
+    queries = (issue["queue_queries"] + issue["cron_queries"]) / max(issued, 1)
+    ratio = issue_ms / posting_ms
+    latencies = issue["latencies"] or [float("nan")]
+    verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
+    sync_rows = []
+    for batch_size, result in sorted(sync.items(), key=lambda item: int(item[0])):
+        per_batch = result["queries"] / result["batches"]
+        sync_rows.append(
+            f"| status sync of {result['processed']:,} pending invoices by the poll cron, batches of "
+            f"{batch_size} | {result['seconds']:.1f} s, {per_batch:.1f} queries per batch "
+            f"({result['states'].get('issued', 0):,} issued) | <= 60 s | {verdict(result['seconds'] <= 60)} |")
+    per_batch = [result["queries"] / result["batches"] for result in sync.values()]
+    flat = max(per_batch) - min(per_batch) <= 0.1 * min(per_batch)
+    rss_growth = issue["rss_end"] - issue["rss_start"]
+    return (
+        "## Odoo (bench/bench_odoo.py)\n\n"
+        f"A database of its own; {count:,} posted invoices of {LINES} lines for one customer; the sandbox as "
+        "its own process on loopback; one Odoo worker; automatic e-mail delivery off (measured: the issue). "
+        "Issue cost = checking and queueing the invoices + the queue cron issuing them (its audit log lines "
+        "included, written on their own connection). Posting cost = `action_post` of the same invoices, one "
+        "at a time, in the same run.\n\n"
+        "| measure | result | target | |\n|---|---|---|---|\n"
+        f"| end-to-end issue throughput ({issued:,} of {count:,} issued) | {rate:.1f} invoices/s "
+        f"(check and queue {issue['queue_ms'] / 1000:.1f} s, cron {issue['cron_ms'] / 1000:.1f} s) "
+        f"| >= 20/s | {verdict(rate >= 20 and issued == count)} |\n"
+        f"| per-invoice latency in the queue cron, claim to commit | p50 {statistics.median(latencies):.1f} ms, "
+        f"p95 {_percentile(latencies, 0.95):.1f} ms | | |\n"
+        f"| SQL queries per issued invoice (all connections) | {queries:.1f} | <= 15 | {verdict(queries <= 15)} |\n"
+        f"| issue cost / Odoo's posting cost of the same invoices | {ratio:.2f} ({issue_ms / count:.1f} ms "
+        f"against {posting_ms / count:.1f} ms and {prepared['posting_queries'] / count:.0f} queries per "
+        f"invoice) | <= 0.5 | {verdict(ratio <= 0.5)} |\n"
+        f"| resident memory of the worker issuing them: start, end (peak) | {issue['rss_start'] / 1024:.0f} MiB, "
+        f"{issue['rss_end'] / 1024:.0f} MiB ({issue['rss_peak'] / 1024:.0f} MiB) | flat | "
+        f"{verdict(rss_growth < 0.1 * issue['rss_start'])} |\n"
+        + "\n".join(sync_rows) + "\n"
+        f"| queries per batch independent of batch size | {' vs '.join(f'{q:.1f}' for q in per_batch)} | equal "
+        f"| {verdict(flat)} |\n"
+        f"| Issue e-invoice button, 10-line invoice, web client RPC (`call_button`), {len(clicks)} clicks "
+        f"| p50 {statistics.median(clicks):.0f} ms, p95 {_percentile(clicks, 0.95):.0f} ms | p50 < 300 ms "
+        f"| {verdict(statistics.median(clicks) < 300)} |\n\n"
+        f"Memory while issuing, sampled every 0.25 s (MiB): "
+        f"{', '.join(f'{kib / 1024:.0f}' for kib in issue['rss_samples'])}.\n"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        _phase_main()
+    else:
+        print(run())
