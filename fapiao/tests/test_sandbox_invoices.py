@@ -175,6 +175,15 @@ def test_pdf_document_with_qr_code(wire, make_invoice):
     assert again["sm3"] == file["sm3"]  # rendered once, then served from the cache
 
 
+def test_pdf_document_of_several_pages_shows_the_qr_code_on_each(wire, make_invoice):
+    issued = wire.ok("invoice.issue", make_invoice("DOC-3", lines=20))
+    file = wire.ok("document.download", {"invoiceNumber": issued["invoiceNumber"], "format": "pdf"})
+    reader = PyPDF2.PdfReader(io.BytesIO(base64.b64decode(file["content"])))
+    assert len(reader.pages) == 3
+    for page in reader.pages:
+        assert "/FormXob.qrcode" in page["/Resources"]["/XObject"]
+
+
 def test_xml_document(wire, make_invoice):
     issued = wire.ok("invoice.issue", make_invoice("DOC-2"))
     file = wire.ok("document.download", {"invoiceNumber": issued["invoiceNumber"], "format": "xml"})
