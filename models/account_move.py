@@ -25,7 +25,7 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
@@ -164,6 +164,54 @@ class AccountMove(models.Model):
             self._l10n_cn_einv_refuse_if_issued(_("Changing the invoice"))
         return super().write(vals)
 
+    def _l10n_cn_einv_write(self, vals, note=None):
+        """Write e-invoice bookkeeping fields (never accounting data). account.move.write would
+        re-check the balance, resynchronise the lines and flag the entry as manually modified on
+        every call, which costs more than issuing itself in bulk; so it is skipped. Status changes
+        are tracked in the chatter, one message per invoice and transaction, all created in one
+        batch at commit (see _l10n_cn_einv_post_state_changes); ``note`` is shown in that message."""
+        assert all(name.startswith("l10n_cn_einv_") for name in vals), vals
+        data = self.env.cr.precommit.data
+        if "l10n_cn_einv_state" in vals or note:
+            changes = data.setdefault("l10n_cn_einv.state_changes", {})
+            for move in self:
+                changes.setdefault(move.id, move.l10n_cn_einv_state)
+            if note:
+                notes = data.setdefault("l10n_cn_einv.state_notes", {})
+                for move in self:
+                    notes[move.id] = note
+            self.env.cr.precommit.add(self._l10n_cn_einv_post_state_changes)
+        return models.BaseModel.write(self, vals)
+
+    def _l10n_cn_einv_post_state_changes(self):
+        """Chatter messages for the status changes of this transaction, created in one batch
+        (the audit report reads their tracking values)."""
+        data = self.env.cr.precommit.data
+        changes = data.pop("l10n_cn_einv.state_changes", {})
+        notes = data.pop("l10n_cn_einv.state_notes", {})
+        moves = self.browse(list(changes)).exists()
+        if not moves:
+            return
+        field_info = self.fields_get(["l10n_cn_einv_state"])["l10n_cn_einv_state"]
+        tracking = self.env["mail.tracking.value"]
+        author = self.env.user.partner_id
+        subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        vals_list = []
+        for move in moves:
+            old, new = changes[move.id], move.l10n_cn_einv_state
+            # in flight is not an outcome: the next transaction tracks Submitting -> result
+            if new in (old, "submitting") and move.id not in notes:
+                continue
+            tracking_values = [Command.create(tracking._create_tracking_values(
+                old, new, "l10n_cn_einv_state", field_info, move))] if old != new else []
+            vals_list.append({
+                "model": self._name, "res_id": move.id, "message_type": "notification", "is_internal": True,
+                "subtype_id": subtype_id, "author_id": author.id, "email_from": author.email_formatted,
+                "body": notes.get(move.id, ""), "tracking_value_ids": tracking_values,
+            })
+        self.env["mail.message"].sudo().create(vals_list)
+        self.env.flush_all()
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_l10n_cn_einv_issued(self):
         self._l10n_cn_einv_refuse_if_issued(_("Deleting"))
@@ -277,13 +325,11 @@ class AccountMove(models.Model):
         return moves._l10n_cn_einv_notify_result()
 
     def _l10n_cn_einv_send_now(self, after_each=None):
-        """Submit queued invoices at once (rows locked by the caller), one client per company."""
+        """Submit queued invoices at once (rows locked by the caller), one client per company;
+        their files are fetched at once too."""
         for company, company_moves in self.grouped("company_id").items():
             with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
-                for move in company_moves:
-                    move._l10n_cn_einv_submit(client)
-                    if after_each:
-                        after_each(move)
+                company_moves._l10n_cn_einv_submit(client, fetch_documents=True, after_each=after_each)
 
     # --- automatic issue when paid -------------------------------------------------------------
 
@@ -326,8 +372,7 @@ class AccountMove(models.Model):
             problems = move._l10n_cn_einv_problems()
             if problems:
                 # Nothing is sent: a person must complete the invoice, then click Retry.
-                move.with_context(l10n_cn_einv_internal=True).write({
-                    "l10n_cn_einv_state": "failed", "l10n_cn_einv_error": "\n".join(problems)})
+                move._l10n_cn_einv_write({"l10n_cn_einv_state": "failed", "l10n_cn_einv_error": "\n".join(problems)})
                 move._l10n_cn_einv_alert_managers(_("E-invoice not issued automatically"), "\n".join(problems))
         queued = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
         queued._l10n_cn_einv_enqueue()
@@ -376,7 +421,7 @@ class AccountMove(models.Model):
                     "l10n_cn_einv_next_attempt": False, "l10n_cn_einv_error": False}
             if not move.l10n_cn_einv_serial_no:
                 vals["l10n_cn_einv_serial_no"] = move._l10n_cn_einv_serial()
-            move.with_context(l10n_cn_einv_internal=True).write(vals)
+            move._l10n_cn_einv_write(vals)
 
     def _l10n_cn_einv_lock(self, nowait=False):
         """Lock the rows for the rest of the transaction, so that two workers
@@ -403,6 +448,10 @@ class AccountMove(models.Model):
         scope = [("company_id", "=", company.id)] if company else []
         found = {}
 
+        def remember(moves):
+            """Invoices about to be sent: their exchanges are linked without a search."""
+            found.update({("serial", move.l10n_cn_einv_serial_no): move for move in moves})
+
         def move_of(exchange):
             request = exchange.request or {}
             serials = [exchange.serial_no] if exchange.serial_no else list(request.get("serialNos") or [])[:1]
@@ -417,24 +466,44 @@ class AccountMove(models.Model):
         def hook(exchange):
             move = move_of(exchange)
             log._l10n_cn_einv_record(move.company_id or self.env.company, exchange, move or None)
+        hook.remember = remember
         return hook
 
-    def _l10n_cn_einv_submit(self, client):
-        """One attempt for one queued invoice (the row is locked by the caller)."""
-        self.ensure_one()
-        if self.l10n_cn_einv_state not in QUEUE_STATES:
+    def _l10n_cn_einv_submit(self, client, fetch_documents=False, after_each=None):
+        """One attempt for each of these queued invoices (rows locked by the caller). The caller
+        commits the results; should it never do so, the committed lease makes the next worker
+        ask the platform first."""
+        moves = self.filtered(lambda m: m.l10n_cn_einv_state in QUEUE_STATES)
+        if not moves:
             return
-        internal = self.with_context(l10n_cn_einv_internal=True)
-        was_uncertain = self.l10n_cn_einv_uncertain or self.l10n_cn_einv_state == "submitting"
-        # Marked in flight, with a lease, before the request leaves: if this worker dies,
-        # the row says so, other workers leave it alone until the lease runs out, and the
-        # worker that takes it over then asks the platform before sending anything.
-        lease_end = fields.Datetime.now() + timedelta(seconds=self._l10n_cn_einv_lease())
-        internal.write({"l10n_cn_einv_state": "submitting", "l10n_cn_einv_uncertain": True,
-                        "l10n_cn_einv_next_attempt": lease_end,
-                        "l10n_cn_einv_submitted_at": self.l10n_cn_einv_submitted_at or fields.Datetime.now()})
-        if self._l10n_cn_einv_can_commit():
+        can_commit = self._l10n_cn_einv_can_commit()
+        uncertain = {move.id: move.l10n_cn_einv_uncertain or move.l10n_cn_einv_state == "submitting"
+                     for move in moves}
+        # Marked in flight, with a lease, before any request leaves: if this worker dies,
+        # the rows say so, other workers leave them alone until the lease runs out, and the
+        # worker that takes one over then asks the platform before sending anything.
+        lease = self._l10n_cn_einv_lease()
+        now = fields.Datetime.now()
+        moves._l10n_cn_einv_write({"l10n_cn_einv_state": "submitting", "l10n_cn_einv_uncertain": True,
+                                   "l10n_cn_einv_next_attempt": now + timedelta(seconds=lease)})
+        moves.filtered(lambda m: not m.l10n_cn_einv_submitted_at)._l10n_cn_einv_write(
+            {"l10n_cn_einv_submitted_at": now})
+        if can_commit:
             self.env.cr.commit()
+        # Stop sending well before the lease ends: the rest goes back to the queue unsent.
+        deadline = time.monotonic() + lease / 2
+        for index, move in enumerate(moves):
+            if time.monotonic() > deadline:
+                for unsent in moves[index:]:
+                    unsent._l10n_cn_einv_write({"l10n_cn_einv_state": "to_issue", "l10n_cn_einv_next_attempt": False,
+                                                "l10n_cn_einv_uncertain": uncertain[unsent.id]})
+                break
+            move._l10n_cn_einv_attempt(client, uncertain[move.id], fetch_documents)
+            if after_each:
+                after_each(move)
+
+    def _l10n_cn_einv_attempt(self, client, was_uncertain, fetch_documents):
+        self.ensure_one()
         try:
             result = None
             if was_uncertain:
@@ -447,7 +516,7 @@ class AccountMove(models.Model):
         except PlatformError as error:
             self._l10n_cn_einv_fail(error, uncertain=False)
             return
-        self._l10n_cn_einv_apply_result(result, client)
+        self._l10n_cn_einv_apply_result(result, client if fetch_documents else None)
 
     def _l10n_cn_einv_lease(self):
         """Seconds a submission in flight is left to its worker: well over the read time-out."""
@@ -456,13 +525,12 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_schedule_retry(self, error, uncertain):
         """Back to the queue after the next configured wait, or failed once they are used up.
         ``uncertain``: the platform may hold the submission, so query before sending again."""
-        internal = self.with_context(l10n_cn_einv_internal=True)
         waits = self.company_id._l10n_cn_einv_retry_waits()
         attempts = self.l10n_cn_einv_attempts
         if attempts >= len(waits):
             self._l10n_cn_einv_fail(error, uncertain=uncertain)
             return
-        internal.write({
+        self._l10n_cn_einv_write({
             "l10n_cn_einv_state": "to_issue",
             "l10n_cn_einv_attempts": attempts + 1,
             "l10n_cn_einv_next_attempt": fields.Datetime.now() + timedelta(
@@ -472,7 +540,7 @@ class AccountMove(models.Model):
         })
 
     def _l10n_cn_einv_fail(self, error, uncertain):
-        self.with_context(l10n_cn_einv_internal=True).write({
+        self._l10n_cn_einv_write({
             "l10n_cn_einv_state": "failed",
             "l10n_cn_einv_uncertain": uncertain,
             "l10n_cn_einv_next_attempt": False,
@@ -490,11 +558,11 @@ class AccountMove(models.Model):
                                    user_id=manager.id)
 
     def _l10n_cn_einv_apply_result(self, result, client=None):
-        """Write what the platform says about this invoice's submission."""
+        """Write what the platform says about this invoice's submission. With a client the
+        files are fetched at once; otherwise the poll cron fetches them (bulk paths)."""
         self.ensure_one()
-        internal = self.with_context(l10n_cn_einv_internal=True)
         if result.status == "issued":
-            internal.write({
+            self._l10n_cn_einv_write({
                 "l10n_cn_einv_state": "issued",
                 "l10n_cn_einv_uncertain": False,
                 "l10n_cn_einv_number": result.invoice_number,
@@ -502,21 +570,19 @@ class AccountMove(models.Model):
                 "l10n_cn_einv_qr_payload": result.qr_payload,
                 "l10n_cn_einv_error": False,
                 "l10n_cn_einv_next_attempt": False,
-            })
-            self.message_post(body=_("E-invoice %(number)s issued on the tax platform.",
-                                     number=result.invoice_number))
+            }, note=_("E-invoice %(number)s issued on the tax platform.", number=result.invoice_number))
             if client is not None:
                 self._l10n_cn_einv_fetch_documents(client)
             self._l10n_cn_einv_after_issue()
         elif result.status == "pending":
-            internal.write({"l10n_cn_einv_state": "pending", "l10n_cn_einv_uncertain": False,
-                            "l10n_cn_einv_error": False, "l10n_cn_einv_next_attempt": False})
+            self._l10n_cn_einv_write({"l10n_cn_einv_state": "pending", "l10n_cn_einv_uncertain": False,
+                                      "l10n_cn_einv_error": False, "l10n_cn_einv_next_attempt": False})
         else:
             message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
             # The platform holds this serial number as failed for good: only a new one can be issued.
             # (A refusal before processing, such as a parameter error, keeps the serial number.)
-            internal.write({"l10n_cn_einv_submission": self.l10n_cn_einv_submission + 1})
-            internal.write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
+            self._l10n_cn_einv_write({"l10n_cn_einv_submission": self.l10n_cn_einv_submission + 1})
+            self._l10n_cn_einv_write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
             self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the e-invoice: %s", message)),
                                     uncertain=False)
 
@@ -552,7 +618,7 @@ class AccountMove(models.Model):
         except PlatformError as error:
             _logger.info("e-invoice files of %s not downloaded yet: %s", self.name, error.message)
         if vals:
-            self.with_context(l10n_cn_einv_internal=True).write(vals)
+            self._l10n_cn_einv_write(vals)
             self.message_post(body=_("E-invoice files received."), attachment_ids=attachments.ids)
 
     def _l10n_cn_einv_notify_result(self, extra_lines=()):
@@ -594,8 +660,8 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_company_filter(company_ids):
         return SQL("AND company_id IN %s", tuple(company_ids)) if company_ids else SQL()
 
-    def _l10n_cn_einv_next_queued(self, company_ids=None):
-        """Claim the next due invoice of the queue; rows locked by another worker are skipped."""
+    def _l10n_cn_einv_next_queued(self, company_ids=None, limit=1):
+        """Claim the next due invoices of the queue; rows locked by another worker are skipped."""
         self.env["account.move"].flush_model(["l10n_cn_einv_state", "l10n_cn_einv_next_attempt"])
         self.env.cr.execute(SQL("""
             SELECT id FROM account_move
@@ -604,50 +670,62 @@ class AccountMove(models.Model):
                     OR l10n_cn_einv_next_attempt <= NOW() AT TIME ZONE 'UTC')
                %s
              ORDER BY l10n_cn_einv_next_attempt NULLS FIRST, id
-             LIMIT 1
+             LIMIT %s
              FOR NO KEY UPDATE SKIP LOCKED
-        """, self._l10n_cn_einv_company_filter(company_ids)))
-        row = self.env.cr.fetchone()
-        return self.browse(row[0]) if row else self.browse()
+        """, self._l10n_cn_einv_company_filter(company_ids), limit))
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
 
     @api.model
-    def _l10n_cn_einv_cron_process_queue(self, limit=200, company_ids=None):
-        """Send queued invoices one at a time, committing after each so that a
-        crash loses at most the one in flight (whose serial number makes it safe)."""
+    def _l10n_cn_einv_cron_process_queue(self, limit=200, company_ids=None, batch_size=20):
+        """Send queued invoices, claimed and committed ``batch_size`` at a time. A crash loses
+        at most the results of one batch, which the next worker asks the platform for (serial
+        numbers make that safe). Their files are fetched by the poll cron, triggered here."""
         clients = {}
         processed = 0
         can_commit = self._l10n_cn_einv_can_commit()
+        last_done = [time.perf_counter()]
+
+        def report(move):
+            if _logger.isEnabledFor(logging.DEBUG):  # the time each invoice takes, read by make bench
+                now = time.perf_counter()
+                _logger.debug("e-invoice queue: %s in %.1f ms", move.name, (now - last_done[0]) * 1000)
+                last_done[0] = now
+
         try:
             while processed < limit:
-                began = time.perf_counter()
                 if can_commit:
                     # Claim in a fresh READ COMMITTED transaction: under Odoo's REPEATABLE READ
                     # a row another worker has just finished would abort us with a
                     # serialization failure instead of being skipped.
                     self.env.cr.commit()
                     self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                move = self._l10n_cn_einv_next_queued(company_ids)
-                if not move:
+                last_done[0] = time.perf_counter()
+                moves = self._l10n_cn_einv_next_queued(company_ids, min(batch_size, limit - processed))
+                if not moves:
                     break
-                move.invalidate_recordset()
-                company = move.company_id
-                if company not in clients:
-                    clients[company] = company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company))
-                move._l10n_cn_einv_submit(clients[company])
-                processed += 1
+                moves.invalidate_recordset()
+                for company, company_moves in moves.grouped("company_id").items():
+                    if company not in clients:
+                        router = self._l10n_cn_einv_log_router(company)
+                        clients[company] = (company._l10n_cn_einv_client(router), router)
+                    client, router = clients[company]
+                    router.remember(company_moves)
+                    company_moves._l10n_cn_einv_submit(client, after_each=report)
+                processed += len(moves)
                 if can_commit:
                     self.env.cr.commit()
-                if _logger.isEnabledFor(logging.DEBUG):  # the per-invoice latency, for make bench
-                    _logger.debug("e-invoice queue: %s in %.1f ms", move.name,
-                                  (time.perf_counter() - began) * 1000)
         finally:
-            for client in clients.values():
+            for client, _router in clients.values():
                 client.close()
+        if processed:
+            # the files of what was issued: fetched by the poll cron, in batches
+            self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")._trigger()
         return processed
 
     @api.model
     def _l10n_cn_einv_cron_poll_pending(self, batch_size=100, company_ids=None):
-        """Bring pending submissions up to date, one platform query per batch."""
+        """Bring pending submissions up to date: per batch one platform query and a constant
+        number of database queries (results written together, files left to the files cron)."""
         processed, last_id = 0, 0
         while True:
             self.env["account.move"].flush_model(["l10n_cn_einv_state"])
@@ -665,20 +743,31 @@ class AccountMove(models.Model):
             processed += len(moves)
             if self._l10n_cn_einv_can_commit():
                 self.env.cr.commit()
+                moves.invalidate_recordset()  # keeps the cache, and memory, at one batch
 
     @api.model
-    def _l10n_cn_einv_cron_fetch_missing_documents(self, limit=50, company_ids=None):
-        """Issued e-invoices whose PDF or XML could not be downloaded at issue time."""
+    def _l10n_cn_einv_cron_fetch_missing_documents(self, limit=500, company_ids=None, batch_size=50):
+        """Issued e-invoices whose PDF or XML is not here yet: fetched after a bulk issue or
+        status sync, or when a download failed at issue time."""
         domain = [("l10n_cn_einv_state", "=", "issued"), ("l10n_cn_einv_number", "!=", False),
                   "|", ("l10n_cn_einv_pdf_id", "=", False), ("l10n_cn_einv_xml_id", "=", False)]
         if company_ids:
             domain.append(("company_id", "in", list(company_ids)))
-        moves = self.search(domain, limit=limit, order="id")
-        for company, company_moves in moves.grouped("company_id").items():
-            with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
-                for move in company_moves:
-                    move._l10n_cn_einv_fetch_documents(client)
-        return moves
+        done, last_id = self.browse(), 0
+        while len(done) < limit:
+            moves = self.search([*domain, ("id", ">", last_id)], limit=min(batch_size, limit - len(done)),
+                                order="id")
+            if not moves:
+                break
+            last_id = max(moves.ids)
+            for company, company_moves in moves.grouped("company_id").items():
+                with company._l10n_cn_einv_client(company_moves._l10n_cn_einv_log_router(company)) as client:
+                    for move in company_moves:
+                        move._l10n_cn_einv_fetch_documents(client)
+            done |= moves
+            if self._l10n_cn_einv_can_commit():
+                self.env.cr.commit()
+        return done
 
     def _l10n_cn_einv_poll(self, company):
         with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
@@ -687,10 +776,10 @@ class AccountMove(models.Model):
             except PlatformError as error:
                 _logger.warning("polling e-invoice results failed: %s", error.message)
                 return
-            for move in self:
-                result = results.get(move.l10n_cn_einv_serial_no)
-                if result and result.status != "pending":
-                    move._l10n_cn_einv_apply_result(result, client)
+        for move in self:
+            result = results.get(move.l10n_cn_einv_serial_no)
+            if result and result.status != "pending":
+                move._l10n_cn_einv_apply_result(result)
 
     @api.model
     def _l10n_cn_einv_can_commit(self):

@@ -40,23 +40,29 @@ class AccountMove(models.Model):
                 move.l10n_cn_einv_delivery_state = "not_sent"
 
     def _l10n_cn_einv_after_issue(self):
-        # EXTENDS l10n_cn_einvoice: mail the e-invoice to the buyer at once.
+        # EXTENDS l10n_cn_einvoice: mail the e-invoice to the buyer at once when its files are
+        # here; bulk issuing leaves them to the poll cron, which delivers on arrival (below).
         super()._l10n_cn_einv_after_issue()
-        mailed_by_send = set(self.env.context.get(MAILED_BY_SEND) or ())
         for move in self:
-            if move.company_id.l10n_cn_einv_auto_deliver and not move.l10n_cn_einv_delivered_at \
-                    and move.id not in mailed_by_send:
-                move._l10n_cn_einv_auto_deliver()
+            if move.l10n_cn_einv_pdf_id:
+                move._l10n_cn_einv_deliver_if_due()
 
     def _l10n_cn_einv_fetch_documents(self, client):
-        # EXTENDS l10n_cn_einvoice: files that arrive after the issue (poll cron) are delivered
-        # then, when the automatic delivery had to wait for them.
-        waiting = not self.l10n_cn_einv_pdf_id and self.l10n_cn_einv_delivery_state == "failed" \
-            and self.company_id.l10n_cn_einv_auto_deliver
+        # EXTENDS l10n_cn_einvoice: files that arrive after the issue are delivered then.
+        had_pdf = bool(self.l10n_cn_einv_pdf_id)
         result = super()._l10n_cn_einv_fetch_documents(client)
-        if waiting and self.l10n_cn_einv_pdf_id:
-            self._l10n_cn_einv_auto_deliver()
+        if not had_pdf and self.l10n_cn_einv_pdf_id:
+            self._l10n_cn_einv_deliver_if_due()
         return result
+
+    def _l10n_cn_einv_deliver_if_due(self):
+        """Automatic delivery, once: unless the company does not deliver, the buyer already
+        has it, or Send & Print is mailing this invoice itself."""
+        self.ensure_one()
+        mailed_by_send = set(self.env.context.get(MAILED_BY_SEND) or ())
+        if self.company_id.l10n_cn_einv_auto_deliver and not self.l10n_cn_einv_delivered_at \
+                and self.id not in mailed_by_send and self.l10n_cn_einv_state == "issued":
+            self._l10n_cn_einv_auto_deliver()
 
     def _l10n_cn_einv_auto_deliver(self):
         """Deliver without ever undoing the issue it follows: whatever goes wrong is written on the invoice."""

@@ -97,12 +97,12 @@ class TestDelivery(L10nCnEinvCase):
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
         self.assertEqual(len(self.delivery_mails(move)), 1)
-        # As if the download had failed at issue time: the delivery waits for the files.
+        # As if the files had not been downloaded at issue time (bulk issue, failed download):
+        # the delivery waits for them, and that is not a failure.
         move.with_context(l10n_cn_einv_internal=True).write({
             "l10n_cn_einv_pdf_id": False, "l10n_cn_einv_xml_id": False, "l10n_cn_einv_delivered_at": False})
         move._l10n_cn_einv_after_issue()
-        self.assertEqual(move.l10n_cn_einv_delivery_state, "failed")
-        self.assertIn("PDF has not been received", move.l10n_cn_einv_delivery_error)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "not_sent")
         self.assertEqual(len(self.delivery_mails(move)), 1)
         # The poll cron fetches them: the buyer gets them at once.
         self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents(company_ids=self.company.ids)
