@@ -25,11 +25,12 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
 from ..fapiao import documents, rules, title
+from ..fapiao.client import MAX_QUERY_BATCH
 from ..fapiao.errors import PlatformError, TransientError
 from .l10n_cn_einv_red_form import deterministic_serial
 
@@ -192,24 +193,22 @@ class AccountMove(models.Model):
         moves = self.browse(list(changes)).exists()
         if not moves:
             return
+        # in flight is not an outcome: the next transaction tracks Submitting -> its result
+        moves = moves.filtered(lambda move: move.id in notes
+                               or move.l10n_cn_einv_state not in (changes[move.id], "submitting"))
+        if not moves:
+            return
+        messages = moves._message_log_batch({move.id: notes.get(move.id, "") for move in moves})
         field_info = self.fields_get(["l10n_cn_einv_state"])["l10n_cn_einv_state"]
-        tracking = self.env["mail.tracking.value"]
-        author = self.env.user.partner_id
-        subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
-        vals_list = []
-        for move in moves:
-            old, new = changes[move.id], move.l10n_cn_einv_state
-            # in flight is not an outcome: the next transaction tracks Submitting -> result
-            if new in (old, "submitting") and move.id not in notes:
-                continue
-            tracking_values = [Command.create(tracking._create_tracking_values(
-                old, new, "l10n_cn_einv_state", field_info, move))] if old != new else []
-            vals_list.append({
-                "model": self._name, "res_id": move.id, "message_type": "notification", "is_internal": True,
-                "subtype_id": subtype_id, "author_id": author.id, "email_from": author.email_formatted,
-                "body": notes.get(move.id, ""), "tracking_value_ids": tracking_values,
-            })
-        self.env["mail.message"].sudo().create(vals_list)
+        tracking = self.env["mail.tracking.value"].sudo()
+        tracking.create([
+            dict(tracking._create_tracking_values(changes[message.res_id], move.l10n_cn_einv_state,
+                                                  "l10n_cn_einv_state", field_info, move),
+                 mail_message_id=message.id)
+            for message in messages
+            for move in [self.browse(message.res_id)]
+            if changes[message.res_id] != move.l10n_cn_einv_state
+        ])
         self.env.flush_all()
 
     @api.ondelete(at_uninstall=False)
@@ -277,9 +276,10 @@ class AccountMove(models.Model):
             return problems
         document = self._l10n_cn_einv_document()
         catalogue = self.env["l10n_cn_einv.tax.code"]._l10n_cn_einv_catalogue()
-        names = self._l10n_cn_einv_document_line_labels()
-        for error in rules.validate_invoice(document, catalogue):
-            problems.append(self._l10n_cn_einv_describe(error, names))
+        errors = rules.validate_invoice(document, catalogue)
+        if errors:
+            names = self._l10n_cn_einv_document_line_labels()
+            problems.extend(self._l10n_cn_einv_describe(error, names) for error in errors)
         return problems
 
     def _l10n_cn_einv_document_line_labels(self):
@@ -726,6 +726,7 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_cron_poll_pending(self, batch_size=100, company_ids=None):
         """Bring pending submissions up to date: per batch one platform query and a constant
         number of database queries (results written together, files left to the files cron)."""
+        batch_size = min(batch_size, MAX_QUERY_BATCH)  # what one platform query answers
         processed, last_id = 0, 0
         while True:
             self.env["account.move"].flush_model(["l10n_cn_einv_state"])

@@ -128,3 +128,19 @@ class TestDelivery(L10nCnEinvCase):
                          .notification_type, "email")
         self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
         self.assertEqual(move.l10n_cn_einv_delivered_to, "finance@buyer.example.cn")
+
+    def test_queue_issues_in_bulk_and_the_poll_cron_brings_files_and_delivery(self):
+        moves = self.make_invoice() | self.make_invoice()
+        moves._l10n_cn_einv_enqueue()
+        self.assertEqual(self.run_queue(), 2)
+        self.assertEqual(set(moves.mapped("l10n_cn_einv_state")), {"issued"})
+        # Bulk issuing does not wait for the files: the buyer is not mailed yet, and that is no failure.
+        self.assertFalse(moves.l10n_cn_einv_pdf_id)
+        self.assertEqual(set(moves.mapped("l10n_cn_einv_delivery_state")), {"not_sent"})
+        poll_cron = self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", poll_cron.id)]),
+                        "the poll cron is called to fetch them")
+        self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents(company_ids=self.company.ids)
+        for move in moves:
+            self.assertTrue(move.l10n_cn_einv_pdf_id.raw.startswith(b"%PDF"))
+            self.assert_delivered(self.delivery_mails(move), move, self.buyer.email)

@@ -118,6 +118,31 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.assertEqual(services[:2], ["invoice.issue", "invoice.query"], "queried before sending again")
         self.assertEqual(services.count("invoice.issue"), 1)
 
+    def test_chatter_shows_each_outcome_once_with_its_status_change(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.env.cr.precommit.run()  # as at commit
+        messages = move.message_ids.filtered(lambda m: "issued on the tax platform" in (m.body or ""))
+        self.assertEqual(len(messages), 1)
+        self.assertIn(move.l10n_cn_einv_number, messages.body)
+        self.assertEqual(messages.tracking_value_ids.mapped("new_value_char"), ["Issued"])
+
+    def test_a_batch_stops_sending_before_its_lease_runs_out(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("l10n_cn_einvoice.submit_lease", "2")
+        params.set_param("l10n_cn_einvoice.read_timeout", "3")
+        self.set_faults(slow=1.0, slow_seconds=1.2)
+        first, second = self.make_invoice(), self.make_invoice()
+        (first | second)._l10n_cn_einv_enqueue()
+        # one batch of two (a longer run would claim the second again, with a new lease)
+        self.env["account.move"]._l10n_cn_einv_cron_process_queue(limit=2, company_ids=self.company.ids)
+        self.assertEqual(first.l10n_cn_einv_state, "issued")
+        self.assertEqual(second.l10n_cn_einv_state, "to_issue", "not sent: half the lease had passed")
+        self.assertFalse(second.l10n_cn_einv_uncertain, "it never left, so no query is needed")
+        self.assertFalse(second.l10n_cn_einv_next_attempt, "due at once")
+        self.assertFalse(second.l10n_cn_einv_log_ids)
+        self.assertEqual(self.issued_on_platform(), 1)
+
     def test_pending_result_is_polled(self):
         self.set_faults(pending_rate=1.0, pending_seconds=60)
         move = self.make_invoice()
