@@ -619,7 +619,9 @@ class AccountMove(models.Model):
             _logger.info("e-invoice files of %s not downloaded yet: %s", self.name, error.message)
         if vals:
             self._l10n_cn_einv_write(vals)
-            self.message_post(body=_("E-invoice files received."), attachment_ids=attachments.ids)
+            # logged, not posted: posting would make the PDF the entry's main attachment through
+            # account.move.write, the slowest step of the Issue button
+            self._message_log(body=_("E-invoice files received."), attachment_ids=attachments.ids)
 
     def _l10n_cn_einv_notify_result(self, extra_lines=()):
         issued = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
