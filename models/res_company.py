@@ -28,14 +28,18 @@ class ResCompany(models.Model):
              "sandbox platform embedded in this Odoo.",
     )
     l10n_cn_einv_app_id = fields.Char("Application ID", default=lambda self: _new_app_id(), copy=False)
-    # Secrets: system administrators only; shown in settings as write-only fields.
+    # Secrets: system administrators only; shown in settings as write-only fields. Odoo checks
+    # a field's groups when it reads the database, not when the value is already in the
+    # transaction's cache, and a sudo read of a company (a record rule's parent_of does one)
+    # caches its whole prefetch group: the secrets have their own, loaded only when asked for.
     l10n_cn_einv_app_secret = fields.Char(
-        "App Secret", groups="base.group_system", copy=False,
+        "App Secret", groups="base.group_system", copy=False, prefetch="l10n_cn_einv_secrets",
         default=lambda self: secrets.token_urlsafe(24))
     l10n_cn_einv_sm4_key = fields.Char(
-        "SM4 Key", groups="base.group_system", copy=False,
+        "SM4 Key", groups="base.group_system", copy=False, prefetch="l10n_cn_einv_secrets",
         default=lambda self: secrets.token_hex(16))
-    l10n_cn_einv_sm2_private_key = fields.Char("SM2 Private Key", groups="base.group_system", copy=False)
+    l10n_cn_einv_sm2_private_key = fields.Char(
+        "SM2 Private Key", groups="base.group_system", copy=False, prefetch="l10n_cn_einv_secrets")
     l10n_cn_einv_sm2_public_key = fields.Char("SM2 Public Key", copy=False)
     l10n_cn_einv_seller_address_phone = fields.Char(
         "Seller Address and Phone", help="Printed on invoices as 销售方地址、电话.")
@@ -61,6 +65,12 @@ class ResCompany(models.Model):
         ("l10n_cn_einv_rollout_range", "CHECK(l10n_cn_einv_rollout_percent BETWEEN 0 AND 100)",
          "The automatic issue rollout is a percentage between 0 and 100."),
     ]
+
+    def _export_rows(self, fields, *, _is_toplevel_call=True):
+        # Exports read values as attributes, past the groups check when they are cached (for
+        # instance by the platform client's sudo read): check the exported fields here.
+        self.check_field_access_rights("read", [path[0] for path in fields if path])
+        return super()._export_rows(fields, _is_toplevel_call=_is_toplevel_call)
 
     def _l10n_cn_einv_generate_credentials(self):
         """Distinct sandbox credentials per company. Needed at install: Odoo fills a new

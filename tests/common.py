@@ -1,3 +1,5 @@
+import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -12,6 +14,38 @@ SELLER_TAX_ID = "91350100M000100Y43"
 BUYER_TAX_ID = "91310000MA1FL0XL39"
 PRINTER_CODE = "1090511030000000000"   # 计算机外部设备, 13 %
 SERVICE_CODE = "3040201990000000000"   # 信息技术服务, 6 %
+ADDON_LOGGER = __name__.rpartition(".tests.")[0]  # its models, controllers, fapiao and sandbox log below it
+
+
+class _KeepRecords(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.records = []
+
+    def emit(self, record):
+        # format() adds the exception's traceback and the stack, if any, to the message
+        self.records.append((record.levelno, record.name, self.format(record)))
+
+
+@contextlib.contextmanager
+def captured_log():
+    """Every record logged meanwhile by any logger, as (level, logger name, text);
+    the addon's own loggers log at DEBUG meanwhile, so that their debug lines count too."""
+    keeper = _KeepRecords()
+    loggers = [logging.getLogger(ADDON_LOGGER)] + [
+        logger for name, logger in list(logging.root.manager.loggerDict.items())
+        if name.startswith(f"{ADDON_LOGGER}.") and isinstance(logger, logging.Logger)]
+    levels = [(logger, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    logging.root.addHandler(keeper)
+    try:
+        yield keeper.records
+    finally:
+        logging.root.removeHandler(keeper)
+        for logger, level in levels:
+            logger.setLevel(level)
 
 
 class L10nCnEinvCase(AccountTestInvoicingCommon):

@@ -3,12 +3,15 @@
 `make test` runs a small version; `make soak` sets L10N_CN_EINV_SOAK_INVOICES=2000.
 """
 
+import base64
+import logging
 import os
 import time
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
 
+from .common import ADDON_LOGGER, captured_log
 from .test_einvoice_concurrency import CommittedQueueCase
 
 SOAK_INVOICES = int(os.environ.get("L10N_CN_EINV_SOAK_INVOICES", "60"))
@@ -33,6 +36,7 @@ class TestSoak(CommittedQueueCase):
             return dict(cr.fetchall())
 
     def test_two_workers_under_30_percent_faults_issue_every_invoice_exactly_once(self):
+        logged = self.enterContext(captured_log())  # for _assert_no_secret_written, until the cleanups
         company_id, move_ids, app_id = self._committed_queue(count=SOAK_INVOICES)
         previous = self._set_params(SETTINGS)
         self.addCleanup(self._set_params, previous)  # an unset parameter is removed again (None)
@@ -69,14 +73,15 @@ class TestSoak(CommittedQueueCase):
             sent = cr.fetchone()[0]
         self.assertEqual(logged_failures, injected, "every failure is in the interaction log")
         self.assertEqual(sent, SOAK_INVOICES)
-        self._assert_no_secret_written(company_id)
+        self._assert_no_secret_written(company_id, logged)
 
-    def _assert_no_secret_written(self, company_id):
-        """Nothing the soak wrote (log lines, chatter, activities, errors) contains a secret."""
+    def _assert_no_secret_written(self, company_id, logged):
+        """Nothing the soak wrote (interaction log, chatter, errors, and the server log's
+        records with their tracebacks, at DEBUG for the addon) contains a secret."""
         with self.env.registry.cursor() as cr:
-            cr.execute("SELECT l10n_cn_einv_app_secret, l10n_cn_einv_sm4_key FROM res_company WHERE id = %s",
-                       [company_id])
-            secrets = [value for value in cr.fetchone() if value]
+            cr.execute("SELECT l10n_cn_einv_app_secret, l10n_cn_einv_sm4_key, l10n_cn_einv_sm2_private_key "
+                       "FROM res_company WHERE id = %s", [company_id])
+            app_secret, sm4_key, sm2_key = cr.fetchone()
             cr.execute("""
                 SELECT concat_ws(' ', request, response, error, message) FROM l10n_cn_einv_log
                  WHERE company_id = %(company)s
@@ -87,7 +92,11 @@ class TestSoak(CommittedQueueCase):
                 SELECT concat_ws(' ', l10n_cn_einv_error, l10n_cn_einv_qr_payload) FROM account_move
                  WHERE company_id = %(company)s
             """, {"company": company_id})
-            written = "\n".join(row[0] or "" for row in cr.fetchall())
-        self.assertGreater(len(written), 10000, "the scan saw what the soak wrote")
-        for secret in secrets:
-            self.assertNotIn(secret, written)
+            written = [row[0] or "" for row in cr.fetchall()]
+        self.assertGreater(sum(map(len, written)), 10000, "the scan saw what the soak wrote")
+        exchanges = [level for level, name, _text in logged if name == f"{ADDON_LOGGER}.fapiao.client"]
+        self.assertGreaterEqual(exchanges.count(logging.DEBUG), SOAK_INVOICES, "the log scan saw every issue's line")
+        written += [text for _level, _name, text in logged]
+        sm4_forms = [sm4_key.upper(), base64.b64encode(bytes.fromhex(sm4_key)).decode()]
+        for secret in filter(None, [app_secret, sm4_key, *sm4_forms, sm2_key]):
+            self.assertFalse([text for text in written if secret in text][:3])
