@@ -26,6 +26,7 @@ REQUIRE_ODOO = os.environ.get("REQUIRE_ODOO") == "1"
 RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 SKIP_RE = re.compile(r"odoo\.tests\.result: skipped (\S+)")
 LOG_LEVEL_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (ERROR|CRITICAL) ")
+FAILING_TEST_RE = re.compile(r": (?:FAIL|ERROR): (?:Subtest )?(\w+\.\w+)")
 TEST_FAIL_RE = re.compile(
     r"^\d{4}-\d\d-\d\d \S+ \d+ (ERROR|CRITICAL) \S+ odoo\.addons\.\w+\.tests\.|: (FAIL|ERROR): "
 )
@@ -135,6 +136,11 @@ def run_odoo_tests():
     if stray:
         print(f"{len(stray)} error(s) were logged outside the tests:")
         print("\n".join(stray[:20]))
+    # Odoo counts failed subtests, but tests as methods: count failing methods, so that
+    # "passed" stays the methods that passed.
+    failing = {match.group(1) for match in map(FAILING_TEST_RE.search, logged_errors) if match}
+    if failing:
+        failed, errors = len(failing), 0
     bad = failed + errors + (1 if stray else 0) + (1 if code and not (failed or errors) else 0)
     if total == 0:
         print("Odoo ran no test of the addon.")
