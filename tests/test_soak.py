@@ -64,7 +64,9 @@ class TestSoak(CommittedQueueCase):
         self.assertEqual(stats["distinctSerials"], SOAK_INVOICES)
         self.assertEqual(stats["duplicateNumbers"], 0)
         injected = stats["faults"].get("failedRequests", 0)
-        self.assertGreater(injected, SOAK_INVOICES * 0.1, "the faults really happened")
+        # About a quarter of the requests fail on average; the bound only has to tell faults on
+        # from off, without being flaky on the 60 invoices of make test (5 of 60 was seen once).
+        self.assertGreaterEqual(injected, max(3, SOAK_INVOICES * 0.05), "the faults really happened")
         with self.env.registry.cursor() as cr:
             cr.execute("SELECT COUNT(*) FROM l10n_cn_einv_log WHERE company_id = %s AND NOT succeeded", [company_id])
             logged_failures = cr.fetchone()[0]
