@@ -113,15 +113,15 @@ class AccountMove(models.Model):
             "recipient_ids": [],
             "attachment_ids": [Command.link(attachment.id) for attachment in files],
         })
-        self.write({"l10n_cn_einv_delivered_at": fields.Datetime.now(), "l10n_cn_einv_delivered_to": address,
-                    "l10n_cn_einv_delivery_error": False})
+        self._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
+                                  "l10n_cn_einv_delivered_to": address, "l10n_cn_einv_delivery_error": False})
         self.message_post(body=_("E-invoice %(number)s sent to %(address)s with its PDF and XML.",
                                  number=self.l10n_cn_einv_number, address=address))
         return True
 
     def _l10n_cn_einv_delivery_failed(self, problem):
         self.ensure_one()
-        self.write({"l10n_cn_einv_delivery_error": problem})
+        self._l10n_cn_einv_write({"l10n_cn_einv_delivery_error": problem})
         self.message_post(body=problem)
 
     def action_l10n_cn_einv_send(self):
@@ -173,7 +173,7 @@ class AccountMoveSend(models.AbstractModel):
         result = super()._send_mail(move, mail_template, **kwargs)
         if move.l10n_cn_einv_state == "issued" and move.l10n_cn_einv_pdf_id:
             partners = self.env["res.partner"].browse(partner_ids)
-            move.write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
-                        "l10n_cn_einv_delivered_to": ", ".join(filter(None, partners.mapped("email"))),
-                        "l10n_cn_einv_delivery_error": False})
+            move._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
+                                      "l10n_cn_einv_delivered_to": ", ".join(filter(None, partners.mapped("email"))),
+                                      "l10n_cn_einv_delivery_error": False})
         return result

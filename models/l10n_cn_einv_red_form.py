@@ -342,13 +342,12 @@ class L10nCnEinvRedForm(models.Model):
                     "red_qr_payload": result.qr_payload, "error": False, "attempts": 0, "next_attempt": False})
         credit = self.credit_move_id
         if credit:
-            credit.with_context(l10n_cn_einv_internal=True).write({
+            credit._l10n_cn_einv_write({
                 "l10n_cn_einv_state": "issued", "l10n_cn_einv_number": result.invoice_number,
                 "l10n_cn_einv_issue_time": issue_time, "l10n_cn_einv_qr_payload": result.qr_payload,
                 "l10n_cn_einv_serial_no": self.red_serial_no, "l10n_cn_einv_error": False,
-            })
-            credit.message_post(body=_("Red e-invoice %(number)s issued on the tax platform (form %(form)s).",
-                                       number=result.invoice_number, form=self.form_number))
+            }, note=_("Red e-invoice %(number)s issued on the tax platform (form %(form)s).",
+                      number=result.invoice_number, form=self.form_number))
             credit._l10n_cn_einv_fetch_documents(client)
             self.write({"red_pdf_id": credit.l10n_cn_einv_pdf_id.id, "red_xml_id": credit.l10n_cn_einv_xml_id.id})
         if self.blue_move_id:
