@@ -91,7 +91,8 @@ def run_odoo_tests():
     database = os.environ.get("TEST_DB") or f"{MODULE}_test_{os.getpid()}"
     subprocess.call(["dropdb", "--if-exists", database], stderr=subprocess.DEVNULL)
     banner(f"Odoo tests: install {MODULE} into fresh database {database!r} and run its tests")
-    log_path = BUILD / "odoo-test.log"
+    # ODOO_TEST_LOG: a log of its own, for runs side by side
+    log_path = Path(os.environ.get("ODOO_TEST_LOG") or BUILD / "odoo-test.log")
     cmd = [
         sys.executable, str(source / "odoo-bin"), "-c", str(config), "-d", database,
         "-i", MODULE, "--test-enable", "--test-tags", os.environ.get("ODOO_TEST_TAGS") or f"/{MODULE}",

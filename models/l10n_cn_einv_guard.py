@@ -1,0 +1,88 @@
+"""Server-side guards of e-invoice integrity.
+
+Odoo's RPC ignores ``readonly`` and hidden buttons, and a request's context
+is the caller's to choose, so neither can protect anything. Two rules live
+here, for every model of the addon:
+
+- E-invoice facts (states, numbers, serial numbers, files, errors ...) are
+  written only by the addon's own flow. The flow marks its writes with
+  :func:`flow`, a context variable of the running thread that no RPC call,
+  context key or record can set; any ``create``, ``write`` or ``copy`` that
+  touches such a field outside it is refused (:func:`refuse_flow_fields`).
+- Every action a user can call checks the real user's e-invoice group and the
+  company of every record (:func:`check_access`), sudo or not, whatever the
+  caller.
+"""
+
+import contextlib
+import contextvars
+
+from odoo import SUPERUSER_ID, _
+from odoo.exceptions import AccessError, UserError
+
+_IN_FLOW = contextvars.ContextVar("l10n_cn_einv_in_flow", default=False)
+
+GROUPS = {
+    "user": "l10n_cn_einvoice.group_l10n_cn_einv_user",
+    "manager": "l10n_cn_einvoice.group_l10n_cn_einv_manager",
+}
+# mail.thread and mail.activity.mixin keep their own bookkeeping on the records they extend
+MAIL_FIELDS_PREFIXES = ("message_", "activity_", "website_message_")
+
+
+@contextlib.contextmanager
+def flow():
+    """Writes made meanwhile by this thread are the e-invoice flow's own."""
+    token = _IN_FLOW.set(True)
+    try:
+        yield
+    finally:
+        _IN_FLOW.reset(token)
+
+
+def in_flow():
+    return _IN_FLOW.get()
+
+
+def field_labels(model, names):
+    descriptions = model.fields_get(sorted(names), ["string"])
+    return ", ".join(f"“{descriptions[name]['string']}”" for name in sorted(names) if name in descriptions)
+
+
+def refuse_flow_fields(model, names, flow_fields):
+    """UserError when ``names`` (fields about to be written) include e-invoice facts and the
+    caller is not the flow."""
+    touched = set(names) & set(flow_fields)
+    if touched and not in_flow():
+        raise UserError(_(
+            "%(fields)s can only be set by the e-invoicing process itself (issuing, the platform's answers, "
+            "red reversal), never by hand or through the API.",
+            fields=field_labels(model, touched)))
+
+
+def refuse_flow_defaults(model, vals_list, flow_fields):
+    """The same rule for ``create``: values given, and defaults taken from the context
+    (``default_<field>``), which an RPC caller chooses freely."""
+    if in_flow():
+        return
+    names = {name for vals in vals_list for name in vals}
+    names |= {key[8:] for key in model.env.context if key.startswith("default_")}
+    refuse_flow_fields(model, names, flow_fields)
+
+
+def check_access(records, level="user"):
+    """AccessError unless the user behind the call (also under sudo) is an e-invoice user
+    (or manager) of the company of every record. ``records`` may be companies."""
+    env = records.env
+    if env.uid == SUPERUSER_ID:     # the system itself (crons, platform callbacks): nobody logs in as it
+        return
+    user = env.user
+    if not user.has_group(GROUPS[level]):
+        group = env.ref(GROUPS[level], raise_if_not_found=False)
+        raise AccessError(_("Only members of the group “%(group)s” may do this.",
+                            group=group.sudo().name if group else GROUPS[level]))
+    companies = records.sudo() if records._name == "res.company" else records.sudo().company_id
+    foreign = companies - user.company_ids
+    if foreign:
+        raise AccessError(_("You are not allowed to act on e-invoices of %(companies)s.",
+                            companies=", ".join(foreign.mapped("name"))))
