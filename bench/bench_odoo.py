@@ -262,7 +262,7 @@ def phase_make_pending(sync_ids):
                 for move in moves:
                     result = client.issue(move._l10n_cn_einv_document())
                     assert result.status == "pending", result
-            moves.with_context(l10n_cn_einv_internal=True).write({"l10n_cn_einv_state": "pending"})
+            moves._l10n_cn_einv_write({"l10n_cn_einv_state": "pending"})
             cr.commit()
             env.invalidate_all()
     return {}

@@ -1,3 +1,4 @@
+from . import l10n_cn_einv_guard  # isort: skip (the flow mixin, which models below inherit)
 from . import (
     account_move,
     account_move_red,

@@ -25,13 +25,14 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, float_round
+from odoo.tools import SQL, float_round, plaintext2html
 
 from ..fapiao import documents, rules, title
 from ..fapiao.client import MAX_QUERY_BATCH
 from ..fapiao.errors import PlatformError, TransientError
+from .l10n_cn_einv_guard import check_access, flow
 from .l10n_cn_einv_red_form import deterministic_serial
 
 _logger = logging.getLogger(__name__)
@@ -44,12 +45,21 @@ EINV_STATES = [
     ("issued", "Issued"),
     ("failed", "Failed"),
 ]
-# Fields whose change would alter an issued invoice.
-ISSUED_FIELDS = {
-    "partner_id", "invoice_line_ids", "line_ids", "currency_id", "invoice_date", "amount_total",
+# What the e-invoice prints, or what decides it: locked once the invoice is queued for the
+# platform (see AccountMove._l10n_cn_einv_locked).
+PRINTED_FIELDS = {
+    "partner_id", "commercial_partner_id", "invoice_line_ids", "line_ids", "currency_id", "invoice_date",
+    "amount_untaxed", "amount_tax", "amount_total", "company_id", "move_type", "name", "invoice_origin", "state",
     "l10n_cn_einv_invoice_type", "l10n_cn_einv_buyer_name", "l10n_cn_einv_buyer_tax_id",
-    "l10n_cn_einv_buyer_address_phone", "l10n_cn_einv_buyer_bank_account",
+    "l10n_cn_einv_buyer_address_phone", "l10n_cn_einv_buyer_bank_account", "l10n_cn_einv_buyer_is_natural_person",
 }
+# The same on the journal items of a locked invoice.
+PRINTED_LINE_FIELDS = {
+    "move_id", "product_id", "name", "quantity", "price_unit", "discount", "tax_ids", "product_uom_id",
+    "price_subtotal", "price_total", "balance", "amount_currency", "debit", "credit", "currency_id",
+    "display_type", "sequence",
+}
+LOCKED_STATES = ("to_issue", "submitting", "pending", "issued")
 QUEUE_STATES = ("to_issue", "submitting")
 
 
@@ -68,12 +78,13 @@ def buyer_title_values(partner):
 
 
 class AccountMove(models.Model):
-    _inherit = "account.move"
+    _name = "account.move"
+    _inherit = ["account.move", "l10n_cn_einv.flow.mixin"]
 
     l10n_cn_einv_applicable = fields.Boolean("E-Invoicing Applies", compute="_compute_l10n_cn_einv_applicable")
     l10n_cn_einv_state = fields.Selection(
         EINV_STATES, string="E-Invoice Status", default="not_needed", required=True, copy=False,
-        tracking=True, index=True, readonly=True)
+        tracking=True, index=True, readonly=True, l10n_cn_einv_flow=True)
     l10n_cn_einv_invoice_type = fields.Selection(
         [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")],
         string="E-Invoice Type", compute="_compute_l10n_cn_einv_invoice_type", store=True, readonly=False,
@@ -95,23 +106,39 @@ class AccountMove(models.Model):
     l10n_cn_einv_buyer_is_natural_person = fields.Boolean(
         "Buyer Is a Natural Person", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
         precompute=True)
-    l10n_cn_einv_serial_no = fields.Char("E-Invoice Serial Number", copy=False, readonly=True, index=True)
+    # The e-invoice facts below are the flow's alone (l10n_cn_einv_flow: refused to create,
+    # write and copy from anywhere else; see models/l10n_cn_einv_guard.py).
+    l10n_cn_einv_serial_no = fields.Char("E-Invoice Serial Number", copy=False, readonly=True, index=True,
+                                         l10n_cn_einv_flow=True)
     l10n_cn_einv_submission = fields.Integer("Failed Submissions", copy=False, readonly=True, default=0,
+                                             l10n_cn_einv_flow=True,
                                              help="Submissions the platform failed for good so far.")
-    l10n_cn_einv_number = fields.Char("E-Invoice Number", copy=False, readonly=True, index=True)
-    l10n_cn_einv_issue_time = fields.Datetime("E-Invoice Issue Time", copy=False, readonly=True)
-    l10n_cn_einv_submitted_at = fields.Datetime("First Submitted", copy=False, readonly=True)
-    l10n_cn_einv_qr_payload = fields.Char("E-Invoice QR Content", copy=False, readonly=True)
-    l10n_cn_einv_pdf_id = fields.Many2one("ir.attachment", "E-Invoice PDF", copy=False, readonly=True)
-    l10n_cn_einv_xml_id = fields.Many2one("ir.attachment", "E-Invoice XML", copy=False, readonly=True)
-    l10n_cn_einv_error = fields.Text("E-Invoice Error", copy=False, readonly=True)
-    l10n_cn_einv_attempts = fields.Integer("Retries", copy=False, readonly=True)
-    l10n_cn_einv_next_attempt = fields.Datetime("Next Attempt", copy=False, readonly=True)
+    l10n_cn_einv_number = fields.Char("E-Invoice Number", copy=False, readonly=True, index=True,
+                                      l10n_cn_einv_flow=True)
+    l10n_cn_einv_issue_time = fields.Datetime("E-Invoice Issue Time", copy=False, readonly=True,
+                                              l10n_cn_einv_flow=True)
+    l10n_cn_einv_submitted_at = fields.Datetime("First Submitted", copy=False, readonly=True, l10n_cn_einv_flow=True)
+    l10n_cn_einv_qr_payload = fields.Char("E-Invoice QR Content", copy=False, readonly=True, l10n_cn_einv_flow=True)
+    l10n_cn_einv_pdf_id = fields.Many2one("ir.attachment", "E-Invoice PDF", copy=False, readonly=True,
+                                          l10n_cn_einv_flow=True)
+    l10n_cn_einv_xml_id = fields.Many2one("ir.attachment", "E-Invoice XML", copy=False, readonly=True,
+                                          l10n_cn_einv_flow=True)
+    l10n_cn_einv_error = fields.Text("E-Invoice Error", copy=False, readonly=True, l10n_cn_einv_flow=True)
+    l10n_cn_einv_attempts = fields.Integer("Retries", copy=False, readonly=True, l10n_cn_einv_flow=True)
+    l10n_cn_einv_next_attempt = fields.Datetime("Next Attempt", copy=False, readonly=True, l10n_cn_einv_flow=True)
     l10n_cn_einv_uncertain = fields.Boolean(
-        "Outcome Unknown", copy=False, readonly=True,
+        "Outcome Unknown", copy=False, readonly=True, l10n_cn_einv_flow=True,
         help="An earlier attempt may have reached the platform: query before sending again.")
-    l10n_cn_einv_log_ids = fields.One2many("l10n_cn_einv.log", "move_id", "Platform Interactions")
+    l10n_cn_einv_log_ids = fields.One2many("l10n_cn_einv.log", "move_id", "Platform Interactions",
+                                           l10n_cn_einv_flow=True)
     l10n_cn_einv_log_count = fields.Integer("Platform Interaction Count", compute="_compute_l10n_cn_einv_log_count")
+
+    # The platform answers a known serial number with the e-invoice issued for it: one serial
+    # number, one invoice (a copied one would hand a customer another customer's e-invoice).
+    _sql_constraints = [
+        ("l10n_cn_einv_serial_unique", "UNIQUE(company_id, l10n_cn_einv_serial_no)",
+         "An e-invoice serial number belongs to one invoice of the company only."),
+    ]
 
     # --- computes -------------------------------------------------------------
 
@@ -142,27 +169,53 @@ class AccountMove(models.Model):
         for move in self:
             move.l10n_cn_einv_log_count = counts.get(move, 0)
 
-    # --- protection of issued invoices ----------------------------------------------------
+    # --- protection of what was submitted -------------------------------------------------
 
-    def _l10n_cn_einv_refuse_if_issued(self, action):
-        issued = self.filtered(lambda m: m.l10n_cn_einv_state in ("issued", "pending", "submitting"))
-        if issued:
+    def _l10n_cn_einv_locked(self):
+        """The invoices whose printed content must not change any more: queued for, in flight to,
+        pending on or issued by the platform (also when a failed attempt may have reached it),
+        and posted credit notes whose red-letter form is on the platform."""
+        return self.filtered(lambda move: (
+            move.l10n_cn_einv_state in LOCKED_STATES
+            or (move.l10n_cn_einv_state == "failed" and move.l10n_cn_einv_uncertain)
+            or (move.state == "posted" and move.move_type == "out_refund" and any(
+                form._l10n_cn_einv_holds_amounts() for form in move.sudo().l10n_cn_einv_credit_form_ids))))
+
+    def _l10n_cn_einv_refuse_if_locked(self, action):
+        locked = self._l10n_cn_einv_locked()
+        if locked:
             raise UserError(_(
-                "%(action)s is not possible: the e-invoice of %(invoices)s was issued on the tax platform. "
-                "Fully digitalised e-invoices cannot be changed or voided; issue a red invoice "
-                "(credit note) instead.", action=action, invoices=", ".join(issued.mapped("name"))))
+                "%(action)s is not possible: the e-invoice of %(invoices)s is queued for, being issued on or issued "
+                "on the tax platform. Fully digitalised e-invoices cannot be changed or voided; issue a red invoice "
+                "(credit note) instead. An invoice still waiting in the queue can be reset to draft first.",
+                action=action, invoices=", ".join(locked.mapped("name"))))
+
+    def _l10n_cn_einv_dequeue_for_draft(self):
+        """Resetting to draft (or cancelling) takes an invoice that nothing was sent for out of
+        the queue; one the platform may already hold stays locked."""
+        queued = self.filtered(lambda move: move.l10n_cn_einv_state == "to_issue" and not move.l10n_cn_einv_uncertain)
+        queued._l10n_cn_einv_lock()
+        queued = queued.filtered(lambda move: move.l10n_cn_einv_state == "to_issue"
+                                 and not move.l10n_cn_einv_uncertain)
+        queued._l10n_cn_einv_write({"l10n_cn_einv_state": "not_needed", "l10n_cn_einv_next_attempt": False,
+                                    "l10n_cn_einv_attempts": 0, "l10n_cn_einv_error": False},
+                                   note=_("Taken out of the e-invoice queue: the invoice was reset."))
 
     def button_draft(self):
-        self._l10n_cn_einv_refuse_if_issued(_("Resetting to draft"))
+        self._l10n_cn_einv_dequeue_for_draft()
+        self._l10n_cn_einv_refuse_if_locked(_("Resetting to draft"))
         return super().button_draft()
 
     def button_cancel(self):
-        self._l10n_cn_einv_refuse_if_issued(_("Cancelling"))
+        self._l10n_cn_einv_dequeue_for_draft()
+        self._l10n_cn_einv_refuse_if_locked(_("Cancelling"))
         return super().button_cancel()
 
     def write(self, vals):
-        if ISSUED_FIELDS & set(vals) and not self.env.context.get("l10n_cn_einv_internal"):
-            self._l10n_cn_einv_refuse_if_issued(_("Changing the invoice"))
+        printed = PRINTED_FIELDS & set(vals)
+        if printed:
+            changing = self.filtered(lambda move: any(self._field_will_change(move, vals, name) for name in printed))
+            changing._l10n_cn_einv_refuse_if_locked(_("Changing the invoice"))
         return super().write(vals)
 
     def _l10n_cn_einv_write(self, vals, note=None):
@@ -182,7 +235,8 @@ class AccountMove(models.Model):
                 for move in self:
                     notes[move.id] = note
             self.env.cr.precommit.add(self._l10n_cn_einv_post_state_changes)
-        return models.BaseModel.write(self, vals)
+        with flow():
+            return models.BaseModel.write(self, vals)
 
     def _l10n_cn_einv_post_state_changes(self):
         """Chatter messages for the status changes of this transaction, created in one batch
@@ -213,7 +267,7 @@ class AccountMove(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_l10n_cn_einv_issued(self):
-        self._l10n_cn_einv_refuse_if_issued(_("Deleting"))
+        self._l10n_cn_einv_refuse_if_locked(_("Deleting"))
 
     # --- the document --------------------------------------------------------------------
 
@@ -315,6 +369,7 @@ class AccountMove(models.Model):
 
     def action_l10n_cn_einv_issue(self):
         """Issue button: validate everything locally, then send at once."""
+        check_access(self)
         moves = self.filtered(lambda m: m.l10n_cn_einv_state in ("not_needed", "to_issue", "failed"))
         if not moves:
             raise UserError(_("These invoices are already issued or being issued."))
@@ -384,6 +439,7 @@ class AccountMove(models.Model):
 
     def action_l10n_cn_einv_issue_batch(self):
         """Issue the selected invoices that can be issued; say for each what happened and why."""
+        check_access(self)
         ready, lines = self.browse(), []
         for move in self:
             if move.l10n_cn_einv_state not in ("not_needed", "to_issue", "failed"):
@@ -401,6 +457,7 @@ class AccountMove(models.Model):
         return ready._l10n_cn_einv_notify_result(extra_lines=lines)
 
     def action_l10n_cn_einv_retry_batch(self):
+        check_access(self)
         failed = self.filtered(lambda m: m.l10n_cn_einv_state == "failed")
         skipped = [self.env._("%(name)s: skipped, not failed", name=m.name) for m in self - failed]
         notification = failed.action_l10n_cn_einv_issue_batch()
@@ -411,6 +468,7 @@ class AccountMove(models.Model):
         return dict(self._fields["l10n_cn_einv_state"]._description_selection(self.env))[self.l10n_cn_einv_state]
 
     def action_l10n_cn_einv_retry(self):
+        check_access(self)
         failed = self.filtered(lambda m: m.l10n_cn_einv_state == "failed")
         return failed.action_l10n_cn_einv_issue()
 
@@ -504,19 +562,20 @@ class AccountMove(models.Model):
 
     def _l10n_cn_einv_attempt(self, client, was_uncertain, fetch_documents):
         self.ensure_one()
+        document = self._l10n_cn_einv_document()
         try:
             result = None
             if was_uncertain:
                 result = client.query([self.l10n_cn_einv_serial_no]).get(self.l10n_cn_einv_serial_no)
             if result is None:
-                result = client.issue(self._l10n_cn_einv_document())
+                result = client.issue(document)
         except TransientError as error:
             self._l10n_cn_einv_schedule_retry(error, uncertain=was_uncertain or error.ambiguous)
             return
         except PlatformError as error:
             self._l10n_cn_einv_fail(error, uncertain=False)
             return
-        self._l10n_cn_einv_apply_result(result, client if fetch_documents else None)
+        self._l10n_cn_einv_apply_result(result, client if fetch_documents else None, document=document)
 
     def _l10n_cn_einv_lease(self):
         """Seconds a submission in flight is left to its worker: well over the read time-out."""
@@ -553,13 +612,15 @@ class AccountMove(models.Model):
         group = self.env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager", raise_if_not_found=False)
         managers = group.sudo().users.filtered(lambda u: self.company_id in u.company_ids) \
             if group else self.env["res.users"]
+        # names of products and lines are data, not markup: the note is HTML, so it is escaped
         for manager in managers[:5] or self.env.user:
-            self.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=note,
+            self.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=plaintext2html(note or ""),
                                    user_id=manager.id)
 
-    def _l10n_cn_einv_apply_result(self, result, client=None):
+    def _l10n_cn_einv_apply_result(self, result, client=None, document=None):
         """Write what the platform says about this invoice's submission. With a client the
-        files are fetched at once; otherwise the poll cron fetches them (bulk paths)."""
+        files are fetched at once; otherwise the poll cron fetches them (bulk paths). ``document``:
+        the one just sent, if at hand."""
         self.ensure_one()
         if result.status == "issued":
             self._l10n_cn_einv_write({
@@ -585,6 +646,26 @@ class AccountMove(models.Model):
             self._l10n_cn_einv_write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
             self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the e-invoice: %s", message)),
                                     uncertain=False)
+
+    def _l10n_cn_einv_refuse_foreign(self, result, document):
+        """The platform answers a serial number it knows with the e-invoice it issued for it. If that
+        e-invoice is not this invoice (buyer, type, totals), nothing of it is taken: the invoice fails
+        for a person to look at, and a retry uses a new serial number. True when refused."""
+        mismatches = rules.result_mismatches(document, result)
+        if not mismatches:
+            return False
+        lang = self.env.lang or ""
+        problems = "\n".join(f"  - {error.message_zh if lang.startswith('zh') else error.message}"
+                             for error in mismatches)
+        self._l10n_cn_einv_write({"l10n_cn_einv_submission": self.l10n_cn_einv_submission + 1})
+        self._l10n_cn_einv_write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
+        self._l10n_cn_einv_fail(UserError(_(
+            "The tax platform answered serial number %(serial)s with e-invoice %(number)s, which is not this "
+            "invoice's:\n%(problems)s\nNothing of it was taken. Another database or system may be using the same "
+            "platform account; check it before retrying (a retry uses a new serial number).",
+            serial=result.serial_no or document.serial_no, number=result.invoice_number or "?",
+            problems=problems)), uncertain=False)
+        return True
 
     def _l10n_cn_einv_after_issue(self):
         """Extension point once an e-invoice is issued and its files fetched (delivery hooks in)."""
@@ -786,12 +867,38 @@ class AccountMove(models.Model):
 
     @api.model
     def _l10n_cn_einv_can_commit(self):
-        # The context flag lets a test run the production commit path on its own cursors.
-        return self.env.context.get("l10n_cn_einv_commit") or self.env["account.move.send"]._can_commit()
+        # The context flag lets a test run the production commit path on its own cursors; only as
+        # the superuser, since any RPC caller chooses its context.
+        return (self.env.uid == SUPERUSER_ID and self.env.context.get("l10n_cn_einv_commit")) \
+            or self.env["account.move.send"]._can_commit()
 
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
+
+    # --- what was submitted cannot change by any path ---------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        move_ids = {vals["move_id"] for vals in vals_list if vals.get("move_id")}
+        if move_ids:
+            self.env["account.move"].browse(move_ids)._l10n_cn_einv_refuse_if_locked(_("Adding invoice lines"))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        printed = PRINTED_LINE_FIELDS & set(vals)
+        if printed:
+            move_model = self.env["account.move"]
+            changing = self.filtered(lambda line: any(move_model._field_will_change(line, vals, name)
+                                                      for name in printed))
+            changing.move_id._l10n_cn_einv_refuse_if_locked(_("Changing invoice lines"))
+            if "move_id" in printed and vals["move_id"]:
+                move_model.browse(vals["move_id"])._l10n_cn_einv_refuse_if_locked(_("Moving invoice lines"))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_l10n_cn_einv_locked(self):
+        self.move_id._l10n_cn_einv_refuse_if_locked(_("Deleting invoice lines"))
 
     def _l10n_cn_einv_tax(self):
         taxes = self.tax_ids.flatten_taxes_hierarchy()

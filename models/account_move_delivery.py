@@ -12,6 +12,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import email_split
 
+from .l10n_cn_einv_guard import check_access
+
 _logger = logging.getLogger(__name__)
 
 DELIVERY_TEMPLATE = "l10n_cn_einvoice.email_template_l10n_cn_einv_delivery"
@@ -22,12 +24,16 @@ MAILED_BY_SEND = "l10n_cn_einv_mailed_by_send"
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    l10n_cn_einv_delivered_at = fields.Datetime("E-Invoice Delivered", copy=False, readonly=True)
-    l10n_cn_einv_delivered_to = fields.Char("E-Invoice Delivered To", copy=False, readonly=True)
-    l10n_cn_einv_delivery_error = fields.Text("E-Invoice Delivery Problem", copy=False, readonly=True)
+    l10n_cn_einv_delivered_at = fields.Datetime("E-Invoice Delivered", copy=False, readonly=True,
+                                                l10n_cn_einv_flow=True)
+    l10n_cn_einv_delivered_to = fields.Char("E-Invoice Delivered To", copy=False, readonly=True,
+                                            l10n_cn_einv_flow=True)
+    l10n_cn_einv_delivery_error = fields.Text("E-Invoice Delivery Problem", copy=False, readonly=True,
+                                              l10n_cn_einv_flow=True)
     l10n_cn_einv_delivery_state = fields.Selection(
         [("not_sent", "Not Sent"), ("delivered", "Delivered"), ("failed", "Not Delivered")],
-        string="E-Invoice Delivery", compute="_compute_l10n_cn_einv_delivery_state", store=True)
+        string="E-Invoice Delivery", compute="_compute_l10n_cn_einv_delivery_state", store=True,
+        l10n_cn_einv_flow=True)
 
     @api.depends("l10n_cn_einv_delivered_at", "l10n_cn_einv_delivery_error")
     def _compute_l10n_cn_einv_delivery_state(self):
@@ -126,6 +132,7 @@ class AccountMove(models.Model):
 
     def action_l10n_cn_einv_send(self):
         """Send e-invoice button (also to send again): fetch missing files, then mail the buyer."""
+        check_access(self)
         moves = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
         if not moves:
             raise UserError(_("Only issued e-invoices can be sent to the buyer."))

@@ -16,6 +16,7 @@ from odoo.tools import float_compare
 
 from ..fapiao import documents, rules
 from ..fapiao.errors import PlatformError
+from .l10n_cn_einv_guard import check_access, flow
 from .l10n_cn_einv_red_form import RED_REASONS, money
 
 IN_PROGRESS = ("to_issue", "submitting", "pending")
@@ -24,9 +25,10 @@ IN_PROGRESS = ("to_issue", "submitting", "pending")
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    l10n_cn_einv_red_form_ids = fields.One2many("l10n_cn_einv.red.form", "blue_move_id", "Red-Letter Forms")
+    l10n_cn_einv_red_form_ids = fields.One2many("l10n_cn_einv.red.form", "blue_move_id", "Red-Letter Forms",
+                                                l10n_cn_einv_flow=True)
     l10n_cn_einv_credit_form_ids = fields.One2many("l10n_cn_einv.red.form", "credit_move_id",
-                                                   "Red-Letter Forms of the Credit Note")
+                                                   "Red-Letter Forms of the Credit Note", l10n_cn_einv_flow=True)
     l10n_cn_einv_red_form_count = fields.Integer("Red Form Count", compute="_compute_l10n_cn_einv_red_form_count")
     l10n_cn_einv_credit_form_state = fields.Selection(
         related="l10n_cn_einv_credit_form_ids.state", string="Red-Letter Form Status")
@@ -34,11 +36,11 @@ class AccountMove(models.Model):
         RED_REASONS, string="Red Reversal Reason", copy=False,
         help="Why the issued e-invoice is red-reversed (冲红原因); printed on the red-letter confirmation form.")
     l10n_cn_einv_red_amount = fields.Monetary(
-        "Red-Reversed Amount", compute="_compute_l10n_cn_einv_red_status", store=True,
+        "Red-Reversed Amount", compute="_compute_l10n_cn_einv_red_status", store=True, l10n_cn_einv_flow=True,
         help="Total (tax included) of the red invoices issued against this e-invoice.")
     l10n_cn_einv_red_status = fields.Selection(
         [("none", "Not Red-Reversed"), ("partial", "Partially Red-Reversed"), ("full", "Fully Red-Reversed")],
-        string="Red Reversal", compute="_compute_l10n_cn_einv_red_status", store=True)
+        string="Red Reversal", compute="_compute_l10n_cn_einv_red_status", store=True, l10n_cn_einv_flow=True)
 
     def _compute_l10n_cn_einv_red_form_count(self):
         for move in self:
@@ -200,7 +202,9 @@ class AccountMove(models.Model):
         posted = super()._post(soft)
         todo = [vals for move, vals in plans.items() if move in posted]
         if todo:
-            self.env["l10n_cn_einv.red.form"].sudo().create(todo)._l10n_cn_einv_send_now()
+            with flow():
+                forms = self.env["l10n_cn_einv.red.form"].sudo().create(todo)
+            forms._l10n_cn_einv_send_now()
         return posted
 
     def button_draft(self):
@@ -250,6 +254,7 @@ class AccountMove(models.Model):
     def action_l10n_cn_einv_red_reverse_batch(self):
         """Server action of the invoice list: full red reversal of each selected invoice, each on
         its own (a refusal rolls back that invoice only); a summary with one line per invoice."""
+        check_access(self)
         forms = self.env["l10n_cn_einv.red.form"]
         state_labels = dict(forms._fields["state"]._description_selection(self.env))
         lines, failed = [], False
@@ -292,6 +297,7 @@ class AccountMove(models.Model):
 
     def action_l10n_cn_einv_void(self):
         """Void an issued e-invoice. Only legacy (non 数电) types can be: 数电票 are red-reversed."""
+        check_access(self)
         for move in self:
             if move.l10n_cn_einv_state != "issued":
                 raise UserError(_("%s has no issued e-invoice to void.", move.name))

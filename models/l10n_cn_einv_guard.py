@@ -17,7 +17,7 @@ here, for every model of the addon:
 import contextlib
 import contextvars
 
-from odoo import SUPERUSER_ID, _
+from odoo import SUPERUSER_ID, _, api, models
 from odoo.exceptions import AccessError, UserError
 
 _IN_FLOW = contextvars.ContextVar("l10n_cn_einv_in_flow", default=False)
@@ -86,3 +86,40 @@ def check_access(records, level="user"):
     if foreign:
         raise AccessError(_("You are not allowed to act on e-invoices of %(companies)s.",
                             companies=", ".join(foreign.mapped("name"))))
+
+
+class L10nCnEinvFlowMixin(models.AbstractModel):
+    """Models whose e-invoice facts only the flow writes. A field declared with
+    ``l10n_cn_einv_flow=True`` is one; with ``_l10n_cn_einv_flow_only = True`` every field of the
+    model is, but for the mail bookkeeping of mail.thread and mail.activity.mixin."""
+
+    _name = "l10n_cn_einv.flow.mixin"
+    _description = "E-Invoice Facts Written by the Flow Only"
+    _l10n_cn_einv_flow_only = False
+
+    def _valid_field_parameter(self, field, name):
+        return name == "l10n_cn_einv_flow" or super()._valid_field_parameter(field, name)
+
+    @api.model
+    def _l10n_cn_einv_flow_fields(self):
+        if self._l10n_cn_einv_flow_only:
+            return {name for name in self._fields if not name.startswith(MAIL_FIELDS_PREFIXES)}
+        return {name for name, field in self._fields.items() if getattr(field, "l10n_cn_einv_flow", False)}
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not in_flow():
+            self.check_access("create")     # who may not create at all is told so first
+            refuse_flow_defaults(self, vals_list, self._l10n_cn_einv_flow_fields())
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not in_flow():
+            self.check_access("write")
+            refuse_flow_fields(self, vals, self._l10n_cn_einv_flow_fields())
+        return super().write(vals)
+
+    def _l10n_cn_einv_flow_write(self, vals):
+        """The flow's own write of its facts."""
+        with flow():
+            return self.write(vals)

@@ -30,6 +30,7 @@ from odoo.tools import SQL, float_round
 
 from ..fapiao import documents
 from ..fapiao.errors import PlatformError, TransientError
+from .l10n_cn_einv_guard import check_access, flow
 
 _logger = logging.getLogger(__name__)
 
@@ -83,8 +84,11 @@ def quantity_decimal(value):
 class L10nCnEinvRedForm(models.Model):
     _name = "l10n_cn_einv.red.form"
     _description = "Red-Letter Confirmation Form (红字确认单)"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "l10n_cn_einv.flow.mixin"]
     _order = "id desc"
+    # Forms come from credit notes (or from the platform's list of inbound forms): every fact
+    # on them is the flow's (see models/l10n_cn_einv_guard.py).
+    _l10n_cn_einv_flow_only = True
 
     name = fields.Char(compute="_compute_name", store=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
@@ -127,6 +131,14 @@ class L10nCnEinvRedForm(models.Model):
     log_ids = fields.One2many("l10n_cn_einv.log", "res_id", "Platform Interactions",
                               domain=[("res_model", "=", "l10n_cn_einv.red.form")])
     log_count = fields.Integer("Platform Interaction Count", compute="_compute_log_count")
+
+    def init(self):
+        # One serial number, one form or red invoice of ours (inbound forms carry the buyer's serial).
+        for column, condition in (("serial_no", SQL("direction = 'outbound' AND serial_no IS NOT NULL")),
+                                  ("red_serial_no", SQL("red_serial_no IS NOT NULL"))):
+            self.env.cr.execute(SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS %s ON l10n_cn_einv_red_form (company_id, %s) WHERE %s",
+                SQL.identifier(f"l10n_cn_einv_red_form_{column}_unique"), SQL.identifier(column), condition))
 
     @api.depends("form_number", "serial_no", "blue_number")
     def _compute_name(self):
@@ -193,6 +205,17 @@ class L10nCnEinvRedForm(models.Model):
         lines = [] if self.full_reversal else [line._l10n_cn_einv_document_line() for line in self.line_ids]
         return documents.RedForm(serial_no=self.serial_no, blue_invoice_number=self.blue_number,
                                  reason=self.reason, lines=lines, applicant=self.applicant)
+
+    def _l10n_cn_einv_check_origin(self):
+        """Only a credit note raises a form of ours: the red invoice must have its Odoo credit note.
+        (The flow is the only creator of forms; this holds even if that ever changed.)"""
+        self.ensure_one()
+        credit = self.credit_move_id
+        if self.direction == "outbound" and not (
+                credit and credit.move_type == "out_refund" and credit.state == "posted"
+                and credit.reversed_entry_id == self.blue_move_id and credit.company_id == self.company_id):
+            raise UserError(_("Red-letter form %s has no posted credit note of its blue invoice: only a credit note "
+                              "can raise a red reversal, so it is not sent.", self.name))
 
     @api.model
     def _l10n_cn_einv_line_vals(self, red_lines, blue_move):
@@ -262,6 +285,7 @@ class L10nCnEinvRedForm(models.Model):
         self.ensure_one()
         try:
             if self.state == "draft":
+                self._l10n_cn_einv_check_origin()
                 self._l10n_cn_einv_apply_result(client.apply_red_form(self._l10n_cn_einv_document()))
             if self.state in ("applied", "confirmed") and not self.red_invoice_number:
                 if self.direction == "inbound" and not self.credit_move_id:
@@ -310,7 +334,7 @@ class L10nCnEinvRedForm(models.Model):
                               documents.RED_FORM_STATES.get(result.status, result.status))
         if not self.line_ids and result.lines:
             vals["line_ids"] = self._l10n_cn_einv_line_vals(result.lines, self.blue_move_id)
-        self.write(vals)
+        self._l10n_cn_einv_flow_write(vals)
         if state != previous and state in ALERT_STATES and alert:
             self._l10n_cn_einv_alert()
         elif state != previous:
@@ -320,7 +344,7 @@ class L10nCnEinvRedForm(models.Model):
     def _l10n_cn_einv_issue_red_invoice(self, client):
         self.ensure_one()
         if not self.red_serial_no:
-            self.write({"red_serial_no": self._l10n_cn_einv_red_serial()})
+            self._l10n_cn_einv_flow_write({"red_serial_no": self._l10n_cn_einv_red_serial()})
         result = client.issue_red_invoice(self.red_serial_no, self.form_number)
         if result.status == "issued":
             self._l10n_cn_einv_red_issued(result, client)
@@ -330,16 +354,17 @@ class L10nCnEinvRedForm(models.Model):
         else:
             message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
             # The platform holds this serial number as failed for good: only a new one can issue.
-            self.write({"red_submission": self.red_submission + 1})
-            self.write({"red_serial_no": self._l10n_cn_einv_red_serial()})
+            self._l10n_cn_einv_flow_write({"red_submission": self.red_submission + 1})
+            self._l10n_cn_einv_flow_write({"red_serial_no": self._l10n_cn_einv_red_serial()})
             self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the red invoice: %s", message)))
 
     def _l10n_cn_einv_red_issued(self, result, client):
         """Record the red invoice on the form, the credit note and the blue invoice."""
         move_model = self.env["account.move"]
         issue_time = move_model._l10n_cn_einv_parse_time(result.issue_time)
-        self.write({"state": "red_issued", "red_invoice_number": result.invoice_number, "red_issue_time": issue_time,
-                    "red_qr_payload": result.qr_payload, "error": False, "attempts": 0, "next_attempt": False})
+        self._l10n_cn_einv_flow_write({
+            "state": "red_issued", "red_invoice_number": result.invoice_number, "red_issue_time": issue_time,
+            "red_qr_payload": result.qr_payload, "error": False, "attempts": 0, "next_attempt": False})
         credit = self.credit_move_id
         if credit:
             credit._l10n_cn_einv_write({
@@ -349,7 +374,8 @@ class L10nCnEinvRedForm(models.Model):
             }, note=_("Red e-invoice %(number)s issued on the tax platform (form %(form)s).",
                       number=result.invoice_number, form=self.form_number))
             credit._l10n_cn_einv_fetch_documents(client)
-            self.write({"red_pdf_id": credit.l10n_cn_einv_pdf_id.id, "red_xml_id": credit.l10n_cn_einv_xml_id.id})
+            self._l10n_cn_einv_flow_write({"red_pdf_id": credit.l10n_cn_einv_pdf_id.id,
+                                           "red_xml_id": credit.l10n_cn_einv_xml_id.id})
         if self.blue_move_id:
             self.blue_move_id.message_post(body=_(
                 "Red e-invoice %(number)s issued against this invoice (form %(form)s).",
@@ -358,7 +384,7 @@ class L10nCnEinvRedForm(models.Model):
 
     def _l10n_cn_einv_wait(self, attempts):
         waits = self.company_id._l10n_cn_einv_retry_waits() or [60]
-        self.write({"attempts": attempts,
+        self._l10n_cn_einv_flow_write({"attempts": attempts,
                     "next_attempt": fields.Datetime.now() + timedelta(seconds=waits[min(attempts, len(waits) - 1)])})
 
     def _l10n_cn_einv_schedule_retry(self, error):
@@ -367,14 +393,14 @@ class L10nCnEinvRedForm(models.Model):
         if self.attempts >= len(waits):
             self._l10n_cn_einv_fail(error)
             return
-        self.write({"attempts": self.attempts + 1, "error": f"{error.message}\n{error.message_zh}",
+        self._l10n_cn_einv_flow_write({"attempts": self.attempts + 1, "error": f"{error.message}\n{error.message_zh}",
                     "next_attempt": fields.Datetime.now() + timedelta(
                         seconds=max(waits[self.attempts], error.retry_after or 0))})
 
     def _l10n_cn_einv_fail(self, error):
         message = f"{error.message}\n{error.message_zh}" if isinstance(error, PlatformError) else str(
             error.args[0] if error.args else error)
-        self.write({"state": "failed", "error": message, "next_attempt": False})
+        self._l10n_cn_einv_flow_write({"state": "failed", "error": message, "next_attempt": False})
         self._l10n_cn_einv_alert()
 
     def _l10n_cn_einv_alert(self):
@@ -422,7 +448,7 @@ class L10nCnEinvRedForm(models.Model):
                 changes[invoice_line] = {"quantity": 1, "price_unit": amount, "discount": 0}
         with self.env.cr.savepoint():     # a refusal leaves no draft credit note behind
             credit = blue._l10n_cn_einv_make_credit_note(self.reason, changes)
-            self.write({"credit_move_id": credit.id})
+            self._l10n_cn_einv_flow_write({"credit_move_id": credit.id})
             credit.action_post()      # the form exists: posting raises no second one
 
     # --- buttons ----------------------------------------------------------------------------
@@ -441,18 +467,21 @@ class L10nCnEinvRedForm(models.Model):
                 self._l10n_cn_einv_advance(client)
 
     def action_l10n_cn_einv_confirm(self):
+        check_access(self)
         for form in self:
             if form.direction != "inbound" or form.platform_status != "03":
                 raise UserError(_("Only an inbound form awaiting our confirmation (03) can be confirmed."))
             form._l10n_cn_einv_platform_action(lambda client, f: client.confirm_red_form(f.form_number))
 
     def action_l10n_cn_einv_refuse(self):
+        check_access(self)
         for form in self:
             if form.direction != "inbound" or form.platform_status != "03":
                 raise UserError(_("Only an inbound form awaiting our confirmation (03) can be refused."))
             form._l10n_cn_einv_platform_action(lambda client, f: client.reject_red_form(f.form_number))
 
     def action_l10n_cn_einv_revoke(self):
+        check_access(self)
         for form in self:
             if form.direction != "outbound" or form.red_invoice_number or not form.form_number \
                     or form.platform_status not in ACTIVE_PLATFORM_STATUSES:
@@ -465,6 +494,7 @@ class L10nCnEinvRedForm(models.Model):
                     "Reset it to draft and cancel it, or post it again to apply for a new form.", form.name))
 
     def action_l10n_cn_einv_retry(self):
+        check_access(self)
         for form in self.filtered(lambda f: f.state == "failed"):
             if form.platform_status in ("01", "04"):
                 state = STATE_OF_STATUS[form.platform_status]
@@ -472,10 +502,11 @@ class L10nCnEinvRedForm(models.Model):
                 state = "draft"
             else:
                 raise UserError(_("Form %s is void on the platform: it cannot be sent again.", form.name))
-            form.write({"state": state, "attempts": 0, "next_attempt": False, "error": False})
+            form._l10n_cn_einv_flow_write({"state": state, "attempts": 0, "next_attempt": False, "error": False})
             form._l10n_cn_einv_send_now()
 
     def action_l10n_cn_einv_refresh(self):
+        check_access(self)
         self._l10n_cn_einv_lock()
         self._l10n_cn_einv_process()
 
@@ -494,6 +525,7 @@ class L10nCnEinvRedForm(models.Model):
     @api.model
     def action_l10n_cn_einv_fetch_inbound(self):
         companies = self.env.companies.filtered(lambda c: c.account_fiscal_country_id.code == "CN")
+        check_access(companies)
         count = self._l10n_cn_einv_fetch_inbound(companies)
         return {
             "type": "ir.actions.client",
@@ -538,12 +570,13 @@ class L10nCnEinvRedForm(models.Model):
                 _logger.info("inbound red form %s (%s) of invoice %s skipped in %s", result.form_number,
                              result.status, result.blue_invoice_number, company.name)
                 continue
-            form = self.create({
-                "company_id": company.id, "blue_move_id": blue.id, "blue_number": result.blue_invoice_number,
-                "direction": "inbound", "applicant": result.applicant or "buyer", "serial_no": result.serial_no,
-                "reason": result.reason if result.reason in documents.RED_REASONS else "01",
-                "line_ids": self._l10n_cn_einv_line_vals(result.lines, blue),
-            })
+            with flow():
+                form = self.create({
+                    "company_id": company.id, "blue_move_id": blue.id, "blue_number": result.blue_invoice_number,
+                    "direction": "inbound", "applicant": result.applicant or "buyer", "serial_no": result.serial_no,
+                    "reason": result.reason if result.reason in documents.RED_REASONS else "01",
+                    "line_ids": self._l10n_cn_einv_line_vals(result.lines, blue),
+                })
             form._l10n_cn_einv_apply_result(result)
             blue.message_post(body=_("The buyer raised red-letter form %s against this invoice.", form.form_number))
             count += 1
@@ -598,7 +631,9 @@ class L10nCnEinvRedForm(models.Model):
 
 class L10nCnEinvRedFormLine(models.Model):
     _name = "l10n_cn_einv.red.form.line"
+    _inherit = ["l10n_cn_einv.flow.mixin"]
     _description = "Red-Letter Confirmation Form Line"
+    _l10n_cn_einv_flow_only = True
     _order = "form_id, blue_line_no, id"
 
     form_id = fields.Many2one("l10n_cn_einv.red.form", required=True, ondelete="cascade", index=True)

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .account_move import buyer_title_values
+from .l10n_cn_einv_guard import check_access
 
 # The buyer's title fields a sale order carries over to its invoices.
 TITLE_FIELDS = (
@@ -55,6 +56,7 @@ class SaleOrder(models.Model):
     def action_l10n_cn_einv_issue(self):
         """Invoice what is to invoice (posting it), then issue the e-invoices."""
         self.ensure_one()
+        check_access(self)
         invoices = self.invoice_ids.filtered(lambda m: m.move_type == "out_invoice" and m.state != "cancel")
         if self.invoice_status == "to invoice":
             invoices |= self._create_invoices()

@@ -9,6 +9,7 @@ from . import (
     test_einvoice_issue,
     test_i18n,
     test_install,
+    test_integrity,
     test_portal,
     test_product_partner,
     test_red_reversal,

@@ -1,6 +1,7 @@
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from ..models.l10n_cn_einv_guard import flow
 from .common import L10nCnEinvCase
 
 
@@ -99,8 +100,9 @@ class TestDelivery(L10nCnEinvCase):
         self.assertEqual(len(self.delivery_mails(move)), 1)
         # As if the files had not been downloaded at issue time (bulk issue, failed download):
         # the delivery waits for them, and that is not a failure.
-        move.with_context(l10n_cn_einv_internal=True).write({
-            "l10n_cn_einv_pdf_id": False, "l10n_cn_einv_xml_id": False, "l10n_cn_einv_delivered_at": False})
+        with flow():
+            move.write({"l10n_cn_einv_pdf_id": False, "l10n_cn_einv_xml_id": False,
+                        "l10n_cn_einv_delivered_at": False})
         move._l10n_cn_einv_after_issue()
         self.assertEqual(move.l10n_cn_einv_delivery_state, "not_sent")
         self.assertEqual(len(self.delivery_mails(move)), 1)

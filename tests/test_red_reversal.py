@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
 from ..fapiao.documents import RedFormLine
+from ..models.l10n_cn_einv_guard import flow
 from .common import L10nCnEinvCase
 
 
@@ -152,7 +153,8 @@ class TestRedReversal(RedReversalCase):
     def test_platform_refusal_fails_the_form_and_alerts(self):
         blue = self.issued_invoice()
         # an invoice number the platform does not know: it answers 3002, which is never retried
-        blue.with_context(l10n_cn_einv_internal=True).l10n_cn_einv_number = "26350000000099999999"
+        with flow():
+            blue.l10n_cn_einv_number = "26350000000099999999"
         credit = self.credit_note(blue)
         form = credit.l10n_cn_einv_credit_form_ids
         self.assertEqual(credit.state, "posted")
