@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from . import crypto
-from .errors import CryptoError
+from .errors import CryptoError, FieldError
 
 API_PREFIX = "/v1"
 TIMESTAMP_WINDOW_MS = 300_000
@@ -153,9 +153,11 @@ class EnvelopeError(ValueError):
         self.kind = kind
 
 
-def parse_json_object(raw):
+def parse_json_object(raw, *, parse_int=None):
+    """The JSON object in ``raw``; ``parse_int`` as for ``json.loads`` (see :func:`read_integer`)."""
     try:
-        value = json.loads(raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw)
+        value = json.loads(raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw,
+                           parse_int=parse_int)
     except (UnicodeDecodeError, ValueError) as error:
         raise EnvelopeError("malformed", f"body is not UTF-8 JSON: {error}") from None
     if not isinstance(value, dict):
@@ -163,7 +165,7 @@ def parse_json_object(raw):
     return value
 
 
-def decrypt_payload(sm4_key, data):
+def decrypt_payload(sm4_key, data, *, parse_int=None):
     """Inverse of :func:`encrypt_payload`: base64 text to the payload dict."""
     if not isinstance(data, str):
         raise EnvelopeError("malformed", "encrypted data must be a base64 string")
@@ -179,17 +181,17 @@ def decrypt_payload(sm4_key, data):
         # A wrong key passes the padding check about once in 256 tries; its garbage is
         # not UTF-8, and it is the same failure: the data does not decrypt.
         raise EnvelopeError("decryption", "SM4 decryption gave no UTF-8 text (wrong key or tampered data)") from None
-    return parse_json_object(plaintext)
+    return parse_json_object(plaintext, parse_int=parse_int)
 
 
-def open_envelope(sm4_key, body):
+def open_envelope(sm4_key, body, *, parse_int=None):
     """Decrypt a request (or callback) body into its payload dict."""
     envelope = parse_json_object(body)
     if envelope.get("encryption") != ENCRYPTION or "data" not in envelope:
         raise EnvelopeError(
             "malformed", f'envelope must be {{"encryption": "{ENCRYPTION}", "data": "<base64>"}}'
         )
-    return decrypt_payload(sm4_key, envelope["data"])
+    return decrypt_payload(sm4_key, envelope["data"], parse_int=parse_int)
 
 
 def request_headers(app_id, secret, path, body, *, timestamp=None, nonce=None, method="POST",
@@ -257,3 +259,80 @@ def response_body(sm4_key, code_name, data=None, *, message=None, errors=None, r
         body["encryption"] = ENCRYPTION
         body["data"] = encrypt_payload(sm4_key, data)
     return rc.http_status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# --- Values a payload may carry -------------------------------------------------------------
+# JSON integers are signed 64-bit (§1), and text is Unicode that UTF-8 can carry:
+# a receiver refuses anything else with 1001 before it reads the payload.
+
+INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
+_INTEGER_TEXT_MAX = len(str(INTEGER_MIN))   # longer digit strings are out of range whatever they say
+
+
+class OversizedInteger:
+    """A JSON integer too long to be in range, kept as its text (never converted:
+    Python refuses to convert integers of thousands of digits)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+def read_integer(text):
+    """``parse_int`` hook for untrusted JSON: an int, or OversizedInteger for a digit string
+    that cannot be in range."""
+    return int(text) if len(text) <= _INTEGER_TEXT_MAX else OversizedInteger(text)
+
+
+def _surrogate(text):
+    """The first lone surrogate in ``text`` (JSON can escape one, UTF-8 cannot carry it), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return text[error.start]
+    return None
+
+
+def _shown_key(key):
+    return key if _surrogate(key) is None else key.encode("utf-8", "backslashreplace").decode("ascii")
+
+
+def payload_errors(payload):
+    """FieldErrors for every integer outside the 64-bit range and every text (value or key)
+    with a lone surrogate, anywhere in a parsed payload, in document order; paths in wire
+    form (``lines[0].lineNo``)."""
+    errors = []
+    # Iterative: a payload may nest as deep as the JSON parser allows.
+    pending = [("", payload, None)]     # path, value, lone surrogate of the key that leads to it
+    while pending:
+        path, value, bad_key = pending.pop()
+        if bad_key is not None:
+            errors.append(_surrogate_error(path, bad_key))
+        if isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                shown = _shown_key(key)
+                pending.append((f"{path}.{shown}" if path else shown, item, _surrogate(key)))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item, None) for index, item in reversed(list(enumerate(value))))
+        elif isinstance(value, OversizedInteger) or (
+                isinstance(value, int) and not isinstance(value, bool) and not INTEGER_MIN <= value <= INTEGER_MAX):
+            errors.append(_integer_error(path, value))
+        elif isinstance(value, str) and (char := _surrogate(value)) is not None:
+            errors.append(_surrogate_error(path, char))
+    return errors
+
+
+def _integer_error(path, value):
+    text = value.text if isinstance(value, OversizedInteger) else str(value)
+    shown = text if len(text) <= 40 else f"an integer of {len(text.lstrip('-'))} digits"
+    shown_zh = text if len(text) <= 40 else f"{len(text.lstrip('-'))} 位整数"
+    return FieldError(path, "INTEGER_RANGE",
+                      f"{shown} is outside the 64-bit integer range ({INTEGER_MIN} to {INTEGER_MAX})",
+                      f"{shown_zh} 超出 64 位整数范围（{INTEGER_MIN} 至 {INTEGER_MAX}）")
+
+
+def _surrogate_error(path, char):
+    return FieldError(path, "TEXT_ENCODING",
+                      f"contains U+{ord(char):04X}, a lone surrogate: not Unicode text that UTF-8 can carry",
+                      f"含有单独的代理码位 U+{ord(char):04X}，不是可用 UTF-8 传输的 Unicode 文本")

@@ -9,6 +9,7 @@ import threading
 from ..catalogue import DEFAULT_CSV
 from .apps import DEFAULT_APP
 from .platform import DEFAULT_QUOTA, Sandbox
+from .server import READ_TIMEOUT
 
 
 def _rate(text):
@@ -22,6 +23,13 @@ def _seconds(text):
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is not a number of seconds >= 0")
+    return value
+
+
+def _positive_seconds(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds > 0")
     return value
 
 
@@ -60,6 +68,10 @@ def parser():
                         help="SQLite database file holding all state; created if missing, reused on restart")
     server.add_argument("--log-level", default="INFO", type=str.upper,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="(default %(default)s)")
+    server.add_argument("--read-timeout", type=_positive_seconds, default=READ_TIMEOUT, metavar="S",
+                        help="once a request has started, how long each read of it may wait, and how long "
+                             "its body may take to arrive whole; then it is answered 1002 and its "
+                             "connection closed (default %(default)s)")
 
     platform = p.add_argument_group("platform")
     platform.add_argument("--app", action="append", default=[], metavar="APP_ID:SECRET:SM4KEY_HEX:SELLER_TAX_ID"

@@ -56,6 +56,13 @@ def unsigned(code_name, message=None):
     return Reply(status, body, {"Content-Type": "application/json; charset=utf-8"})
 
 
+def _signed(app, path, request_nonce, code_name, data=None, **extra):
+    """An answer signed with the application's secret and bound to the request's nonce."""
+    status, payload = protocol.response_body(app.sm4_key, code_name, data, **extra)
+    return Reply(status, payload, protocol.response_headers(app.secret_bytes, status, path, request_nonce, payload),
+                 code=protocol.CODE[code_name])
+
+
 class Gateway:
     def __init__(self, store, apps, services, faults, *, timestamp_window, stopping):
         self.store = store
@@ -84,13 +91,28 @@ class Gateway:
         self.store.count_request(app.app_id, name, "dropped" if reply.drop else reply.code)
         return reply
 
+    def unreadable(self, path, headers, reason_en, reason_zh):
+        """1002 for a request the HTTP layer could not read (garbage request line, chunked,
+        over-size or short body), whose body nobody looked at.
+
+        Signed, as every answer is once the platform knows the application (§4.2), when the
+        headers name an enabled application and carry a well-formed nonce to bind it to;
+        otherwise unsigned. Nothing else is checked: the request was not read.
+        """
+        message = f"{reason_zh} / {reason_en}"
+        nonce = headers.get(protocol.H_NONCE) if headers is not None else None
+        app = self.apps.get(headers.get(protocol.H_APP_ID)) if headers is not None else None
+        if app is None or not app.enabled or not protocol.valid_nonce(nonce):
+            return unsigned("MALFORMED_REQUEST", message)
+        reply = _signed(app, path, nonce, "MALFORMED_REQUEST", message=message)
+        self.store.count_request(app.app_id, protocol.PATHS.get(path) or "http", reply.code)
+        return reply
+
     def _authenticated(self, app, name, request, nonce):
         path, headers, body = request.path, request.headers, request.body
 
         def answer(code_name, data=None, **extra):
-            status, payload = protocol.response_body(app.sm4_key, code_name, data, **extra)
-            return Reply(status, payload, protocol.response_headers(app.secret_bytes, status, path, nonce, payload),
-                         code=protocol.CODE[code_name])
+            return _signed(app, path, nonce, code_name, data, **extra)
 
         def refused(refusal):
             return answer(refusal.code_name, refusal.data, message=refusal.message, errors=refusal.errors,
@@ -104,11 +126,20 @@ class Gateway:
         if not self.store.record_nonce(app.app_id, nonce, real_ms()):
             return answer("REPLAYED_NONCE")
         try:
-            payload = protocol.open_envelope(app.sm4_key, body)
+            # Integers are read so that no digit string, however long, fails the parse:
+            # payload_errors below reports those out of range, with their paths.
+            payload = protocol.open_envelope(app.sm4_key, body, parse_int=protocol.read_integer)
         except protocol.EnvelopeError as error:
             code_name = "DECRYPTION_FAILED" if error.kind == "decryption" else "MALFORMED_REQUEST"
             return answer(code_name, message=f"{protocol.RETURN_CODES[protocol.CODE[code_name]].message_zh} / "
                                              f"{error}")
+        except RecursionError:
+            return answer("MALFORMED_REQUEST", message="请求格式错误 / the payload nests too deeply")
+        # Values no service could store or echo (64-bit integers, UTF-8 text) are refused
+        # before any service reads the payload, every one of them with its path.
+        errors = protocol.payload_errors(payload)
+        if errors:
+            return answer("PARAMETER_ERROR", errors=[error.to_wire() for error in errors])
         try:
             args = self.services.read(name, payload)
         except Refusal as refusal:

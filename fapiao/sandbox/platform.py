@@ -16,7 +16,7 @@ from .gate import Gateway
 from .ledger import ISSUED, Ledger, result
 from .redforms import RedForms
 from .refusal import Refusal
-from .server import SandboxServer
+from .server import READ_TIMEOUT, SandboxServer
 from .services import Services
 from .store import Store
 
@@ -38,7 +38,7 @@ class Sandbox:
                  timestamp_window=300, admin_token=None, catalogue=DEFAULT_CSV, quota=DEFAULT_QUOTA,
                  callback_url=None, fault_busy=0.0, retry_after=2, fault_timeout=0.0, timeout_seconds=30.0,
                  fault_drop=0.0, fault_malformed=0.0, fault_slow=0.0, slow_seconds=2.0, fault_seed=None,
-                 pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0):
+                 pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0, read_timeout=READ_TIMEOUT):
         # Bad values are refused before any file is created.
         default_quota = parse_quota(quota)
         apps = [parse_app_spec(spec) if isinstance(spec, str) else spec for spec in app]
@@ -47,7 +47,10 @@ class Sandbox:
             "timeout_seconds": timeout_seconds, "drop": fault_drop, "malformed": fault_malformed,
             "slow": fault_slow, "slow_seconds": slow_seconds, "seed": fault_seed, "pending_rate": pending_rate,
             "pending_seconds": pending_seconds, "pending_fail_rate": pending_fail_rate}))
+        if not read_timeout > 0:
+            raise ValueError(f"read timeout {read_timeout} is not a number of seconds > 0")
         self.host, self.port = host, port
+        self.read_timeout = read_timeout
         self.admin_token = admin_token or None
         self.stopping = threading.Event()
         self.store = Store(db_path)

@@ -1,0 +1,297 @@
+"""Issue 11 (integrity) on the sandbox, over real HTTP: integers beyond 64 bits and text
+UTF-8 cannot carry, requests the HTTP layer cannot read (raw sockets)."""
+
+import base64
+import http.client
+import json
+import socket
+import time
+
+import pytest
+
+from fapiao import crypto, protocol
+from fapiao.sandbox import Sandbox
+from fapiao.sandbox.__main__ import parser
+from fapiao.sandbox.server import MAX_BODY, READ_TIMEOUT
+
+INT64_OVER = 2**63
+INT64_UNDER = -(2**63) - 1
+
+
+def paths(answer, code=None):
+    return [error["field"] for error in answer.errors if code is None or error["code"] == code]
+
+
+# --- 1. integers beyond 64 bits, text UTF-8 cannot carry ------------------------------------------
+
+def test_line_number_beyond_64_bits_is_a_parameter_error(wire, sandbox, app, make_invoice):
+    payload = make_invoice("BIG-1")
+    payload["lines"][0]["lineNo"] = INT64_OVER
+    answer = wire.call("invoice.issue", payload)
+    assert (answer.code, answer.response.status_code, answer.signed) == ("1001", 400, True)
+    assert answer.errors == [{
+        "field": "lines[0].lineNo", "code": "INTEGER_RANGE",
+        "message": "9223372036854775808 is outside the 64-bit integer range "
+                   "(-9223372036854775808 to 9223372036854775807)",
+        "messageZh": "9223372036854775808 超出 64 位整数范围（-9223372036854775808 至 9223372036854775807）"}]
+    stats = sandbox.stats(app.app_id)
+    assert stats["invoices"] == 0 and stats["sequences"] == {}
+    # The largest 64-bit line number is a number like any other.
+    payload["lines"][0]["lineNo"] = INT64_OVER - 1
+    assert wire.call("invoice.issue", payload).code == "0000"
+
+
+BLUE_NUMBER = "26351000000000000001"
+
+
+@pytest.mark.parametrize(("service", "payload", "field"), [
+    ("invoice.issue", {"totalAmount": 10**40}, "totalAmount"),
+    ("invoice.query", {"serialNos": ["A", INT64_OVER]}, "serialNos[1]"),
+    ("invoice.void", {"invoiceNumber": INT64_UNDER}, "invoiceNumber"),
+    ("redform.apply", {"serialNo": "RF-1", "blueInvoiceNumber": BLUE_NUMBER, "reason": "01",
+                       "lines": [{"blueLineNo": INT64_OVER, "amount": "-1.00", "taxAmount": "-0.13"}]},
+     "lines[0].blueLineNo"),
+    ("redform.query", {"formNumbers": ["1"], "since": INT64_OVER}, "since"),
+    ("redform.list", {"direction": "outbound", "since": INT64_OVER}, "since"),
+    ("redform.confirm", {"formNumber": "1", "extra": {"deep": [[INT64_OVER]]}}, "extra.deep[0][0]"),
+    ("redform.reject", {"formNumber": "1", "reason": INT64_UNDER}, "reason"),
+    ("redform.revoke", {"formNumber": INT64_OVER}, "formNumber"),
+    ("redinvoice.issue", {"serialNo": "R-1", "formNumber": "1", "n": INT64_OVER}, "n"),
+    ("catalogue.download", {"since": INT64_OVER}, "since"),
+    ("catalogue.download", {"page": 10**30}, "page"),
+    ("quota.query", {"anything": INT64_UNDER}, "anything"),
+    ("document.download", {"invoiceNumber": BLUE_NUMBER, "format": "pdf", "page": INT64_OVER}, "page"),
+])
+def test_every_service_refuses_integers_beyond_64_bits(wire, make_invoice, service, payload, field):
+    if service == "invoice.issue":
+        payload = {**make_invoice("BIG-2"), **payload}
+    answer = wire.call(service, payload)
+    assert (answer.code, answer.response.status_code) == ("1001", 400)
+    assert paths(answer) == [field] and answer.errors[0]["code"] == "INTEGER_RANGE"
+
+
+def test_every_integer_out_of_range_is_listed_even_thousands_of_digits_long(wire, make_invoice):
+    payload = make_invoice("BIG-3", lines=2)
+    payload["lines"][0]["lineNo"] = INT64_OVER
+    payload["lines"][1]["quantity"] = 10**30
+    payload["totalAmount"] = "BIGNUMBER"
+    payload["buyer"]["extra"] = [INT64_UNDER]
+    body = seal_text(wire.app, json.dumps(payload).replace('"BIGNUMBER"', "9" * 5000))
+    answer = wire.call("invoice.issue", body=body)
+    assert answer.code == "1001"
+    assert paths(answer, "INTEGER_RANGE") == ["buyer.extra[0]", "lines[0].lineNo", "lines[1].quantity",
+                                              "totalAmount"]
+    assert "5000 digits" in answer.errors[-1]["message"]
+
+
+def seal_text(app, plaintext):
+    """A request body carrying ``plaintext`` (any JSON text) SM4-encrypted, as protocol.seal
+    would seal a payload it could serialise itself."""
+    data = crypto.sm4_encrypt(bytes.fromhex(app.sm4_key_hex), plaintext.encode(), mode="cbc")
+    return json.dumps({"encryption": "SM4-CBC", "data": base64.b64encode(data).decode()}).encode()
+
+
+def test_lone_surrogates_are_a_parameter_error_not_a_crash(wire, sandbox, app, make_invoice):
+    payload = make_invoice("SUR-1")
+    payload["buyer"]["name"] = "某某\ud800公司"
+    payload["remark"] = "\udfff"
+    payload["\udc00key"] = "x"
+    # json.dumps escapes the surrogates (\ud800): valid JSON, not valid Unicode.
+    answer = wire.call("invoice.issue", body=seal_text(app, json.dumps(payload)))
+    assert (answer.code, answer.signed) == ("1001", True)
+    assert [(e["field"], e["code"]) for e in answer.errors] == [
+        ("buyer.name", "TEXT_ENCODING"), ("remark", "TEXT_ENCODING"), ("\\udc00key", "TEXT_ENCODING")]
+    assert "U+D800" in answer.errors[0]["message"]
+    assert sandbox.stats(app.app_id)["invoices"] == 0
+
+
+# --- 2. requests the HTTP layer cannot read -------------------------------------------------------
+
+class Raw:
+    """A raw TCP connection to the sandbox, for what no HTTP library sends."""
+
+    def __init__(self, sandbox, timeout=20):
+        self.sock = socket.create_connection((sandbox.host, sandbox.port), timeout=timeout)
+
+    def send(self, data):
+        self.sock.sendall(data)
+        return self
+
+    def answer(self, method="POST"):
+        """The next HTTP answer: (status, headers, JSON body)."""
+        response = http.client.HTTPResponse(self.sock, method=method)
+        response.begin()
+        body = response.read()
+        return response.status, response.headers, json.loads(body)
+
+    def closed(self):
+        """True when the server closed the connection with nothing more to say."""
+        try:
+            return self.sock.recv(65536) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def raw(sandbox):
+    opened = []
+
+    def connect(timeout=20):
+        opened.append(Raw(sandbox, timeout))
+        return opened[-1]
+
+    yield connect
+    for connection in opened:
+        connection.close()
+
+
+def signed_head(app, path, body, content_length=True, extra=()):
+    """The request line and headers of a correctly signed request for ``body``."""
+    headers = protocol.request_headers(app.app_id, app.secret, path, body)
+    if content_length is True:
+        content_length = len(body)
+    if content_length is not None:
+        headers["Content-Length"] = str(content_length)
+    headers.update(extra)
+    lines = [f"POST {path} HTTP/1.1", "Host: sandbox", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode(), headers[protocol.H_NONCE]
+
+
+def assert_signed_for(app, path, response, body, nonce):
+    """``response`` (with its ``body``) is signed with the app's secret and bound to ``nonce``."""
+    headers = response.headers
+    assert headers[protocol.H_REQUEST_NONCE] == nonce
+    canonical = protocol.canonical_response(response.status, path, headers[protocol.H_TIMESTAMP],
+                                            headers[protocol.H_NONCE], request_nonce=nonce, body=body)
+    assert protocol.signature_matches(app.secret.encode(), canonical, headers[protocol.H_SIGNATURE])
+
+
+@pytest.mark.parametrize("line", [
+    b"GARBAGE\r\n\r\n",
+    b"POST\r\n\r\n",
+    b"POST /v1/invoices/query HTTP/9.9\r\n\r\n",
+    b"POST /v1/invoices/query\r\n",                     # an HTTP/0.9 line: no headers to answer with
+    b"GET /health\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",   # a TLS hello on the plain port
+    b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+    b"POST /v1/invoices/query HTTP/1.1\r\n" + b"X-Long: " + b"b" * 70000 + b"\r\n\r\n",
+])
+def test_garbage_gets_one_protocol_answer_then_the_connection_closes(raw, line):
+    connection = raw().send(line)
+    status, headers, body = connection.answer()
+    assert status == 400 and headers["Content-Type"].startswith("application/json")
+    assert body["code"] == "1002" and " / " in body["message"]
+    assert protocol.H_SIGNATURE not in headers      # nothing says whose request it is
+    assert connection.closed()
+
+
+def test_a_method_nobody_serves_is_an_unknown_service(raw):
+    connection = raw().send(b"BREW /v1/invoices/query HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+    status, _, body = connection.answer()
+    assert (status, body["code"]) == (404, "1004")
+    assert connection.closed()
+
+
+def test_chunked_body_is_refused_once_signed_and_processes_nothing(raw, sandbox, app, make_invoice):
+    path = protocol.SERVICES["invoice.issue"]
+    body = protocol.seal(app.sm4_key, make_invoice("CHUNK-1"))
+    head, nonce = signed_head(app, path, body, content_length=None, extra={"Transfer-Encoding": "chunked"})
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    connection = raw().send(head + chunked)
+    response = http.client.HTTPResponse(connection.sock, method="POST")
+    response.begin()
+    raw_body = response.read()
+    assert response.status == 400 and json.loads(raw_body)["code"] == "1002"
+    assert "Transfer-Encoding" in json.loads(raw_body)["message"]
+    assert_signed_for(app, path, response, raw_body, nonce)
+    assert connection.closed()          # the chunks are never read as a second request
+    assert sandbox.stats(app.app_id)["invoices"] == 0
+
+
+def test_body_shorter_than_content_length_times_out_in_seconds(raw, sandbox, app):
+    path = protocol.SERVICES["invoice.query"]
+    body = protocol.seal(app.sm4_key, {"serialNos": ["X"]})
+    head, nonce = signed_head(app, path, body)
+    started = time.monotonic()
+    connection = raw(timeout=READ_TIMEOUT + 10).send(head + body[:10])
+    response = http.client.HTTPResponse(connection.sock, method="POST")
+    response.begin()
+    raw_body = response.read()
+    waited = time.monotonic() - started
+    assert READ_TIMEOUT - 0.5 <= waited < READ_TIMEOUT + 5
+    answer = json.loads(raw_body)
+    assert (response.status, answer["code"]) == (400, "1002")
+    assert f"only 10 of the {len(body)} bytes" in answer["message"]
+    assert_signed_for(app, path, response, raw_body, nonce)
+    assert connection.closed()
+
+
+def test_read_timeout_is_an_option(tmp_path):
+    with Sandbox(tmp_path / "quick.db", read_timeout=0.5) as quick:
+        connection = Raw(quick, timeout=5)
+        try:
+            started = time.monotonic()
+            connection.send(b"POST /v1/invoices/query HTTP/1.1\r\nContent-Length: 50\r\n\r\n{")
+            status, headers, body = connection.answer()
+            assert time.monotonic() - started < 3
+            assert (status, body["code"]) == (400, "1002") and protocol.H_SIGNATURE not in headers
+            assert connection.closed()
+        finally:
+            connection.close()
+    with pytest.raises(ValueError):
+        Sandbox(tmp_path / "never.db", read_timeout=0)
+    assert parser().parse_args(["--db", "x.db"]).read_timeout == READ_TIMEOUT == 5
+    assert parser().parse_args(["--db", "x.db", "--read-timeout", "0.5"]).read_timeout == 0.5
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--db", "x.db", "--read-timeout", "0"])
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (str(MAX_BODY + 1), "larger than"),
+    ("12abc", "not a number of bytes"),
+    ("-1", "not a number of bytes"),
+    ("1_0", "not a number of bytes"),
+    ("\u00b2", "not a number of bytes"),      # a superscript two: a digit to str.isdigit, not to HTTP
+])
+def test_bad_or_over_size_content_length_is_a_protocol_answer(raw, value, expected):
+    connection = raw()
+    connection.send(f"POST /v1/invoices/query HTTP/1.1\r\nContent-Length: {value}\r\n\r\n".encode("latin-1"))
+    status, _, body = connection.answer()
+    assert (status, body["code"]) == (400, "1002") and expected in body["message"]
+    assert connection.closed()
+
+
+def test_conflicting_content_lengths_are_refused(raw):
+    connection = raw().send(b"POST /v1/invoices/query HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x")
+    status, _, body = connection.answer()
+    assert (status, body["code"]) == (400, "1002") and "conflicting" in body["message"]
+    assert connection.closed()
+
+
+def test_over_size_body_is_not_asked_for_with_expect_100_continue(raw, app):
+    path = protocol.SERVICES["invoice.query"]
+    head, nonce = signed_head(app, path, b"", content_length=MAX_BODY + 1, extra={"Expect": "100-continue"})
+    connection = raw().send(head)
+    response = http.client.HTTPResponse(connection.sock, method="POST")
+    response.begin()            # a final answer, not "100 Continue"
+    raw_body = response.read()
+    assert (response.status, json.loads(raw_body)["code"]) == (400, "1002")
+    assert_signed_for(app, path, response, raw_body, nonce)
+    assert connection.closed()
+
+
+def test_keep_alive_serves_requests_until_one_cannot_be_read(raw):
+    connection = raw()
+    # Empty lines before a request line are skipped (RFC 9112 §2.2).
+    connection.send(b"\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, headers, body = connection.answer("GET")
+    assert (status, body) == (200, {"status": "ok"}) and headers.get("Connection") != "close"
+    connection.send(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert connection.answer("GET")[2] == {"status": "ok"}
+    connection.send(b"NOT HTTP AT ALL\r\n\r\nGET /health HTTP/1.1\r\n\r\n")
+    status, headers, body = connection.answer()
+    assert (status, body["code"], headers["Connection"]) == (400, "1002", "close")
+    assert connection.closed()      # the request after the garbage is not answered
