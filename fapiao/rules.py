@@ -15,12 +15,15 @@ Odoo hands in ``False`` for empty text and may hand in a float by mistake
 arithmetic so that no exponent can overflow.
 """
 
+import dataclasses
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from .catalogue import format_rate
-from .documents import INVOICE_TYPES, LEGACY_INVOICE_TYPES, LINE_TYPES, RED_REASONS
+from .documents import INVOICE_TYPES, LEGACY_INVOICE_TYPES, LINE_TYPES, RED_REASONS, Party
 from .errors import FieldError, InvalidTaxpayerId, ValidationFailed
 from .taxid import validate_taxpayer_id
 
@@ -32,16 +35,42 @@ MONEY_PLACES = 2
 # free of overflow and of rounding, whatever a caller or the wire hands in.
 MAX_MAGNITUDE = Decimal("1e15")
 
-MAX_LENGTHS = {                 # characters, not bytes
-    "serial_no": 64,
-    "party_name": 300,
-    "address_phone": 100,       # address and phone together
-    "bank_account": 100,        # bank name and account number together
-    "line_name": 200,           # including the *简称* prefix
-    "spec": 100,
-    "unit": 50,
-    "remark": 200,
+
+@dataclass(frozen=True)
+class FieldLimits:
+    """The longest text each field may have, in characters (Unicode code points, not bytes).
+
+    The defaults are those of our protocol (docs/protocol.md §6.1); the connected
+    platform decides, so a provider whose platform allows less passes its own
+    ``FieldLimits`` to the validators (``limits=``).
+    """
+
+    serial_no: int = 64
+    party_name: int = 300
+    address_phone: int = 100    # address and phone together
+    bank_account: int = 100     # bank name and account number together
+    email: int = 100            # the whole field, however many addresses it lists
+    line_name: int = 200        # including the *简称* prefix
+    spec: int = 100
+    unit: int = 50
+    remark: int = 200
+    issuer: int = 20
+
+
+PROTOCOL_LIMITS = FieldLimits()
+MAX_LENGTHS = MappingProxyType(dataclasses.asdict(PROTOCOL_LIMITS))   # the same numbers, by name
+# Characters no invoice prints: controls (tabs and line breaks included: printed fields
+# are single lines), format characters (zero-width spaces and joiners, U+FEFF, bidi
+# overrides ...), private use, surrogates and unassigned code points.
+UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+_CATEGORY_NAMES = {
+    "Cc": ("control character", "控制字符"),
+    "Cf": ("format character", "格式字符"),
+    "Co": ("private-use character", "私用区字符"),
+    "Cs": ("surrogate", "代理码位"),
+    "Cn": ("unassigned code point", "未分配的码位"),
 }
+_UNPRINTABLE_SHOWN = 5      # characters named in a message; the count says how many more
 INVOICE_NUMBER_LENGTH = 20
 ALL_INVOICE_TYPES = {**INVOICE_TYPES, **LEGACY_INVOICE_TYPES}
 SPECIAL_INVOICE_TYPES = ("01", "004")   # 专用发票: the buyer must be an identified taxpayer
@@ -262,6 +291,29 @@ class _Findings:
             self.add(path, "TOO_LONG", f"{together[0]}{verb} {count} characters (at most {limit})",
                      f"{together[1]}有 {count} 个字符（最多 {limit} 个）")
 
+    def printable(self, path, value):
+        """UNPRINTABLE naming every character of ``value`` that no invoice prints (see
+        UNPRINTABLE_CATEGORIES); True when there is none."""
+        if value.isprintable():     # fast path: no Cc, Cf, Co, Cs, Cn (nor separators other than space)
+            return True
+        bad = [(position, char) for position, char in enumerate(value, start=1)
+               if unicodedata.category(char) in UNPRINTABLE_CATEGORIES]
+        if not bad:
+            return True
+        shown_en, shown_zh = [], []
+        for position, char in bad[:_UNPRINTABLE_SHOWN]:
+            kind_en, kind_zh = _CATEGORY_NAMES[unicodedata.category(char)]
+            name = unicodedata.name(char, "")
+            shown_en.append(f"U+{ord(char):04X} ({name or kind_en}) at position {position}")
+            shown_zh.append(f"第 {position} 位 U+{ord(char):04X}（{kind_zh}{'：' + name if name else ''}）")
+        more = len(bad) - len(shown_en)
+        count_en = f"{len(bad)} character{'s' if len(bad) > 1 else ''}"
+        self.add(path, "UNPRINTABLE",
+                 f"contains {count_en} that cannot be printed: {', '.join(shown_en)}"
+                 f"{f', and {more} more' if more else ''}; remove {'them' if len(bad) > 1 else 'it'}",
+                 f"含有 {len(bad)} 个无法打印的字符：{'、'.join(shown_zh)}{'等' if more else ''}，请删除")
+        return False
+
     def number(self, path, value, *, required=True, money=False):
         """The value as a bounded Decimal, or None (reported) when it cannot be used."""
         if value is None:
@@ -325,11 +377,11 @@ class _Findings:
 
 # --- Header fields shared by invoices and red forms ------------------------------------
 
-def _check_serial_no(found, value):
+def _check_serial_no(found, value, limits):
     value = _text(value)
     if not found.required("serialNo", value):
         return
-    found.length("serialNo", value, MAX_LENGTHS["serial_no"])
+    found.length("serialNo", value, limits.serial_no)
     if not _SERIAL_NO.fullmatch(value):
         found.add("serialNo", "SERIAL_NO_FORMAT",
                   f"{value!r} may contain only letters, digits, '_' and '-'",
@@ -345,31 +397,36 @@ def _check_invoice_number(found, path, value):
 
 # --- Parties -------------------------------------------------------------------------
 
-def _check_party(found, role, party, tax_id_required=False):
-    """Seller or buyer: name, taxpayer id when given (or required), lengths, email."""
+def _check_party(found, role, party, limits, tax_id_required=False):
+    """Seller or buyer: every field printable, name, taxpayer id when given (or required),
+    lengths, email."""
     if party is None:
         found.add(role, "REQUIRED", "is required", "为必填项")
         return
-    name = _text(party.name)
-    if found.required(f"{role}.name", name):
-        found.length(f"{role}.name", name, MAX_LENGTHS["party_name"])
-    tax_id = _text(party.tax_id)
+    text = {wire: _text(getattr(party, attribute)) for attribute, wire in Party._WIRE.items()}
+    printable = {wire: found.printable(f"{role}.{wire}", value) for wire, value in text.items()}
+    if found.required(f"{role}.name", text["name"]):
+        found.length(f"{role}.name", text["name"], limits.party_name)
+    tax_id = text["taxId"]
     if tax_id.strip():
-        found.taxpayer_id(f"{role}.taxId", tax_id)
+        if printable["taxId"]:      # else its characters are what is wrong with it
+            found.taxpayer_id(f"{role}.taxId", tax_id)
     elif tax_id_required:
         found.add(f"{role}.taxId", "REQUIRED", "is required", "为必填项")
-    found.length(f"{role}.address", _text(party.address) + _text(party.phone),
-                 MAX_LENGTHS["address_phone"], ("and phone together ", "和电话合计"))
-    found.length(f"{role}.bankName", _text(party.bank_name) + _text(party.bank_account),
-                 MAX_LENGTHS["bank_account"], ("and account together ", "和银行账号合计"))
-    email = _text(party.email).strip()
-    if email and not all(_EMAIL.fullmatch(part.strip()) for part in _EMAIL_SEPARATORS.split(email)):
+    found.length(f"{role}.address", text["address"] + text["phone"], limits.address_phone,
+                 ("and phone together ", "和电话合计"))
+    found.length(f"{role}.bankName", text["bankName"] + text["bankAccount"], limits.bank_account,
+                 ("and account together ", "和银行账号合计"))
+    email = text["email"].strip()
+    found.length(f"{role}.email", email, limits.email)
+    if email and printable["email"] and not all(_EMAIL.fullmatch(part.strip())
+                                                for part in _EMAIL_SEPARATORS.split(email)):
         found.add(f"{role}.email", "EMAIL_FORMAT", f"{email!r} is not an email address",
                   f"“{email}”不是有效的邮箱地址")
 
 
-def _check_buyer(found, buyer, invoice_type):
-    _check_party(found, "buyer", buyer)     # 普票: taxpayer id optional, natural persons welcome
+def _check_buyer(found, buyer, invoice_type, limits):
+    _check_party(found, "buyer", buyer, limits)     # 普票: taxpayer id optional, natural persons welcome
     if invoice_type not in SPECIAL_INVOICE_TYPES or buyer is None:
         return
     if not _text(buyer.tax_id).strip():
@@ -503,17 +560,25 @@ def _check_line_arithmetic(found, path, line, amounts):
                   ("quantity x unit price", "数量×单价"), tolerance=QUANTITY_PRICE_TOLERANCE)
 
 
-def _check_line(found, path, line, catalogue, sign):
+def _check_printed(found, path, value, limit):
+    """A printed text field that may be empty: its characters and its length."""
+    value = _text(value)
+    found.printable(path, value)
+    found.length(path, value, limit)
+
+
+def _check_line(found, path, line, catalogue, sign, *, limits):
     """One line on its own; returns its amounts for the checks across lines."""
     line_type = _text(line.line_type)
     found.one_of(f"{path}.lineType", line_type, LINE_TYPES, "LINE_TYPE_UNKNOWN")
     entry = _catalogue_entry(found, path, _text(line.classification_code), catalogue)
     name = _text(line.name)
+    found.printable(f"{path}.name", name)
     if found.required(f"{path}.name", name):
-        found.length(f"{path}.name", name, MAX_LENGTHS["line_name"])
+        found.length(f"{path}.name", name, limits.line_name)
         _check_line_name(found, f"{path}.name", name, entry)
-    found.length(f"{path}.spec", _text(line.spec), MAX_LENGTHS["spec"])
-    found.length(f"{path}.unit", _text(line.unit), MAX_LENGTHS["unit"])
+    _check_printed(found, f"{path}.spec", line.spec, limits.spec)
+    _check_printed(found, f"{path}.unit", line.unit, limits.unit)
     amounts = _read_line_amounts(found, path, line)
     _check_rate_and_policy(found, path, amounts.rate, _text(line.preferential_policy), entry)
     _check_line_arithmetic(found, path, line, amounts)
@@ -595,30 +660,36 @@ def _check_totals(found, invoice, amounts, sign):
                   stated_as=("the sum of line taxes", "各行税额之和"))
 
 
-def validate_invoice(invoice, catalogue=None):
+def validate_invoice(invoice, catalogue=None, *, limits=None):
     """Every problem of ``invoice`` as FieldErrors in document order; [] when it may be sent.
 
     ``catalogue`` (a :class:`~fapiao.catalogue.Catalogue`) enables the checks of
     classification codes, their rates and short names; without it they are skipped.
+    ``limits`` (:class:`FieldLimits`) are the lengths the platform accepts, by default
+    those of our protocol. Every printed text field must be printable (no character of
+    UNPRINTABLE_CATEGORIES) and within its limit.
     """
+    limits = limits or PROTOCOL_LIMITS
     found = _Findings()
-    _check_serial_no(found, invoice.serial_no)
+    _check_serial_no(found, invoice.serial_no, limits)
     invoice_type = _text(invoice.invoice_type)
     found.one_of("invoiceType", invoice_type, ALL_INVOICE_TYPES, "INVOICE_TYPE_UNKNOWN")
     kind = _text(invoice.kind)
     found.one_of("kind", kind, INVOICE_KINDS, "KIND_UNKNOWN")
     if kind == "red":
         _check_invoice_number(found, "blueInvoiceNumber", invoice.blue_invoice_number)
-    _check_party(found, "seller", invoice.seller, tax_id_required=True)
-    _check_buyer(found, invoice.buyer, invoice_type)
-    found.length("remark", _text(invoice.remark), MAX_LENGTHS["remark"])
+    _check_party(found, "seller", invoice.seller, limits, tax_id_required=True)
+    _check_buyer(found, invoice.buyer, invoice_type, limits)
+    _check_printed(found, "issuer", invoice.issuer, limits.issuer)
+    _check_printed(found, "remark", invoice.remark, limits.remark)
 
     lines = list(invoice.lines or ())
     if not lines:
         found.add("lines", "NO_LINES", "are empty: an invoice needs at least one line",
                   "为空：发票至少需要一行明细")
     sign = {"blue": 1, "red": -1}.get(kind)     # blue invoices are positive, red ones negative
-    amounts = [_check_line(found, f"lines[{i}]", line, catalogue, sign) for i, line in enumerate(lines)]
+    amounts = [_check_line(found, f"lines[{i}]", line, catalogue, sign, limits=limits)
+               for i, line in enumerate(lines)]
     _check_discounts(found, lines, amounts)
     _check_totals(found, invoice, amounts, sign)
     return found.in_order(_INVOICE_ORDER)
@@ -629,9 +700,9 @@ def _raise_if_any(errors):
         raise ValidationFailed(errors)
 
 
-def check_invoice(invoice, catalogue=None):
+def check_invoice(invoice, catalogue=None, *, limits=None):
     """Raise :class:`ValidationFailed` listing every problem of ``invoice``."""
-    _raise_if_any(validate_invoice(invoice, catalogue))
+    _raise_if_any(validate_invoice(invoice, catalogue, limits=limits))
 
 
 def format_line_name(short_name, item_name):
@@ -726,14 +797,14 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
                           f"{shown_left}（原为 {_fmt(original)}，已红冲 {_fmt(done)}）")
 
 
-def validate_serial_no(serial_no):
+def validate_serial_no(serial_no, *, limits=None):
     """The problems of a serial number on its own (for requests that carry only one)."""
     found = _Findings()
-    _check_serial_no(found, serial_no)
+    _check_serial_no(found, serial_no, limits or PROTOCOL_LIMITS)
     return found.errors
 
 
-def validate_red_form(form, blue_invoice=None, already_reversed=None):
+def validate_red_form(form, blue_invoice=None, already_reversed=None, *, limits=None):
     """Every problem of a red-letter form application, in document order.
 
     With ``blue_invoice`` (an Invoice; its lines numbered by ``line_no`` or
@@ -742,7 +813,7 @@ def validate_red_form(form, blue_invoice=None, already_reversed=None):
     sums of earlier forms) is taken off. No lines means a full reversal.
     """
     found = _Findings()
-    _check_serial_no(found, form.serial_no)
+    _check_serial_no(found, form.serial_no, limits or PROTOCOL_LIMITS)
     _check_invoice_number(found, "blueInvoiceNumber", form.blue_invoice_number)
     found.one_of("reason", form.reason, RED_REASONS, "REASON_UNKNOWN")
     found.one_of("applicant", form.applicant, APPLICANTS, "APPLICANT_UNKNOWN")
@@ -753,6 +824,7 @@ def validate_red_form(form, blue_invoice=None, already_reversed=None):
     return found.in_order(_RED_FORM_ORDER)
 
 
-def check_red_form(form, blue_invoice=None, already_reversed=None):
+def check_red_form(form, blue_invoice=None, already_reversed=None, *, limits=None):
     """Raise :class:`ValidationFailed` listing every problem of the form."""
-    _raise_if_any(validate_red_form(form, blue_invoice, already_reversed))
+    _raise_if_any(validate_red_form(form, blue_invoice, already_reversed, limits=limits))
+

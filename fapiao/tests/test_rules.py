@@ -1,6 +1,7 @@
 """Local checks of invoices and red-letter forms before anything is sent."""
 
 import dataclasses
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -12,11 +13,14 @@ from fapiao.rules import (
     INVOICE_TAX_TOLERANCE,
     LINE_TAX_TOLERANCE,
     MAX_LENGTHS,
+    PROTOCOL_LIMITS,
+    FieldLimits,
     check_invoice,
     check_red_form,
     format_line_name,
     validate_invoice,
     validate_red_form,
+    validate_serial_no,
 )
 from fapiao.taxid import validate_taxpayer_id
 
@@ -634,3 +638,136 @@ def test_blue_lines_are_numbered_by_line_no_where_given():
     assert validate_red_form(red_form(reversal(20, "-2500.00", "-325.00", "-1")), blue) == []
     assert found(validate_red_form(red_form(reversal(2, "-2500.00", "-325.00", "-1")), blue)) == [
         ("lines[0].blueLineNo", "LINE_NOT_FOUND")]
+
+
+# --- Printed fields: characters and lengths ---------------------------------------------------
+
+def put(path, template):
+    """Set the field at ``path`` (``buyer.name``, ``lines[2].spec``, ``remark``) of an invoice to
+    ``template`` with ``{}`` replaced by the text given later."""
+    names = {"taxId": "tax_id", "bankName": "bank_name", "bankAccount": "bank_account"}
+
+    def mutate(invoice, text):
+        top, index, sub = re.fullmatch(r"(\w+)(?:\[(\d+)\])?(?:\.(\w+))?", path).groups()
+        target = invoice.lines[int(index)] if index else getattr(invoice, top) if sub else invoice
+        setattr(target, names.get(sub or top, sub or top), template.replace("{}", text))
+    return path, mutate
+
+
+PRINTED_FIELDS = [
+    put("seller.name", "福州示例{}软件有限公司"), put("seller.taxId", SELLER_ID + "{}"),
+    put("seller.address", "福州市{}鼓楼区"), put("seller.phone", "0591-{}87654321"),
+    put("seller.bankName", "中国{}工商银行"), put("seller.bankAccount", "1402{}020109"),
+    put("buyer.name", "{}深圳示例科技有限公司"), put("buyer.taxId", "{}" + BUYER_ID),
+    put("buyer.address", "深圳市{}"), put("buyer.phone", "0755{}"), put("buyer.bankName", "招商{}银行"),
+    put("buyer.bankAccount", "7559{}"), put("buyer.email", "li{}@example.com"),
+    put("lines[2].name", "*运输服务*{}配送"), put("lines[2].spec", "{}X-100"), put("lines[2].unit", "次{}"),
+    put("issuer", "李{}会计"), put("remark", "合同号{}HT-2025-001"),
+]
+UNPRINTABLE = [
+    pytest.param("\t", id="tab"), pytest.param("\n", id="newline"), pytest.param("\r", id="carriage-return"),
+    pytest.param("\x00", id="nul"), pytest.param("\x7f", id="delete"), pytest.param("\x85", id="c1-control"),
+    pytest.param("\u200b", id="zero-width-space"), pytest.param("\u200d", id="zero-width-joiner"),
+    pytest.param("\ufeff", id="byte-order-mark"), pytest.param("\u202e", id="right-to-left-override"),
+    pytest.param("\u2066", id="bidi-isolate"), pytest.param("\u00ad", id="soft-hyphen"),
+    pytest.param("\ue000", id="private-use"), pytest.param("\U000f0000", id="private-use-plane-15"),
+    pytest.param("\ud800", id="lone-surrogate"), pytest.param("\u0378", id="unassigned"),
+]
+
+
+@pytest.mark.parametrize("char", UNPRINTABLE)
+@pytest.mark.parametrize(("path", "mutate"), [pytest.param(*field, id=field[0]) for field in PRINTED_FIELDS])
+def test_every_printed_field_refuses_unprintable_characters(path, mutate, char, catalogue):
+    invoice = special_invoice()
+    mutate(invoice, "")
+    assert validate_invoice(invoice, catalogue) == []
+    mutate(invoice, char)
+    errors = validate_invoice(invoice, catalogue)
+    assert found(errors) == [(path, "UNPRINTABLE")]
+    assert f"U+{ord(char):04X}" in errors[0].message and f"U+{ord(char):04X}" in errors[0].message_zh
+
+
+@pytest.mark.parametrize("text", ["深圳　示例", "A\u00a0B", "é", "𠀀字", "Ｆｕｌｌ", "★", "a b"])
+def test_spaces_and_other_printed_characters_pass(text, catalogue):
+    invoice = special_invoice()
+    invoice.buyer.name = invoice.remark = text
+    assert validate_invoice(invoice, catalogue) == []
+
+
+def test_every_unprintable_field_is_listed_at_once_with_its_characters(catalogue):
+    invoice = special_invoice()
+    invoice.seller.name = "福州\u200b示例\u200b软件"
+    invoice.buyer.tax_id = BUYER_ID + "\t"
+    invoice.buyer.email = "li@example.com\u200e"
+    invoice.lines[1].name = "*电子计算机*台式电脑\n"
+    invoice.remark = "\x01\x02\x03\x04\x05\x06\x07"
+    errors = validate_invoice(invoice, catalogue)
+    assert found(errors) == [("seller.name", "UNPRINTABLE"), ("buyer.taxId", "UNPRINTABLE"),
+                             ("buyer.email", "UNPRINTABLE"), ("lines[1].name", "UNPRINTABLE"),
+                             ("lines[1].name", "DISCOUNT_MISMATCH"), ("remark", "UNPRINTABLE")]
+    assert errors[0].message == ("seller name contains 2 characters that cannot be printed: "
+                                 "U+200B (ZERO WIDTH SPACE) at position 3, U+200B (ZERO WIDTH SPACE) at position 6; "
+                                 "remove them")
+    assert errors[0].message_zh == ("销售方名称含有 2 个无法打印的字符：第 3 位 U+200B（格式字符：ZERO WIDTH SPACE）、"
+                                    "第 6 位 U+200B（格式字符：ZERO WIDTH SPACE），请删除")
+    assert errors[1].message == ("buyer taxpayer id contains 1 character that cannot be printed: "
+                                 "U+0009 (control character) at position 19; remove it")
+    assert errors[-1].message.endswith("U+0005 (control character) at position 5, and 2 more; remove them")
+    assert errors[-1].message_zh.startswith("备注含有 7 个无法打印的字符：第 1 位 U+0001（控制字符）")
+    assert errors[-1].message_zh.endswith("等，请删除")
+    with pytest.raises(ValidationFailed) as raised:
+        check_invoice(invoice, catalogue)
+    assert raised.value.errors == errors
+
+
+def test_field_limits_are_our_protocols_by_default():
+    assert PROTOCOL_LIMITS == FieldLimits()
+    assert (PROTOCOL_LIMITS.party_name, PROTOCOL_LIMITS.line_name, PROTOCOL_LIMITS.spec, PROTOCOL_LIMITS.unit,
+            PROTOCOL_LIMITS.remark, PROTOCOL_LIMITS.issuer, PROTOCOL_LIMITS.email) == (300, 200, 100, 50, 200, 20, 100)
+    assert dict(MAX_LENGTHS) == dataclasses.asdict(PROTOCOL_LIMITS)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PROTOCOL_LIMITS.party_name = 1
+
+
+@pytest.mark.parametrize(("path", "mutate", "limit"), [
+    pytest.param(*put("issuer", "{}"), 20, id="issuer"),
+    pytest.param(*put("buyer.email", "{}@example.com"), 100, id="email"),
+    pytest.param(*put("buyer.name", "{}"), 300, id="name"),
+    pytest.param(*put("lines[2].name", "*运输服务*{}"), 200, id="item"),
+    pytest.param(*put("lines[2].spec", "{}"), 100, id="spec"),
+    pytest.param(*put("lines[2].unit", "{}"), 50, id="unit"),
+    pytest.param(*put("remark", "{}"), 200, id="remark"),
+])
+def test_lengths_count_characters_up_to_the_protocols_limits(path, mutate, limit, catalogue):
+    invoice = special_invoice()
+    mutate(invoice, "")
+    fixed = len(_field_text(invoice, path))
+    mutate(invoice, "字" * (limit - fixed))          # 3 bytes each in UTF-8: characters count
+    assert validate_invoice(invoice, catalogue) == []
+    mutate(invoice, "字" * (limit - fixed + 1))
+    errors = validate_invoice(invoice, catalogue)
+    assert found(errors) == [(path, "TOO_LONG")]
+    assert f"{limit + 1} characters (at most {limit})" in errors[0].message
+
+
+def _field_text(invoice, path):
+    wire = invoice.to_wire()
+    for part in re.findall(r"\w+|\[\d+\]", path):
+        wire = wire[int(part[1:-1])] if part.startswith("[") else wire.get(part, "")
+    return wire
+
+
+def test_a_platform_may_pass_its_own_limits(catalogue):
+    invoice = special_invoice()
+    narrow = FieldLimits(party_name=9, remark=5, serial_no=8)
+    errors = validate_invoice(invoice, catalogue, limits=narrow)
+    assert found(errors) == [("serialNo", "TOO_LONG"), ("seller.name", "TOO_LONG"), ("buyer.name", "TOO_LONG"),
+                             ("remark", "TOO_LONG")]
+    assert errors[2].message == "buyer name has 10 characters (at most 9)"
+    with pytest.raises(ValidationFailed):
+        check_invoice(invoice, catalogue, limits=narrow)
+    assert found(validate_serial_no("SO2025-0002", limits=narrow)) == [("serialNo", "TOO_LONG")]
+    assert found(validate_red_form(red_form(), limits=narrow)) == [("serialNo", "TOO_LONG")]
+    with pytest.raises(ValidationFailed):
+        check_red_form(red_form(), limits=narrow)
+    assert validate_invoice(invoice, catalogue, limits=FieldLimits(party_name=1000)) == []

@@ -1,5 +1,6 @@
 """Issue 11 (integrity) on the sandbox, over real HTTP: integers beyond 64 bits and text
-UTF-8 cannot carry, requests the HTTP layer cannot read (raw sockets)."""
+UTF-8 cannot carry, requests the HTTP layer cannot read (raw sockets),
+and printed fields."""
 
 import base64
 import http.client
@@ -13,6 +14,7 @@ from fapiao import crypto, protocol
 from fapiao.sandbox import Sandbox
 from fapiao.sandbox.__main__ import parser
 from fapiao.sandbox.server import MAX_BODY, READ_TIMEOUT
+from fapiao.tests.conftest import BUYER_TAX_ID
 
 INT64_OVER = 2**63
 INT64_UNDER = -(2**63) - 1
@@ -295,3 +297,36 @@ def test_keep_alive_serves_requests_until_one_cannot_be_read(raw):
     status, headers, body = connection.answer()
     assert (status, body["code"], headers["Connection"]) == (400, "1002", "close")
     assert connection.closed()      # the request after the garbage is not answered
+
+
+# --- 5. printed fields: characters and lengths ---------------------------------------------------
+
+def test_unprintable_characters_and_lengths_are_refused_all_at_once(wire, sandbox, app, make_invoice):
+    payload = make_invoice("PRN-1", lines=2)
+    payload["buyer"]["name"] = "北京\u200b某某贸易有限公司"       # zero-width space
+    payload["buyer"]["taxId"] = BUYER_TAX_ID + "\ufeff"          # byte order mark
+    payload["buyer"]["email"] = "buyer@example.com\n"
+    payload["seller"]["address"] = "福州市\u202e鼓楼区"          # right-to-left override
+    payload["lines"][0]["spec"] = "X\t100"
+    payload["lines"][1]["unit"] = "\ue000"                        # private use
+    payload["lines"][1]["name"] = "*电子计算机*" + "机" * 200      # 207 characters
+    payload["remark"] = "备注\u0378"                              # unassigned
+    payload["issuer"] = "张" * 21
+    answer = wire.call("invoice.issue", payload)
+    assert answer.code == "1001"
+    assert [(e["field"], e["code"]) for e in answer.errors] == [
+        ("seller.address", "UNPRINTABLE"),
+        ("buyer.name", "UNPRINTABLE"), ("buyer.taxId", "UNPRINTABLE"), ("buyer.email", "UNPRINTABLE"),
+        ("lines[0].spec", "UNPRINTABLE"), ("lines[1].name", "TOO_LONG"), ("lines[1].unit", "UNPRINTABLE"),
+        ("issuer", "TOO_LONG"), ("remark", "UNPRINTABLE"),
+    ]
+    by_field = {e["field"]: e for e in answer.errors}
+    assert by_field["buyer.name"]["message"] == (
+        "buyer name contains 1 character that cannot be printed: U+200B (ZERO WIDTH SPACE) at position 3; remove it")
+    assert by_field["buyer.name"]["messageZh"] == \
+        "购买方名称含有 1 个无法打印的字符：第 3 位 U+200B（格式字符：ZERO WIDTH SPACE），请删除"
+    assert sandbox.stats(app.app_id)["invoices"] == 0
+    # Lengths count characters: 300 Chinese characters (900 UTF-8 bytes) are a name the platform takes.
+    payload = make_invoice("PRN-2")
+    payload["buyer"]["name"] = "名" * 300
+    assert wire.call("invoice.issue", payload).code == "0000"
