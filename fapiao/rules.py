@@ -544,11 +544,23 @@ def _check_rate_and_policy(found, path, rate, policy, entry):
                   f" {_percent(rate)} 不适用于{source_zh}（可用税率：{shown}）")
 
 
+def _check_line_tax(found, path, amount, rate, tax):
+    """|amount x rate - tax| <= LINE_TAX_TOLERANCE, on invoice lines and red form lines alike."""
+    found.differs(f"{path}.taxAmount", "LINE_TAX_DIFF", tax, _product(amount, rate),
+                  ("amount x rate", "金额×税率"), tolerance=LINE_TAX_TOLERANCE)
+
+
+def _check_accumulated_tax(found, path, taxes, products):
+    """|sum(tax) - sum(amount x rate)| <= INVOICE_TAX_TOLERANCE over a document's lines."""
+    found.differs(path, "INVOICE_TAX_DIFF", _sum(taxes), _sum(products),
+                  ("the sum of amount x rate", "各行金额×税率之和"), tolerance=INVOICE_TAX_TOLERANCE,
+                  stated_as=("the sum of line taxes", "各行税额之和"))
+
+
 def _check_line_arithmetic(found, path, line, amounts):
     found.differs(f"{path}.amountWithTax", "LINE_SUM", amounts.with_tax,
                   _sum((amounts.amount, amounts.tax)), ("amount + tax", "金额+税额"))
-    found.differs(f"{path}.taxAmount", "LINE_TAX_DIFF", amounts.tax, _product(amounts.amount, amounts.rate),
-                  ("amount x rate", "金额×税率"), tolerance=LINE_TAX_TOLERANCE)
+    _check_line_tax(found, path, amounts.amount, amounts.rate, amounts.tax)
     # The raw fields decide: an unreadable value is reported already, not missing.
     if (line.quantity is None) != (line.unit_price is None):
         present, missing = ("quantity", "unitPrice") if line.unit_price is None else ("unitPrice", "quantity")
@@ -654,10 +666,7 @@ def _check_totals(found, invoice, amounts, sign):
                   ("total amount + total tax", "合计金额+合计税额"))
     found.differs("totalWithTax", "TOTAL_MISMATCH", total_with_tax, _sum(a.with_tax for a in amounts),
                   ("the sum of line amounts with tax", "各行价税合计之和"))
-    found.differs("totalTax", "INVOICE_TAX_DIFF", line_taxes,
-                  _sum(_product(a.amount, a.rate) for a in amounts),
-                  ("the sum of amount x rate", "各行金额×税率之和"), tolerance=INVOICE_TAX_TOLERANCE,
-                  stated_as=("the sum of line taxes", "各行税额之和"))
+    _check_accumulated_tax(found, "totalTax", (a.tax for a in amounts), (_product(a.amount, a.rate) for a in amounts))
 
 
 def validate_invoice(invoice, catalogue=None, *, limits=None):
@@ -745,25 +754,69 @@ def _check_red_line(found, path, line, seen):
     return quantity, amount, tax
 
 
-def _blue_lines(blue_invoice):
-    """Blue line number -> that line's (quantity, amount, tax) as Decimals or None."""
-    return {line.line_no or index + 1: tuple(_usable_decimal(getattr(line, attr)) for _, attr in _REVERSAL_FIELDS)
-            for index, line in enumerate(blue_invoice.lines or ())}
+def discount_pairs(invoice):
+    """{line number of a discount line: line number of the discounted line it follows}.
+
+    Lines are numbered by ``line_no`` or position; a discount line counts only right after
+    a discounted line (validate_invoice refuses any other).
+    """
+    numbers = [line.line_no or index + 1 for index, line in enumerate(invoice.lines or ())]
+    types = [_text(line.line_type) for line in invoice.lines or ()]
+    return {numbers[i]: numbers[i - 1] for i in range(1, len(types))
+            if types[i] == "discount" and types[i - 1] == "discounted"}
 
 
-def _reversed_before(already_reversed):
-    """Line number -> (quantity, amount, tax) reversed by earlier forms, 0 where unknown."""
-    return {number: tuple(_usable_decimal(value) or Decimal(0) for value in values)
-            for number, values in (already_reversed or {}).items()}
+def _reversible(blue_invoice):
+    """What red forms may take back, per blue line number: ({number: (quantity, amount, tax)},
+    {number: tax rate}), Decimals or None. A discount line is folded into the line it
+    discounts, whose amounts become net of it: the pair is reversed through that line."""
+    pairs = discount_pairs(blue_invoice)
+    units, rates = {}, {}
+    for index, line in enumerate(blue_invoice.lines or ()):
+        number = line.line_no or index + 1
+        values = tuple(_usable_decimal(getattr(line, attr)) for _, attr in _REVERSAL_FIELDS)
+        if number in pairs:     # the discounted line's quantity stays; amount and tax net
+            quantity, amount, tax = units[pairs[number]]
+            units[pairs[number]] = (quantity, _sum((amount, values[1])), _sum((tax, values[2])))
+        else:
+            units[number] = values
+            rates[number] = _usable_decimal(line.tax_rate)
+    return units, rates
+
+
+def _reversed_before(already_reversed, pairs):
+    """Line number -> (quantity, amount, tax) reversed by earlier forms, 0 where unknown; what
+    a form took from a discount line (a full reversal mirrors it, positive) counts on the line
+    it discounts."""
+    before = {}
+    for blue_line_no, values in (already_reversed or {}).items():
+        number = pairs.get(blue_line_no, blue_line_no)
+        done = before.get(number, (Decimal(0),) * 3)
+        before[number] = tuple(total + (_usable_decimal(value) or Decimal(0))
+                               for total, value in zip(done, values, strict=True))
+    return before
+
+
+def _left(units, before):
+    nothing = (Decimal(0),) * 3
+    return {number: tuple(None if value is None else abs(value) - abs(done)
+                          for value, done in zip(values, before.get(number, nothing), strict=True))
+            for number, values in units.items()}
+
+
+def left_to_reverse(blue_invoice, already_reversed=None):
+    """{blue line number: (quantity, amount, tax) still to reverse} (absolute values, None where
+    the blue line has none), discount lines folded into the lines they discount. A blue
+    invoice is reversed in full when every amount and tax left is 0."""
+    units, _ = _reversible(blue_invoice)
+    return _left(units, _reversed_before(already_reversed, discount_pairs(blue_invoice)))
 
 
 def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
-    blue = _blue_lines(blue_invoice)
-    before = _reversed_before(already_reversed)
-    nothing = (Decimal(0),) * 3
-    left = {number: tuple(None if value is None else abs(value) - abs(done)
-                          for value, done in zip(values, before.get(number, nothing), strict=True))
-            for number, values in blue.items()}
+    units, rates = _reversible(blue_invoice)
+    pairs = discount_pairs(blue_invoice)
+    before = _reversed_before(already_reversed, pairs)
+    left = _left(units, before)
     if left and all(amount is not None and amount <= 0 for _, amount, _ in left.values()):
         found.add("blueInvoiceNumber", "NOTHING_LEFT",
                   f"{_text(form.blue_invoice_number)} is already fully reversed: nothing left to reverse",
@@ -776,17 +829,25 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
                       "list the lines and amounts left to reverse",
                       "为空（全额红冲），但该蓝字发票已部分红冲：请列出剩余可红冲的明细和金额")
         return
+    nothing = (Decimal(0),) * 3
+    taxes, products = [], []
     for index, (line, reversal) in enumerate(zip(form.lines, reversals, strict=True)):
         number = line.blue_line_no
         if not _is_line_number(number):
             continue    # reported with the line
+        if number in pairs:
+            found.add(f"lines[{index}].blueLineNo", "DISCOUNT_LINE",
+                      f"{number} is a discount line: reverse blue line {pairs[number]}, the line it discounts, "
+                      "whose amounts are taken net of the discount",
+                      f" {number} 是折扣行：请红冲其被折扣行第 {pairs[number]} 行（按扣除折扣后的净额红冲）")
+            continue
         if number not in left:
             found.add(f"lines[{index}].blueLineNo", "LINE_NOT_FOUND",
-                      f"{number} is not a line of the blue invoice (it has {len(blue)} lines)",
-                      f" {number} 不是蓝字发票的明细行（共 {len(blue)} 行）")
+                      f"{number} is not a line of the blue invoice (it has {len(blue_invoice.lines or ())} lines)",
+                      f" {number} 不是蓝字发票的明细行（共 {len(blue_invoice.lines or ())} 行）")
             continue
         for (wire, _), now, original, remaining, done in zip(
-                _REVERSAL_FIELDS, reversal, blue[number], left[number], before.get(number, nothing),
+                _REVERSAL_FIELDS, reversal, units[number], left[number], before.get(number, nothing),
                 strict=True):
             if now is not None and remaining is not None and abs(now) > remaining:
                 shown_left = _fmt(max(remaining, Decimal(0)))
@@ -795,6 +856,12 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
                           f"{shown_left} of {_fmt(original)} ({_fmt(done)} reversed before)",
                           f" {_fmt(now)} 超过蓝字发票第 {number} 行的剩余可红冲数 "
                           f"{shown_left}（原为 {_fmt(original)}，已红冲 {_fmt(done)}）")
+        # The red invoice prints these lines at the blue line's rate: the blue lines' tax rules hold.
+        _, amount, tax = reversal
+        _check_line_tax(found, f"lines[{index}]", amount, rates[number], tax)
+        taxes.append(tax)
+        products.append(_product(amount, rates[number]))
+    _check_accumulated_tax(found, "lines", taxes, products)
 
 
 def validate_serial_no(serial_no, *, limits=None):
@@ -810,7 +877,11 @@ def validate_red_form(form, blue_invoice=None, already_reversed=None, *, limits=
     With ``blue_invoice`` (an Invoice; its lines numbered by ``line_no`` or
     position), form lines must exist on it and stay within what is left once
     ``already_reversed`` (blue line number -> negative (quantity, amount, tax)
-    sums of earlier forms) is taken off. No lines means a full reversal.
+    sums of earlier forms) is taken off. A discount line is not reversed on its
+    own: the line it discounts is, net of the discount (see :func:`left_to_reverse`).
+    Each line follows the blue lines' tax rules at its blue line's rate: within
+    LINE_TAX_TOLERANCE, and INVOICE_TAX_TOLERANCE over the form. No lines means a
+    full reversal.
     """
     found = _Findings()
     _check_serial_no(found, form.serial_no, limits or PROTOCOL_LIMITS)

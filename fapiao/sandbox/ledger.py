@@ -10,8 +10,8 @@ import base64
 import json
 from decimal import Decimal
 
-from .. import crypto
-from ..documents import RED_FORM_AWAITING, RED_FORM_ISSUABLE, InvoiceResult, QuotaResult
+from .. import crypto, rules
+from ..documents import RED_FORM_AWAITING, RED_FORM_ISSUABLE, Invoice, InvoiceResult, QuotaResult
 from . import render
 from .clock import at, iso, period
 from .refusal import Refusal
@@ -194,16 +194,18 @@ class Ledger:
 
     def reverse_lines(self, db, blue_row, form_lines):
         """Add a red invoice's (negative) lines to the blue invoice's reversed sums;
-        a blue invoice reversed in full becomes red-reversed."""
+        a blue invoice with nothing left to reverse becomes red-reversed."""
         for line in form_lines:
             db.execute(
                 "UPDATE invoice_lines SET reversed_quantity = ?, reversed_amount = ?, reversed_tax = ? "
                 "WHERE invoice_id = ? AND line_no = ?", (*self._added(db, blue_row["id"], line),
                                                           blue_row["id"], line.blue_line_no))
-        left = [line for line in self.lines(blue_row["id"])
-                if Decimal(line["amount"]) + Decimal(line["reversed_amount"]) != 0
-                or Decimal(line["tax_amount"]) + Decimal(line["reversed_tax"]) != 0]
-        if not left:
+        reversed_sums = {line["line_no"]: (line["reversed_quantity"], line["reversed_amount"], line["reversed_tax"])
+                         for line in self.lines(blue_row["id"])}
+        # The rules say what is left: a discount line counts with the line it discounts.
+        left = rules.left_to_reverse(Invoice.from_wire(json.loads(blue_row["payload"])),
+                                     {number: tuple(map(Decimal, sums)) for number, sums in reversed_sums.items()})
+        if all(amount == 0 and tax == 0 for _, amount, tax in left.values()):
             db.execute("UPDATE invoices SET status = ? WHERE id = ?", (RED_REVERSED, blue_row["id"]))
 
     @staticmethod

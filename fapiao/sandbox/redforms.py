@@ -35,6 +35,21 @@ LAPSE_MS = 72 * 3600 * 1000
 SIMULATED_BUYER = ""                       # app_id of forms raised through the admin endpoint
 
 
+UNIT_PRICE_PLACES = Decimal("1e-8")
+
+
+def _red_unit_price(blue_unit_price, quantity, amount):
+    """The unit price a red line prints: the blue line's when quantity x price still gives
+    the amount (within rules.QUANTITY_PRICE_TOLERANCE), else the amount's own (a line net
+    of its discount, a price cut); None without a quantity, or when no price fits."""
+    if quantity is None or blue_unit_price is None or quantity == 0:
+        return None
+    if abs(quantity * blue_unit_price - amount) <= rules.QUANTITY_PRICE_TOLERANCE:
+        return blue_unit_price
+    price = abs(amount / quantity)
+    return price.quantize(UNIT_PRICE_PLACES) if price < rules.MAX_MAGNITUDE else None
+
+
 def form_lines(row):
     """The stored (negative) lines of a form as RedFormLine objects."""
     return [RedFormLine(blue_line_no=d["blueLineNo"], amount=Decimal(d["amount"]),
@@ -255,16 +270,28 @@ class RedForms:
 
     @staticmethod
     def _red_invoice(serial_no, form, blue):
-        """The red invoice mirroring the form: the blue lines' descriptions, the form's amounts."""
+        """The red invoice mirroring the form: the blue lines' descriptions, the form's amounts.
+
+        A full reversal mirrors every blue line, a discount line and the line it discounts
+        included. A partial one reverses a discounted line net of its discount: printed alone,
+        it is a normal line.
+        """
         by_no = {line.line_no or i + 1: line for i, line in enumerate(blue.lines)}
+        reds = form_lines(form)
+        discounts = {discounted: discount for discount, discounted in rules.discount_pairs(blue).items()}
+        numbers = {red.blue_line_no for red in reds}
         lines = []
-        for i, red in enumerate(form_lines(form)):
+        for i, red in enumerate(reds):
             line = by_no[red.blue_line_no]
+            line_type = line.line_type
+            if line_type == "discounted" and discounts.get(red.blue_line_no) not in numbers:
+                line_type = "normal"
+            unit_price = _red_unit_price(line.unit_price, red.quantity, red.amount)
             lines.append(InvoiceLine(
                 name=line.name, classification_code=line.classification_code, spec=line.spec, unit=line.unit,
-                quantity=red.quantity, unit_price=line.unit_price if red.quantity is not None else None,
+                quantity=red.quantity if unit_price is not None else None, unit_price=unit_price,
                 amount=red.amount, tax_rate=line.tax_rate, tax_amount=red.tax_amount,
-                amount_with_tax=red.amount + red.tax_amount, line_type=line.line_type,
+                amount_with_tax=red.amount + red.tax_amount, line_type=line_type,
                 preferential_policy=line.preferential_policy, line_no=i + 1))
         total_amount = sum(line.amount for line in lines)
         total_tax = sum(line.tax_amount for line in lines)

@@ -17,7 +17,9 @@ from fapiao.rules import (
     FieldLimits,
     check_invoice,
     check_red_form,
+    discount_pairs,
     format_line_name,
+    left_to_reverse,
     validate_invoice,
     validate_red_form,
     validate_serial_no,
@@ -626,7 +628,11 @@ def test_red_form_reports_every_problem_in_document_order():
 
 def test_exceeding_reversal_message_says_what_is_left():
     form = red_form(reversal(2, "-2600.00", "-325.00", "-1"))
-    [error] = validate_red_form(form, ordinary_invoice(), {2: (D("-1"), D("-2500.00"), D("-325.00"))})
+    errors = validate_red_form(form, ordinary_invoice(), {2: (D("-1"), D("-2500.00"), D("-325.00"))})
+    # -325.00 is no tax of -2600.00 at 13 %: the tax rules say so too.
+    assert found(errors) == [("lines", "INVOICE_TAX_DIFF"), ("lines[0].amount", "EXCEEDS_BLUE"),
+                             ("lines[0].taxAmount", "LINE_TAX_DIFF")]
+    error = errors[1]
     assert error.message == ("line 1 amount -2600.00 is more than what is left of blue line 2: "
                              "2500.00 of 5000.00 (-2500.00 reversed before)")
     assert "2500.00" in error.message_zh
@@ -638,6 +644,58 @@ def test_blue_lines_are_numbered_by_line_no_where_given():
     assert validate_red_form(red_form(reversal(20, "-2500.00", "-325.00", "-1")), blue) == []
     assert found(validate_red_form(red_form(reversal(2, "-2500.00", "-325.00", "-1")), blue)) == [
         ("lines[0].blueLineNo", "LINE_NOT_FOUND")]
+
+
+# --- Red forms on invoices with discount lines (special_invoice: line 1 10000.00 + 1300.00,
+# discounted by line 2 -500.00 - 65.00, net 9500.00 + 1235.00; line 3 300.00 + 27.00) -------------
+
+def test_a_discount_line_is_reversed_through_the_line_it_discounts():
+    blue = special_invoice()
+    assert discount_pairs(blue) == {2: 1}
+    assert left_to_reverse(blue) == {1: (D(4), D("9500.00"), D("1235.00")), 3: (None, D("300.00"), D("27.00"))}
+    assert validate_red_form(red_form(reversal(1, "-9500.00", "-1235.00", "-4")), blue) == []
+    errors = validate_red_form(red_form(reversal(1, "-10000.00", "-1300.00"), reversal(2, "-500.00", "-65.00")), blue)
+    assert found(errors) == [("lines[0].amount", "EXCEEDS_BLUE"), ("lines[0].taxAmount", "EXCEEDS_BLUE"),
+                             ("lines[1].blueLineNo", "DISCOUNT_LINE")]
+    assert errors[0].message == ("line 1 amount -10000.00 is more than what is left of blue line 1: "
+                                 "9500.00 of 9500.00 (0.00 reversed before)")
+    assert errors[2].message == ("line 2 blue invoice line 2 is a discount line: reverse blue line 1, the line it "
+                                 "discounts, whose amounts are taken net of the discount")
+    assert errors[2].message_zh == ("第 2 行蓝字发票明细序号 2 是折扣行：请红冲其被折扣行第 1 行"
+                                    "（按扣除折扣后的净额红冲）")
+
+
+def test_what_a_full_reversal_took_from_a_discount_line_counts_on_the_line_it_discounts():
+    blue = special_invoice()
+    mirrored = {1: (D(-4), D("-10000.00"), D("-1300.00")), 2: (None, D("500.00"), D("65.00"))}
+    assert left_to_reverse(blue, mirrored) == {1: (D(0), D(0), D(0)), 3: (None, D("300.00"), D("27.00"))}
+    assert found(validate_red_form(red_form(reversal(1, "-0.01", "0.00")), blue, mirrored)) == [
+        ("lines[0].amount", "EXCEEDS_BLUE")]
+    everything = {**mirrored, 3: (None, D("-300.00"), D("-27.00"))}
+    assert all(amount == tax == 0 for _, amount, tax in left_to_reverse(blue, everything).values())
+    assert found(validate_red_form(red_form(), blue, everything)) == [("blueInvoiceNumber", "NOTHING_LEFT")]
+
+
+@pytest.mark.parametrize(("tax", "expected"), [
+    ("-30.06", []), ("-29.94", []),
+    ("-30.07", [("lines[0].taxAmount", "LINE_TAX_DIFF")]), ("-29.93", [("lines[0].taxAmount", "LINE_TAX_DIFF")]),
+])
+def test_red_form_lines_follow_the_line_tax_rule_at_the_blue_rate(tax, expected):
+    form = red_form(reversal(1, "-500.00", tax))
+    assert found(validate_red_form(form, ordinary_invoice())) == expected
+    assert validate_red_form(form) == []    # without the blue invoice there is no rate to check against
+
+
+def test_red_form_taxes_follow_the_invoice_tax_rule_over_the_form():
+    blue = invoice_with_tax_drifts(["0.06"] * 22)
+    blue.lines = [balanced(line, tax_amount=D("6.06")) for line in blue.lines]
+    retotal(blue)
+    lines = [reversal(number, "-100.00", "-6.06") for number in range(1, 23)]
+    errors = validate_red_form(red_form(*lines), blue)
+    assert found(errors) == [("lines", "INVOICE_TAX_DIFF")]
+    assert errors[0].message == ("lines (the sum of line taxes) -133.32 differs from the sum of amount x rate "
+                                 "-132.00 by 1.32 (at most 1.27)")
+    assert validate_red_form(red_form(*lines[:21]), blue) == []
 
 
 # --- Printed fields: characters and lengths ---------------------------------------------------

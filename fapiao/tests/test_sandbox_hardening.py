@@ -1,12 +1,14 @@
 """Issue 11 (integrity) on the sandbox, over real HTTP: integers beyond 64 bits and text
 UTF-8 cannot carry, requests the HTTP layer cannot read (raw sockets),
-and printed fields."""
+red forms on invoices with discount lines, and printed fields."""
 
 import base64
 import http.client
 import json
 import socket
 import time
+import xml.etree.ElementTree as ET
+from decimal import Decimal
 
 import pytest
 
@@ -14,7 +16,7 @@ from fapiao import crypto, protocol
 from fapiao.sandbox import Sandbox
 from fapiao.sandbox.__main__ import parser
 from fapiao.sandbox.server import MAX_BODY, READ_TIMEOUT
-from fapiao.tests.conftest import BUYER_TAX_ID
+from fapiao.tests.conftest import BUYER_NAME, BUYER_TAX_ID, COMPUTER_CODE
 
 INT64_OVER = 2**63
 INT64_UNDER = -(2**63) - 1
@@ -297,6 +299,106 @@ def test_keep_alive_serves_requests_until_one_cannot_be_read(raw):
     status, headers, body = connection.answer()
     assert (status, body["code"], headers["Connection"]) == (400, "1002", "close")
     assert connection.closed()      # the request after the garbage is not answered
+
+
+# --- 3. red forms on invoices with discount lines -------------------------------------------------
+
+def discounted_invoice(app, serial_no):
+    """Line 1: 2 computers at 500.00 (1000.00 + 130.00 tax), discounted by line 2 (-100.00 - 13.00);
+    line 3: one more at 100.00 + 13.00. Net 1000.00 + 130.00."""
+    def line(number, line_type, amount, tax, quantity=None):
+        wire = {"lineNo": number, "lineType": line_type, "name": "*电子计算机*服务器",
+                "classificationCode": COMPUTER_CODE, "amount": amount, "taxRate": "0.13", "taxAmount": tax,
+                "amountWithTax": str(Decimal(amount) + Decimal(tax))}
+        if quantity:
+            wire.update(quantity=quantity, unitPrice=str(Decimal(amount) / Decimal(quantity)))
+        return wire
+    return {
+        "serialNo": serial_no, "invoiceType": "02",
+        "seller": {"name": app.seller_name, "taxId": app.seller_tax_id},
+        "buyer": {"name": BUYER_NAME, "taxId": BUYER_TAX_ID},
+        "lines": [line(1, "discounted", "1000.00", "130.00", "2"), line(2, "discount", "-100.00", "-13.00"),
+                  line(3, "normal", "100.00", "13.00", "1")],
+        "totalAmount": "1000.00", "totalTax": "130.00", "totalWithTax": "1130.00",
+    }
+
+
+def reverse(number, amount, tax, quantity=None):
+    line = {"blueLineNo": number, "amount": amount, "taxAmount": tax}
+    if quantity:
+        line["quantity"] = quantity
+    return line
+
+
+def apply(wire, number, serial_no, *lines):
+    return wire.call("redform.apply", {"serialNo": serial_no, "blueInvoiceNumber": number, "reason": "02",
+                                       "lines": list(lines)})
+
+
+def status_of(wire, serial_no):
+    return wire.ok("invoice.query", {"serialNos": [serial_no]})["results"][0]["status"]
+
+
+def test_red_forms_take_back_no_more_than_what_is_left_net_of_discounts(wire, sandbox, app):
+    number = wire.ok("invoice.issue", discounted_invoice(app, "DISC-1"))["invoiceNumber"]
+    # The discounted line is worth 900.00 net: the discount line is taken back with it, never alone.
+    over = apply(wire, number, "RF-D1", reverse(1, "-1000.00", "-130.00"), reverse(2, "-100.00", "-13.00"))
+    assert over.code == "1001"
+    assert [(e["field"], e["code"]) for e in over.errors] == [
+        ("lines[0].amount", "EXCEEDS_BLUE"), ("lines[0].taxAmount", "EXCEEDS_BLUE"),
+        ("lines[1].blueLineNo", "DISCOUNT_LINE")]
+    assert "900.00" in over.errors[0]["message"]
+
+    form = apply(wire, number, "RF-D2", reverse(1, "-900.00", "-117.00", "-2")).data
+    assert (form["totalAmount"], form["totalTax"]) == ("-900.00", "-117.00")
+    red = wire.ok("redinvoice.issue", {"serialNo": "RED-D2", "formNumber": form["formNumber"]})
+    assert (red["totalAmount"], red["totalTax"], red["totalWithTax"]) == ("-900.00", "-117.00", "-1017.00")
+    assert status_of(wire, "DISC-1") == "issued"
+    # Printed alone, the net line is a normal line whose unit price gives its amount.
+    xml = ET.fromstring(base64.b64decode(wire.ok("document.download", {"invoiceNumber": red["invoiceNumber"],
+                                                                       "format": "xml"})["content"]))
+    [line] = xml.findall("Lines/Line")
+    assert line.findtext("LineType") == "normal"
+    assert Decimal(line.findtext("Quantity")) * Decimal(line.findtext("UnitPrice")) == Decimal("-900.00")
+
+    nothing = apply(wire, number, "RF-D3", reverse(1, "-0.01", "0.00"))
+    assert [(e["field"], e["code"]) for e in nothing.errors] == [("lines[0].amount", "EXCEEDS_BLUE")]
+    rest = apply(wire, number, "RF-D4", reverse(3, "-100.00", "-13.00", "-1")).data
+    wire.ok("redinvoice.issue", {"serialNo": "RED-D4", "formNumber": rest["formNumber"]})
+    # Everything is taken back although the discount line itself was never named.
+    assert status_of(wire, "DISC-1") == "red-reversed"
+    assert apply(wire, number, "RF-D5").code == "3003"
+
+
+def test_full_reversal_mirrors_the_discount_and_takes_back_the_total(wire, app):
+    number = wire.ok("invoice.issue", discounted_invoice(app, "DISC-2"))["invoiceNumber"]
+    revoked = apply(wire, number, "RF-F0").data
+    assert [(line["blueLineNo"], line["amount"]) for line in revoked["lines"]] == [
+        (1, "-1000.00"), (2, "100.00"), (3, "-100.00")]
+    wire.ok("redform.revoke", {"formNumber": revoked["formNumber"]})
+    # A revoked form gives back what it held: the net of the discounted line, no more.
+    over = apply(wire, number, "RF-F0B", reverse(1, "-1000.00", "-130.00"))
+    assert [(e["field"], e["code"]) for e in over.errors] == [
+        ("lines[0].amount", "EXCEEDS_BLUE"), ("lines[0].taxAmount", "EXCEEDS_BLUE")]
+    form = apply(wire, number, "RF-F1").data
+    assert (form["totalAmount"], form["totalTax"]) == ("-1000.00", "-130.00")
+    red = wire.ok("redinvoice.issue", {"serialNo": "RED-F1", "formNumber": form["formNumber"]})
+    assert red["totalWithTax"] == "-1130.00"
+    assert status_of(wire, "DISC-2") == "red-reversed"
+    assert apply(wire, number, "RF-F2", reverse(1, "-1.00", "-0.13")).code == "3003"
+
+
+def test_red_lines_follow_the_blue_lines_tax_rule(wire, sandbox, app):
+    number = wire.ok("invoice.issue", discounted_invoice(app, "DISC-3"))["invoiceNumber"]
+    answer = apply(wire, number, "RF-T1", reverse(1, "-500.00", "-60.00"), reverse(3, "-50.00", "-6.57"))
+    assert answer.code == "1001"
+    assert [(e["field"], e["code"]) for e in answer.errors] == [
+        ("lines", "INVOICE_TAX_DIFF"), ("lines[0].taxAmount", "LINE_TAX_DIFF"), ("lines[1].taxAmount", "LINE_TAX_DIFF")]
+    assert answer.errors[1]["message"] == \
+        "line 1 tax -60.00 differs from amount x rate -65.00 by 5.00 (at most 0.06)"
+    # Within 0.06 passes, as on blue lines.
+    assert apply(wire, number, "RF-T2", reverse(1, "-500.00", "-65.06")).code == "0000"
+    assert sandbox.stats(app.app_id)["redForms"] == {"01": 1}
 
 
 # --- 5. printed fields: characters and lengths ---------------------------------------------------
