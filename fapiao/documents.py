@@ -359,11 +359,16 @@ class InvoiceResult:
     failure_code: str = ""
     failure_message: str = ""
     duplicate: bool = False         # answered from an earlier submission of the serial number
+    # The buyer as the platform holds it: with the totals, what shows whose invoice this is
+    # (rules.result_mismatches). Empty from a platform that does not send them.
+    buyer_tax_id: str = ""          # 购买方纳税人识别号
+    buyer_name: str = ""            # 购买方名称
 
     _TEXT: ClassVar[dict] = {"serial_no": "serialNo", "status": "status", "invoice_number": "invoiceNumber",
              "invoice_type": "invoiceType", "issue_time": "issueTime", "qr_payload": "qrPayload",
              "blue_invoice_number": "blueInvoiceNumber", "red_form_number": "redFormNumber",
-             "failure_code": "failureCode", "failure_message": "failureMessage"}
+             "failure_code": "failureCode", "failure_message": "failureMessage",
+             "buyer_tax_id": "buyerTaxId", "buyer_name": "buyerName"}
     _DECIMAL: ClassVar[dict] = {"total_amount": "totalAmount", "total_tax": "totalTax",
                                 "total_with_tax": "totalWithTax"}
 

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from .catalogue import format_rate
 from .documents import INVOICE_TYPES, LEGACY_INVOICE_TYPES, LINE_TYPES, RED_REASONS, Party
 from .errors import FieldError, InvalidTaxpayerId, ValidationFailed
-from .taxid import validate_taxpayer_id
+from .taxid import normalise_taxpayer_id, validate_taxpayer_id
 
 LINE_TAX_TOLERANCE = Decimal("0.06")        # per line: |amount x rate - tax|
 INVOICE_TAX_TOLERANCE = Decimal("1.27")     # over the invoice: |sum(amount x rate) - sum(tax)|
@@ -899,3 +899,52 @@ def check_red_form(form, blue_invoice=None, already_reversed=None, *, limits=Non
     """Raise :class:`ValidationFailed` listing every problem of the form."""
     _raise_if_any(validate_red_form(form, blue_invoice, already_reversed, limits=limits))
 
+
+# --- Does a platform's answer describe our invoice? ---------------------------------------
+
+CENT = Decimal("0.01")
+
+
+def _money(value):
+    number = _usable_decimal(value)
+    return None if number is None else number.quantize(CENT)
+
+
+def result_mismatches(invoice, result):
+    """Where ``result`` (the platform's InvoiceResult for ``invoice``'s serial number) does
+    not describe ``invoice``, as FieldErrors at the invoice's field paths; [] when it does.
+
+    Compared: the buyer's taxpayer id (normalised), the buyer's name (stripped), the invoice
+    type and the three totals (to the cent). A result that does not carry the buyer or the
+    totals (an older platform) does not match: nothing in it shows that it is this invoice.
+    """
+    found = _Findings()
+    buyer = invoice.buyer
+    ours = {
+        "buyer.taxId": normalise_taxpayer_id(_text(buyer.tax_id) if buyer else ""),
+        "buyer.name": (_text(buyer.name) if buyer else "").strip(),
+        "invoiceType": _text(invoice.invoice_type).strip(),
+        "totalAmount": _money(invoice.total_amount),
+        "totalTax": _money(invoice.total_tax),
+        "totalWithTax": _money(invoice.total_with_tax),
+    }
+    theirs = {
+        "buyer.taxId": normalise_taxpayer_id(_text(result.buyer_tax_id)),
+        "buyer.name": _text(result.buyer_name).strip(),
+        "invoiceType": _text(result.invoice_type).strip(),
+        "totalAmount": _money(result.total_amount),
+        "totalTax": _money(result.total_tax),
+        "totalWithTax": _money(result.total_with_tax),
+    }
+    for path, mine in ours.items():
+        platform = theirs[path]
+        # A buyer without a taxpayer id (a natural person) is one the answer can match without one.
+        if platform in (None, "") and (mine not in (None, "") or path != "buyer.taxId"):
+            found.add(path, "RESULT_MISSING",
+                      "is missing from the platform's answer: nothing shows that the answer is this invoice's",
+                      "在平台应答中缺失：无法确认该应答属于本发票")
+        elif platform != mine:
+            shown = [_fmt(value) if isinstance(value, Decimal) else repr(value) for value in (platform, mine)]
+            found.add(path, "RESULT_MISMATCH", f"is {shown[0]} on the platform but {shown[1]} here",
+                      f"平台上为 {shown[0]}，本地为 {shown[1]}")
+    return found.in_order(_INVOICE_ORDER)

@@ -54,7 +54,7 @@ def result(row):
         total_amount=Decimal(row["total_amount"]), total_tax=Decimal(row["total_tax"]),
         total_with_tax=Decimal(row["total_with_tax"]), blue_invoice_number=row["blue_invoice_number"],
         red_form_number=row["red_form_number"], failure_code=row["failure_code"],
-        failure_message=row["failure_message"],
+        failure_message=row["failure_message"], buyer_tax_id=row["buyer_tax_id"], buyer_name=row["buyer_name"],
     ).to_wire()
 
 
@@ -114,7 +114,8 @@ class Ledger:
         values = {
             "app_id": app.app_id, "serial_no": invoice.serial_no, "kind": invoice.kind,
             "invoice_type": invoice.invoice_type, "seller_tax_id": invoice.seller.tax_id,
-            "buyer_tax_id": invoice.buyer.tax_id, "total_amount": str(money(invoice.total_amount)),
+            "buyer_tax_id": invoice.buyer.tax_id, "buyer_name": invoice.buyer.name,
+            "total_amount": str(money(invoice.total_amount)),
             "total_tax": str(money(invoice.total_tax)), "total_with_tax": str(money(invoice.total_with_tax)),
             "blue_invoice_number": invoice.blue_invoice_number, "red_form_number": invoice.red_form_number,
             "payload": json.dumps(invoice.to_wire(), ensure_ascii=False), "payload_sm3": payload_sm3,

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS invoices (
     qr_payload TEXT NOT NULL DEFAULT '',
     seller_tax_id TEXT NOT NULL,
     buyer_tax_id TEXT NOT NULL DEFAULT '',
+    buyer_name TEXT NOT NULL DEFAULT '',
     total_amount TEXT NOT NULL,
     total_tax TEXT NOT NULL,
     total_with_tax TEXT NOT NULL,
@@ -180,6 +181,15 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self):
+        """Bring a database written by an earlier version up to SCHEMA."""
+        invoice_columns = {row["name"] for row in self.db.execute("PRAGMA table_info(invoices)")}
+        if "buyer_name" not in invoice_columns:     # results carry the buyer since issue 11
+            with self.transaction() as db:
+                db.execute("ALTER TABLE invoices ADD COLUMN buyer_name TEXT NOT NULL DEFAULT ''")
+                db.execute("UPDATE invoices SET buyer_name = COALESCE(json_extract(payload, '$.buyer.name'), '')")
 
     def close(self):
         self.flush_counts()

@@ -96,7 +96,8 @@ def test_invoice_wire_carries_amounts_as_decimal_strings_and_numbers_lines():
         InvoiceResult(serial_no="SO2025-0001", status="issued", invoice_number="25352000000012345678",
                       invoice_type="02", issue_time="2025-03-01T10:00:00+08:00",
                       qr_payload="01,32,,25352000000012345678,6710.00,20250301,,A1B2",
-                      total_amount=D("6000.00"), total_tax=D("710.00"), total_with_tax=D("6710.00")),
+                      total_amount=D("6000.00"), total_tax=D("710.00"), total_with_tax=D("6710.00"),
+                      buyer_tax_id=BUYER_ID, buyer_name="深圳示例科技有限公司"),
         InvoiceResult(serial_no="SO2025-0003", status="failed", failure_code="PARAMETER_ERROR",
                       failure_message="buyer.taxId: 纳税人识别号为空"),
         RedFormResult(form_number="RF35020000000000123", status="04", serial_no="RF2025-0001",
@@ -115,6 +116,12 @@ def test_invoice_wire_carries_amounts_as_decimal_strings_and_numbers_lines():
 def test_documents_round_trip_through_json(document):
     assert type(document).from_wire(through_json(document.to_wire())) == document
 
+
+def test_invoice_result_carries_the_buyer_under_its_wire_names():
+    result = InvoiceResult(serial_no="S", buyer_tax_id=BUYER_ID, buyer_name="深圳示例科技有限公司")
+    assert result.to_wire() == {"serialNo": "S", "buyerTaxId": BUYER_ID, "buyerName": "深圳示例科技有限公司"}
+    older = InvoiceResult.from_wire({"serialNo": "S", "status": "issued"})     # a platform that does not send it
+    assert (older.buyer_tax_id, older.buyer_name) == ("", "")
 
 
 # --- Bad input names every bad field ----------------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from fapiao.catalogue import Catalogue
-from fapiao.documents import CatalogueEntry, Invoice, InvoiceLine, Party, RedForm, RedFormLine
+from fapiao.documents import CatalogueEntry, Invoice, InvoiceLine, InvoiceResult, Party, RedForm, RedFormLine
 from fapiao.errors import InvalidTaxpayerId, ValidationFailed
 from fapiao.rules import (
     INVOICE_TAX_TOLERANCE,
@@ -20,6 +20,7 @@ from fapiao.rules import (
     discount_pairs,
     format_line_name,
     left_to_reverse,
+    result_mismatches,
     validate_invoice,
     validate_red_form,
     validate_serial_no,
@@ -829,3 +830,62 @@ def test_a_platform_may_pass_its_own_limits(catalogue):
     with pytest.raises(ValidationFailed):
         check_red_form(red_form(), limits=narrow)
     assert validate_invoice(invoice, catalogue, limits=FieldLimits(party_name=1000)) == []
+
+
+# --- Does a platform's answer describe our invoice? ---------------------------------------------
+
+def result_of(invoice, **changes):
+    """The result a platform would give for ``invoice``, with ``changes``."""
+    result = InvoiceResult(
+        serial_no=invoice.serial_no, status="issued", invoice_number="25352000000000000001",
+        invoice_type=invoice.invoice_type, total_amount=invoice.total_amount, total_tax=invoice.total_tax,
+        total_with_tax=invoice.total_with_tax, buyer_tax_id=invoice.buyer.tax_id, buyer_name=invoice.buyer.name)
+    return dataclasses.replace(result, **changes)
+
+
+def test_a_result_of_the_same_invoice_matches():
+    invoice = special_invoice()
+    assert result_mismatches(invoice, result_of(invoice)) == []
+    # Written differently, the same: tax id case, spaces and dashes; spaces around the name; 2 places.
+    assert result_mismatches(invoice, result_of(
+        invoice, buyer_tax_id="9144 0300-ma5fq2e1xr", buyer_name=f"  {invoice.buyer.name} ",
+        total_amount=D("9800"), total_tax=D("1262.0"))) == []
+    # A natural person without a taxpayer id: nothing to compare there.
+    person = ordinary_invoice()
+    assert result_mismatches(person, result_of(person, buyer_tax_id="")) == []
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"buyer_tax_id": SELLER_ID}, [("buyer.taxId", "RESULT_MISMATCH")]),
+    ({"buyer_name": "深圳另一家公司"}, [("buyer.name", "RESULT_MISMATCH")]),
+    ({"invoice_type": "02"}, [("invoiceType", "RESULT_MISMATCH")]),
+    ({"total_amount": D("9800.01")}, [("totalAmount", "RESULT_MISMATCH")]),
+    ({"total_tax": D("1262.01")}, [("totalTax", "RESULT_MISMATCH")]),
+    ({"total_with_tax": D("11062.01")}, [("totalWithTax", "RESULT_MISMATCH")]),
+    ({"buyer_tax_id": "", "buyer_name": ""}, [("buyer.name", "RESULT_MISSING"), ("buyer.taxId", "RESULT_MISSING")]),
+    ({"total_amount": None, "total_tax": None, "total_with_tax": None, "invoice_type": ""},
+     [("invoiceType", "RESULT_MISSING"), ("totalAmount", "RESULT_MISSING"), ("totalTax", "RESULT_MISSING"),
+      ("totalWithTax", "RESULT_MISSING")]),
+])
+def test_each_difference_is_a_mismatch(changes, expected):
+    invoice = special_invoice()
+    errors = result_mismatches(invoice, result_of(invoice, **changes))
+    assert found(errors) == expected
+    assert all(error.message and error.message_zh for error in errors)
+
+
+def test_a_result_with_a_taxpayer_id_for_a_buyer_without_one_does_not_match():
+    person = ordinary_invoice()
+    assert found(result_mismatches(person, result_of(person, buyer_tax_id=BUYER_ID))) == [
+        ("buyer.taxId", "RESULT_MISMATCH")]
+
+
+def test_mismatch_messages_say_both_values():
+    invoice = special_invoice()
+    [error] = result_mismatches(invoice, result_of(invoice, total_with_tax=D("1.5")))
+    assert error.message == "total with tax is 1.50 on the platform but 11062.00 here"
+    assert error.message_zh == "价税合计平台上为 1.50，本地为 11062.00"
+    [error] = result_mismatches(invoice, result_of(invoice, buyer_name=""))
+    assert error.message == ("buyer name is missing from the platform's answer: nothing shows that the answer "
+                             "is this invoice's")
+    assert error.message_zh == "购买方名称在平台应答中缺失：无法确认该应答属于本发票"

@@ -1,22 +1,25 @@
 """Issue 11 (integrity) on the sandbox, over real HTTP: integers beyond 64 bits and text
-UTF-8 cannot carry, requests the HTTP layer cannot read (raw sockets),
-red forms on invoices with discount lines, and printed fields."""
+UTF-8 cannot carry, requests the HTTP layer cannot read (raw sockets), red forms on
+invoices with discount lines, the buyer on every invoice result, and printed fields."""
 
 import base64
 import http.client
 import json
 import socket
+import sqlite3
 import time
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
 
-from fapiao import crypto, protocol
+from fapiao import crypto, protocol, rules
+from fapiao.documents import Invoice, InvoiceResult
 from fapiao.sandbox import Sandbox
 from fapiao.sandbox.__main__ import parser
 from fapiao.sandbox.server import MAX_BODY, READ_TIMEOUT
 from fapiao.tests.conftest import BUYER_NAME, BUYER_TAX_ID, COMPUTER_CODE
+from fapiao.tests.test_sandbox_platform import receiver, wait_for  # noqa: F401  (a fixture)
 
 INT64_OVER = 2**63
 INT64_UNDER = -(2**63) - 1
@@ -399,6 +402,56 @@ def test_red_lines_follow_the_blue_lines_tax_rule(wire, sandbox, app):
     # Within 0.06 passes, as on blue lines.
     assert apply(wire, number, "RF-T2", reverse(1, "-500.00", "-65.06")).code == "0000"
     assert sandbox.stats(app.app_id)["redForms"] == {"01": 1}
+
+
+# --- 4. the buyer on every invoice result -------------------------------------------------------------
+
+def matches(payload, result):
+    return rules.result_mismatches(Invoice.from_wire(payload), InvoiceResult.from_wire(result))
+
+
+def test_every_invoice_result_carries_the_buyer(wire, sandbox, app, make_invoice, receiver):  # noqa: F811
+    payload = make_invoice("BUY-1")
+    issued = wire.ok("invoice.issue", payload)
+    assert (issued["buyerTaxId"], issued["buyerName"]) == (BUYER_TAX_ID, BUYER_NAME)
+    assert matches(payload, issued) == []
+    duplicate = wire.call("invoice.issue", payload)
+    assert duplicate.code == "3001" and duplicate.data["buyerName"] == BUYER_NAME
+    assert matches(payload, duplicate.data) == []
+    [queried] = wire.ok("invoice.query", {"serialNos": ["BUY-1"]})["results"]
+    assert matches(payload, queried) == []
+    # Somebody else's invoice under the same serial number does not match.
+    other = make_invoice("BUY-1", buyer_tax_id="91350100M000100Y43")
+    assert [e.field for e in matches(other, queried)] == ["buyer.taxId"]
+
+    form = wire.ok("redform.apply", {"serialNo": "RF-B", "blueInvoiceNumber": issued["invoiceNumber"],
+                                     "reason": "01"})
+    red = wire.ok("redinvoice.issue", {"serialNo": "RED-B", "formNumber": form["formNumber"]})
+    assert (red["buyerTaxId"], red["buyerName"]) == (BUYER_TAX_ID, BUYER_NAME)
+
+    erp = receiver()
+    sandbox.add_app(app.app_id, callback_url=erp.url)
+    sandbox.set_faults(app.app_id, pending_rate=1.0, pending_seconds=30)
+    natural = make_invoice("BUY-2")
+    natural["buyer"] = {"name": "张三", "naturalPerson": True}
+    pending = wire.ok("invoice.issue", natural)
+    assert (pending["status"], pending["buyerName"], pending.get("buyerTaxId")) == ("pending", "张三", None)
+    sandbox.advance_clock(31)
+    wait_for(lambda: erp.received)
+    [event] = erp.events(app)
+    assert event["event"] == "invoice.issued" and event["data"]["buyerName"] == "张三"
+    assert matches(natural, event["data"]) == []
+
+
+def test_results_of_invoices_stored_before_buyer_names_were_kept_carry_them(tmp_path, app, make_invoice, wire_for):
+    db = tmp_path / "old.db"
+    with Sandbox(db) as sandbox:
+        wire_for(sandbox.url, app).ok("invoice.issue", make_invoice("OLD-1"))
+    with sqlite3.connect(db) as old:          # the table as an earlier version wrote it
+        old.execute("ALTER TABLE invoices DROP COLUMN buyer_name")
+    with Sandbox(db) as sandbox:
+        [result] = wire_for(sandbox.url, app).ok("invoice.query", {"serialNos": ["OLD-1"]})["results"]
+    assert (result["buyerName"], result["buyerTaxId"]) == (BUYER_NAME, BUYER_TAX_ID)
 
 
 # --- 5. printed fields: characters and lengths ---------------------------------------------------
