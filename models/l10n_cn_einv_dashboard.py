@@ -13,6 +13,8 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from .l10n_cn_einv_guard_read import check_read_access, may_call_platform
+
 CHINA_TZ = pytz.timezone("Asia/Shanghai")
 WINDOW_DAYS = 30
 # Submitted, not yet issued nor failed.
@@ -260,7 +262,9 @@ class L10nCnEinvDashboard(models.TransientModel):
     def _compute_quota(self):
         for dashboard in self:
             companies = dashboard._scope().filtered(lambda c: c.account_fiscal_country_id.code == "CN")
-            results = {company: company._l10n_cn_einv_quota() for company in companies}
+            # A platform request on display: only for e-invoice users of the company, not auditors.
+            results = {company: company._l10n_cn_einv_quota() if may_call_platform(company) else
+                       (None, _("shown to e-invoice users only")) for company in companies}
             answered = {company: quota for company, (quota, _error) in results.items() if quota is not None}
             missing = [f"{company.name}: {error}" for company, (quota, error) in results.items() if quota is None]
             dashboard.quota_state = (
@@ -337,10 +341,13 @@ class L10nCnEinvDashboard(models.TransientModel):
 
     def action_refresh(self):
         """Figures are computed on display: the form reloads the record after the button."""
+        for dashboard in self:
+            check_read_access(dashboard._scope())
         return True
 
     def _l10n_cn_einv_analysis(self, name, mode, groupbys, measure="invoice_count", domain=()):
         self.ensure_one()
+        check_read_access(self._scope())
         action = self.env["ir.actions.act_window"]._for_xml_id("l10n_cn_einvoice.action_l10n_cn_einv_report")
         action.update({
             "name": name,
@@ -366,6 +373,7 @@ class L10nCnEinvDashboard(models.TransientModel):
 
     def _l10n_cn_einv_open_moves(self, name, domain):
         self.ensure_one()
+        check_read_access(self._scope())
         return {
             "type": "ir.actions.act_window", "name": name, "res_model": "account.move",
             "view_mode": "list,form", "views": [(False, "list"), (False, "form")],

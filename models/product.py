@@ -3,6 +3,7 @@ from decimal import Decimal
 from odoo import api, fields, models
 
 from ..fapiao import catalogue
+from .l10n_cn_einv_guard import check_access
 
 # Codes a product may carry: invoice lines take leaf codes in force only.
 TAX_CODE_DOMAIN = [("is_summary", "=", False), ("usable", "=", True)]
@@ -56,6 +57,7 @@ class ProductTemplate(models.Model):
 
     def action_l10n_cn_einv_suggest_tax_codes(self):
         self.ensure_one()
+        check_access(self, "user")
         wizard = self.env["l10n_cn_einv.tax.code.suggest"].create({"product_tmpl_id": self.id})
         return wizard._l10n_cn_einv_action_open()
 

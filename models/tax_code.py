@@ -8,6 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from ..fapiao import catalogue
 from ..fapiao.documents import CatalogueEntry
 from ..fapiao.errors import PlatformError
+from .l10n_cn_einv_guard import check_access
 
 _logger = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ class L10nCnEinvTaxCode(models.Model):
             self._l10n_cn_einv_sync_from_platform(company)
 
     def action_l10n_cn_einv_sync_from_platform(self):
+        # one table for every company, downloaded from the current company's platform
+        check_access(self.env.company, "manager")
         try:
             counts = self._l10n_cn_einv_sync_from_platform()
         except PlatformError as error:

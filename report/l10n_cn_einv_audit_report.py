@@ -11,10 +11,14 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..fapiao.client import mask
+from ..fapiao.errors import CryptoError
+from ..models import l10n_cn_einv_platform as platform
 from ..models.l10n_cn_einv_dashboard import CHINA_TZ
+from ..models.l10n_cn_einv_guard_read import check_read_access
 from ..models.l10n_cn_einv_log import RETENTION_YEARS
 
 # Font families for Chinese text, first the one Debian's fonts-noto-cjk installs.
@@ -59,6 +63,8 @@ class L10nCnEinvAuditReport(models.AbstractModel):
                 "company_id": data["company_id"], "date_from": data["date_from"], "date_to": data["date_to"]})
         else:
             wizards = self.env["l10n_cn_einv.audit.wizard"].browse(docids)
+        # /report/<converter>/<report> renders for anyone logged in, with any company in ``data``.
+        check_read_access(wizards, "manager")
         return {
             "doc_ids": wizards.ids,
             "doc_model": "l10n_cn_einv.audit.wizard",
@@ -148,10 +154,12 @@ class L10nCnEinvAuditReport(models.AbstractModel):
 
     @api.model
     def _l10n_cn_einv_secrets(self, company):
-        """The company's secrets: masked again here, should a log line ever carry one."""
-        company = company.sudo()
-        return [value for value in (company.l10n_cn_einv_app_secret, company.l10n_cn_einv_sm4_key,
-                                    company.l10n_cn_einv_sm2_private_key) if value]
+        """What masks the company's secrets, should a log line ever carry one: its keyring's mask
+        (the secrets themselves are sealed, and no method hands them out)."""
+        try:
+            return [platform.company_keyring(company).mask]
+        except (UserError, CryptoError):    # no usable credentials: nothing to mask
+            return []
 
     @api.model
     def _l10n_cn_einv_log_values(self, log, secrets, with_bodies=True):

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..models.l10n_cn_einv_guard import check_access
+
 
 class L10nCnEinvTaxCodeCheck(models.TransientModel):
     """The problems found by "Validate tax classification codes", one line each."""
@@ -13,6 +15,7 @@ class L10nCnEinvTaxCodeCheck(models.TransientModel):
     @api.model
     def _l10n_cn_einv_check_products(self, products):
         """Check products (templates) against their customer taxes; returns the action showing the result."""
+        check_access(products, "user")
         problems = [(product, False, problem)
                     for product in products for problem in product._l10n_cn_einv_tax_code_problems()]
         return self._l10n_cn_einv_result(
@@ -21,6 +24,7 @@ class L10nCnEinvTaxCodeCheck(models.TransientModel):
     @api.model
     def _l10n_cn_einv_check_moves(self, moves):
         """Check the product lines of invoices against the taxes of each line."""
+        check_access(moves, "user")
         problems = {}
         for move in moves:
             for line in move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 
 from ..fapiao import catalogue
 from ..fapiao.errors import ValidationFailed
+from ..models.l10n_cn_einv_guard import check_access
 
 
 class L10nCnEinvTaxCodeImport(models.TransientModel):
@@ -25,6 +26,7 @@ class L10nCnEinvTaxCodeImport(models.TransientModel):
     def action_import(self):
         """Check the whole file, then create the new codes and update the changed ones."""
         self.ensure_one()
+        check_access(self.env.company, "manager")   # the table serves every company
         try:
             data = base64.b64decode(self.file or b"", validate=True)
         except binascii.Error:

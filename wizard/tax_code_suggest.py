@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..models.l10n_cn_einv_guard import check_access
+
 
 class L10nCnEinvTaxCodeSuggest(models.TransientModel):
     """Pick a tax classification code among those matching a product's name."""
@@ -32,6 +34,7 @@ class L10nCnEinvTaxCodeSuggest(models.TransientModel):
 
     def action_apply(self):
         self.ensure_one()
+        check_access(self.product_tmpl_id, "user")
         if self.tax_code_id:
             self.product_tmpl_id.l10n_cn_einv_tax_code_id = self.tax_code_id
         return {"type": "ir.actions.act_window_close"}
