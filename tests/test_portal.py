@@ -1,6 +1,7 @@
 from odoo import Command
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
+from ..models.l10n_cn_einv_files import FILE_FIELDS
 from .common import L10nCnEinvCase
 
 
@@ -76,3 +77,38 @@ class TestPortal(L10nCnEinvCase, HttpCase):
         move = self.make_invoice()
         self.authenticate("buyer_portal", "buyer_portal_pw")
         self.assertEqual(self.download(move, "pdf").status_code, 404)
+
+    def test_red_invoice_files_on_the_credit_note(self):
+        blue = self.issued_invoice()
+        wizard = self.env["account.move.reversal"].with_context(active_model="account.move", active_ids=blue.ids) \
+            .create({"l10n_cn_einv_red_reason": "01", "journal_id": blue.journal_id.id})
+        credit = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+        credit.action_post()
+        self.assertEqual(credit.l10n_cn_einv_state, "issued")
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        # downloaded by its red-letter form, whose log proves them the platform's
+        for file_format, field_name in FILE_FIELDS.items():
+            response = self.download(credit, file_format)
+            self.assertEqual(response.status_code, 200)
+            self.assertEqual(response.content, credit[field_name].raw)
+        # the blue invoice's PDF is no file of the credit note
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE account_move SET l10n_cn_einv_pdf_id = %s WHERE id = %s",
+                            [blue.l10n_cn_einv_pdf_id.id, credit.id])
+        self.env.invalidate_all()
+        response = self.download(credit, "pdf")
+        self.assertEqual(response.status_code, 404)
+        self.assertNotIn(blue.l10n_cn_einv_pdf_id.raw, response.content)
+
+    def test_files_issued_by_a_user_who_may_not_edit_views(self):
+        """ir.attachment stores their XML as text/plain: still the platform's file, still served."""
+        issuer = new_test_user(self.env, login="portal_issuer",
+                               groups="base.group_user,l10n_cn_einvoice.group_l10n_cn_einv_user",
+                               company_id=self.company.id, company_ids=[Command.set(self.company.ids)])
+        move = self.make_invoice()
+        move.with_user(issuer).action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_xml_id.mimetype, "text/plain")
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        response = self.download(move, "xml")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, move.l10n_cn_einv_xml_id.raw)
