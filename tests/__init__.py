@@ -14,6 +14,7 @@ from . import (
     test_product_partner,
     test_red_reversal,
     test_returns,
+    test_security_rights,
     test_security_secrets,
     test_soak,
     test_tax_code,
