@@ -174,6 +174,8 @@ class Handler(BaseHTTPRequestHandler):
                               "未作任何处理")
             chunks.append(chunk)
             received += len(chunk)
+        # What was left of the deadline must not bound writing the answer.
+        self.connection.settimeout(limit)
         return b"".join(chunks), None
 
     def _unreadable(self, reason_en, reason_zh):
