@@ -159,7 +159,12 @@ def handle(sandbox, request):
         if method == "GET":
             arguments = {k: v[-1] for k, v in parse_qs(request.query).items()}
         else:
-            arguments = protocol.parse_json_object(request.body or b"{}")
+            arguments = protocol.parse_json_object(request.body or b"{}", parse_int=protocol.read_integer)
+            # As on /v1: no integer the platform could not store, no text UTF-8 cannot carry.
+            errors = protocol.payload_errors(arguments)
+            if errors:
+                raise Refusal("PARAMETER_ERROR", "; ".join(map(str, errors)),
+                              errors=[error.to_wire() for error in errors])
         return json_reply(200, route(sandbox, arguments))
     except protocol.EnvelopeError as error:
         return json_reply(400, {"error": str(error)})

@@ -5,6 +5,7 @@ import string
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
+from ..rules import MAX_MAGNITUDE
 from ..taxid import validate_taxpayer_id
 from .store import marks
 
@@ -90,8 +91,8 @@ def parse_quota(value):
         quota = Decimal(str(value))
     except InvalidOperation:
         raise ValueError(f"quota {value!r} is not a number") from None
-    if not quota.is_finite() or quota < 0:
-        raise ValueError("quota must be a positive amount")
+    if not quota.is_finite() or not 0 <= quota < MAX_MAGNITUDE:
+        raise ValueError(f"quota must be an amount from 0 to below {MAX_MAGNITUDE:f}")
     return quota
 
 

@@ -43,6 +43,11 @@ class BusinessClock:
         """Move the clock forward (never back: what happened stays in the past)."""
         if seconds < 0:
             raise ValueError("the business clock only moves forward")
-        self.offset_ms += int(seconds * 1000)
+        try:    # int() refuses NaN and infinities; at() a date past the year 9999
+            offset_ms = self.offset_ms + int(seconds * 1000)
+            at(real_ms() + offset_ms)
+        except (OverflowError, ValueError, OSError):
+            raise ValueError(f"advancing {seconds} s would take the business clock past the year 9999") from None
+        self.offset_ms = offset_ms
         self._store.set_meta("clock_offset_ms", self.offset_ms)
         return self.now_ms()

@@ -22,6 +22,9 @@ from dataclasses import dataclass, fields, replace
 from typing import ClassVar
 
 FAULTS = ("busy", "drop", "slow", "timeout", "malformed")
+# Ten years: any wait or delay beyond is a mistake, and would overflow the timers and
+# the 64-bit times the platform stores (a pending invoice's due time).
+MAX_SECONDS = 10 * 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ class FaultSettings:
                     raise ValueError("seed must be an integer")
                 checked[name] = value
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_SECONDS:
+                raise ValueError(f"{name} must be a number from 0 to {MAX_SECONDS}")
             if name in cls.RATES and value > 1:
                 raise ValueError(f"{name} is a rate between 0 and 1")
             checked[name] = int(value) if name == "retry_after" else float(value)

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
+import requests
 
 from fapiao import crypto, protocol, rules
 from fapiao.documents import Invoice, InvoiceResult
@@ -89,6 +90,29 @@ def test_every_integer_out_of_range_is_listed_even_thousands_of_digits_long(wire
     assert paths(answer, "INTEGER_RANGE") == ["buyer.extra[0]", "lines[0].lineNo", "lines[1].quantity",
                                               "totalAmount"]
     assert "5000 digits" in answer.errors[-1]["message"]
+
+
+
+@pytest.mark.parametrize(("route", "body"), [
+    ("/admin/clock", {"advanceSeconds": INT64_OVER}),
+    ("/admin/clock", {"advanceSeconds": 2**62}),               # 64 bits, but past the year 9999
+    ("/admin/clock", {"advanceSeconds": 1e300}),
+    ("/admin/faults", {"appId": "sandbox-demo", "timeoutSeconds": 1e30}),
+    ("/admin/faults", {"appId": "sandbox-demo", "pendingSeconds": 2**62}),
+    ("/admin/faults", {"appId": "sandbox-demo", "retryAfter": 10**30}),
+    ("/admin/faults", {"appId": "sandbox-demo", "seed": INT64_UNDER}),
+    ("/admin/apps", {"appId": "sandbox-demo", "quota": "1e30"}),
+    ("/admin/red-forms/buyer-apply", {"blueInvoiceNumber": BLUE_NUMBER, "lines": [{"blueLineNo": INT64_OVER}]}),
+])
+def test_admin_numbers_the_platform_cannot_hold_are_refused(wire, sandbox, make_invoice, route, body):
+    answer = requests.post(sandbox.url + route, json=body, timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"]
+    # Nothing was changed: the platform issues, dates and counts as before.
+    assert sandbox.clock_state()["offsetSeconds"] == 0
+    assert wire.ok("invoice.issue", make_invoice("ADM-1"))["status"] == "issued"
+    assert wire.ok("quota.query")["total"] == "10000000.00"
+    sandbox.set_faults(sandbox.default_app.app_id, pending_rate=1.0)
+    assert wire.ok("invoice.issue", make_invoice("ADM-2"))["status"] == "pending"
 
 
 def seal_text(app, plaintext):
