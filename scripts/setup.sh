@@ -92,7 +92,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-step "Python packages (Odoo's requirements adjusted for Python 3.11 with cryptography>=42, then ours)"
+step "Python packages (Odoo's requirements adjusted for Python 3.11 with cryptography>=42, then ours and our tools)"
 mkdir -p "$BUILD"
 # Odoo pins cryptography 3.4.8 on Python < 3.12, which has no SM4/SM3; use the
 # set Odoo 18 itself uses on Python 3.12. cbor2 5.4.2 no longer builds.
@@ -102,7 +102,7 @@ sed -E \
     -e 's/^pyopenssl==.*/pyopenssl==24.1.0/' \
     -e 's/^urllib3==.*/urllib3==2.0.7/' \
     "$ODOO_SRC/requirements.txt" | awk '!seen[$0]++' > "$BUILD/odoo-requirements.txt"
-if "$PYTHON" - "$BUILD/odoo-requirements.txt" "$ROOT/requirements.txt" <<'PY'
+if "$PYTHON" - "$BUILD/odoo-requirements.txt" "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" <<'PY'
 import sys
 from importlib import metadata
 from packaging.requirements import Requirement
@@ -125,18 +125,32 @@ PY
 then
     info "all pinned packages already satisfied"
 else
-    info "pip install -r odoo-requirements.txt -r requirements.txt (a few minutes the first time)"
+    info "pip install -r odoo-requirements.txt -r requirements.txt -r requirements-dev.txt (a few minutes the first time)"
     "$PYTHON" -m pip install -q --disable-pip-version-check \
-        -r "$BUILD/odoo-requirements.txt" -r "$ROOT/requirements.txt" \
+        -r "$BUILD/odoo-requirements.txt" -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt" \
         || die "pip could not install the Python packages (see above)"
 fi
-if [ "$(odoo_version)" != "18.0" ]; then
-    info "pip install -e $ODOO_SRC"
-    "$PYTHON" -m pip install -q --disable-pip-version-check --no-deps -e "$ODOO_SRC" \
+# Odoo goes in as an editable install in "compat" mode: its source directory on
+# sys.path. setuptools' default editable mode imports it through a hook instead,
+# and then any addon installed from a wheel (into site-packages/odoo/addons/,
+# the OCA's way) turns `odoo` into an empty namespace package: Odoo no longer
+# imports. Compat mode lets such wheels join odoo.addons.
+odoo_on_sys_path() {
+    (cd / && "$PYTHON" -c "import os, sys, odoo.release as r
+src = os.path.dirname(os.path.dirname(r.__file__))
+sys.exit(0 if src in [os.path.abspath(p or '.') for p in sys.path] else 1)") 2>/dev/null
+}
+if [ "$(odoo_version)" != "18.0" ] || ! odoo_on_sys_path; then
+    [ "$(odoo_version)" = "18.0" ] && info "Odoo is imported through setuptools' editable hook, which addon wheels break"
+    info "pip install -e $ODOO_SRC (editable, compat mode)"
+    "$PYTHON" -m pip install -q --disable-pip-version-check --no-deps --use-pep517 \
+        --config-settings editable_mode=compat -e "$ODOO_SRC" \
         || die "pip could not install Odoo from $ODOO_SRC"
 fi
 [ "$(odoo_version)" = "18.0" ] || die "Odoo 18.0 still does not import after installation"
-info "Odoo $(odoo_version) importable"
+odoo_on_sys_path || die "Odoo is still imported through an import hook; reinstall it with:
+    $PYTHON -m pip install --no-deps --use-pep517 --config-settings editable_mode=compat -e $ODOO_SRC"
+info "Odoo $(odoo_version) importable from $ODOO_SRC"
 
 # ---------------------------------------------------------------------------
 step "Addons path ($ADDONS_DIR/l10n_cn_einvoice -> this checkout)"
@@ -153,4 +167,7 @@ without_demo = False
 CONF
 info "wrote $BUILD/odoo.conf"
 
-step "Setup complete. Next: make test"
+step "Setup complete. Next:"
+info "make test     lint, the pure fapiao tests, the wheel and pytest-odoo checks, the Odoo tests"
+info "make demo     a demo company issuing e-invoices on http://127.0.0.1:${DEMO_PORT:-8069} (DEMO_DB, DEMO_PORT)"
+info "make lint     the OCA's checks (pre-commit run --all-files; pre-commit install runs them on commit)"
