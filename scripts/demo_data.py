@@ -1,23 +1,51 @@
 """Demo data for `make demo`, run inside `odoo shell` (env is Odoo's).
 
-A Chinese company on the embedded sandbox platform, products with
-classification codes at 13 %, 9 % and 6 %, customers with valid invoice
-titles, and orders in several states, one of them already e-invoiced.
+A Chinese company as a Chinese accountant would see it: Simplified Chinese,
+Asia/Shanghai, the Chinese chart of accounts with its own 13 %, 9 % and 6 % VAT
+taxes (each in its tax group, so totals read 增值税13% / 增值税9% / 增值税6%),
+products coded as an accountant would code them in the classification table,
+customers who read Chinese, and orders in several states, one of them already
+e-invoiced on the embedded sandbox platform. Prints how each product is coded.
 Idempotent: does nothing when the demo company exists.
 """
 
 from odoo import Command
 
+from odoo.addons.l10n_cn_einvoice.fapiao.rules import format_line_name
+
 COMPANY = "示例科技有限公司"
+LANG = "zh_CN"
+TZ = "Asia/Shanghai"
+
+# name, classification code (data/tax_classification_codes_v32.csv), the chart's sales tax, price incl. VAT, extra
+PRODUCTS = [
+    # 输出设备及装置 (计算机外部设备), whose keywords name 打印机: 13 %
+    ("激光打印机 LP-100", "1090511030000000000", "l10n_cn_sales_excluded_13", 1999.0,
+     {"default_code": "LP-100", "type": "consu"}),
+    # 大米 (谷物加工品): milled rice, not 稻谷 (paddy, a farm product); 9 %
+    ("东北大米 5kg", "1030102010100000000", "l10n_cn_sales_excluded_9", 68.0,
+     {"default_code": "RICE-5", "type": "consu"}),
+    # 软件维护服务 (信息技术服务): 6 %
+    ("软件维护服务（年度）", "3040201030000000000", "l10n_cn_sales_excluded_6", 12000.0,
+     {"default_code": "SVC-MNT", "type": "service"}),
+]
 
 
-def tax(env, company, rate):
-    return env["account.tax"].create({
-        "name": f"增值税 {rate:g}%", "amount": rate, "amount_type": "percent", "type_tax_use": "sale",
-        "price_include_override": "tax_excluded", "company_id": company.id})
+def chinese_language(env):
+    """zh_CN active with the translations of every installed module (make demo creates the
+    database with --load-language=zh_CN; this catches a database made without it)."""
+    lang = env["res.lang"].with_context(active_test=False).search([("code", "=", LANG)])
+    if not lang.active:
+        print("loading Simplified Chinese (zh_CN) ...")
+        env["res.lang"]._activate_lang(LANG)
+        env["ir.module.module"].search([("state", "=", "installed")])._update_translations([LANG])
 
 
 def main(env):
+    chinese_language(env)
+    admin = env.ref("base.user_admin")
+    admin.write({"lang": LANG, "tz": TZ})
+    env.ref("base.partner_admin").write({"lang": LANG, "tz": TZ})
     if env["res.company"].search([("name", "=", COMPANY)]):
         print("demo data already there")
         return
@@ -28,37 +56,41 @@ def main(env):
         "l10n_cn_einv_seller_bank_account": "中国工商银行福州分行 1402020109000012345",
         "l10n_cn_einv_issuer": "王会计",
     })
+    company.partner_id.write({"lang": LANG, "tz": TZ})
     env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
     # The chart leaves company settings to flush; they must land before any invoice exists.
     env.cr.commit()
-    admin = env.ref("base.user_admin")
     admin.write({"company_ids": [Command.link(company.id)], "company_id": company.id,
                  "groups_id": [Command.link(env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager").id)]})
     env = env(context=dict(env.context, allowed_company_ids=[company.id], lang="en_US"))
+    chart = env["account.chart.template"].with_company(company)
     warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1) or \
         env["stock.warehouse"].create({"name": "福州仓", "code": "FZ", "company_id": company.id})
     codes = env["l10n_cn_einv.tax.code"]
 
-    def product(name, code, rate, price, **extra):
-        return env["product.product"].create({
-            "name": name, "list_price": price, "company_id": company.id,
-            "taxes_id": [Command.set(tax(env, company, rate).ids)],
-            "l10n_cn_einv_tax_code_id": codes.search([("code", "=", code)]).id, **extra})
+    products = []
+    print("demo products, coded as a Chinese accountant would code them:")
+    for name, code, tax_xmlid, price, extra in PRODUCTS:
+        tax_code = codes.search([("code", "=", code)])
+        tax = chart.ref(tax_xmlid)
+        product = env["product.product"].create({
+            "name": name, "list_price": price, "company_id": company.id, "invoice_policy": "order",
+            "taxes_id": [Command.set(tax.ids)], "l10n_cn_einv_tax_code_id": tax_code.id, **extra})
+        products.append(product)
+        print(f"  {name}: {code} {tax_code.name} ({tax_code.short_name}), "
+              f"{tax.with_context(lang=LANG).tax_group_id.name}, printed {format_line_name(tax_code.short_name, name)}")
+    printer, rice, support = products
 
-    printer = product("激光打印机 LP-100", "1090511030000000000", 13.0, 1999.0, default_code="LP-100",
-                      type="consu", invoice_policy="order")
-    rice = product("东北大米 5kg", "1010101010000000000", 9.0, 68.0, type="consu", invoice_policy="order")
-    support = product("软件维护服务（年度）", "3040201030000000000", 6.0, 12000.0, type="service",
-                      invoice_policy="order")
     china = env.ref("base.cn").id
     buyers = env["res.partner"].create([
         {"name": "上海某某贸易有限公司", "is_company": True, "country_id": china, "vat": "91310000MA1FL0XL39",
-         "email": "finance@shanghai-trading.example.cn",
+         "email": "finance@shanghai-trading.example.cn", "lang": LANG, "tz": TZ,
          "l10n_cn_einv_address_phone": "上海市浦东新区世纪大道 100 号 021-12345678",
          "l10n_cn_einv_bank_account": "招商银行上海分行 121900000010101"},
         {"name": "杭州某某网络科技有限公司", "is_company": True, "country_id": china, "vat": "91330100MA27XF6T0L",
-         "email": "ap@hangzhou-tech.example.cn"},
-        {"name": "张三", "country_id": china, "email": "zhangsan@example.cn", "l10n_cn_einv_is_natural_person": True},
+         "email": "ap@hangzhou-tech.example.cn", "lang": LANG, "tz": TZ},
+        {"name": "张三", "country_id": china, "email": "zhangsan@example.cn", "lang": LANG, "tz": TZ,
+         "l10n_cn_einv_is_natural_person": True},
     ])
     orders = env["sale.order"].with_company(company).create([
         {"partner_id": buyers[0].id, "company_id": company.id, "warehouse_id": warehouse.id, "order_line": [
@@ -70,15 +102,18 @@ def main(env):
         {"partner_id": buyers[2].id, "company_id": company.id, "warehouse_id": warehouse.id,
          "order_line": [Command.create({"product_id": rice.id, "product_uom_qty": 3})]},
         {"partner_id": buyers[0].id, "company_id": company.id, "warehouse_id": warehouse.id,
-         "order_line": [Command.create({"product_id": printer.id, "product_uom_qty": 1})]},
+         "order_line": [Command.create({"product_id": printer.id, "product_uom_qty": 1}),
+                        Command.create({"product_id": rice.id, "product_uom_qty": 10})]},
     ])
     orders[1:].action_confirm()              # orders[0] stays a quotation
     invoices = orders[2:]._create_invoices()  # orders[1] waits to be invoiced
     invoices.action_post()
     orders[3].action_l10n_cn_einv_issue()    # one already e-invoiced on the embedded sandbox
     env.cr.commit()
+    issued = orders[3].invoice_ids
+    groups = ", ".join(group.with_context(lang=LANG).name for group in issued.line_ids.tax_ids.tax_group_id)
     print(f"demo data created: company {company.name}, orders {', '.join(orders.mapped('name'))}; "
-          f"e-invoice {orders[3].invoice_ids.l10n_cn_einv_number} issued")
+          f"e-invoice {issued.l10n_cn_einv_number} issued for {issued.name} ({groups})")
 
 
 main(env)  # noqa: F821 - odoo shell provides env
