@@ -918,7 +918,6 @@ def result_mismatches(invoice, result):
     type and the three totals (to the cent). A result that does not carry the buyer or the
     totals (an older platform) does not match: nothing in it shows that it is this invoice.
     """
-    found = _Findings()
     buyer = invoice.buyer
     ours = {
         "buyer.taxId": normalise_taxpayer_id(_text(buyer.tax_id) if buyer else ""),
@@ -936,10 +935,27 @@ def result_mismatches(invoice, result):
         "totalTax": _money(result.total_tax),
         "totalWithTax": _money(result.total_with_tax),
     }
+    return _compare_answer(ours, theirs, may_be_empty={"buyer.taxId"})
+
+
+def red_result_mismatches(blue_invoice_number, total_amount, total_tax, total_with_tax, result):
+    """Where ``result`` (the platform's InvoiceResult for a red invoice's serial number) is not the
+    red invoice of the form that reverses ``blue_invoice_number`` by these (negative) totals."""
+    ours = {"blueInvoiceNumber": _text(blue_invoice_number).strip(), "totalAmount": _money(total_amount),
+            "totalTax": _money(total_tax), "totalWithTax": _money(total_with_tax)}
+    theirs = {"blueInvoiceNumber": _text(result.blue_invoice_number).strip(),
+              "totalAmount": _money(result.total_amount), "totalTax": _money(result.total_tax),
+              "totalWithTax": _money(result.total_with_tax)}
+    return _compare_answer(ours, theirs)
+
+
+def _compare_answer(ours, theirs, may_be_empty=()):
+    """FieldErrors where the platform's values (``theirs``) are not ours, path by path; a value
+    the answer lacks does not match (unless ours is empty too, for ``may_be_empty`` paths)."""
+    found = _Findings()
     for path, mine in ours.items():
         platform = theirs[path]
-        # A buyer without a taxpayer id (a natural person) is one the answer can match without one.
-        if platform in (None, "") and (mine not in (None, "") or path != "buyer.taxId"):
+        if platform in (None, "") and (mine not in (None, "") or path not in may_be_empty):
             found.add(path, "RESULT_MISSING",
                       "is missing from the platform's answer: nothing shows that the answer is this invoice's",
                       "在平台应答中缺失：无法确认该应答属于本发票")

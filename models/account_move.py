@@ -27,12 +27,12 @@ from datetime import datetime, timedelta, timezone
 
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, float_round, plaintext2html
+from odoo.tools import SQL, float_round
 
 from ..fapiao import documents, rules, title
 from ..fapiao.client import MAX_QUERY_BATCH
 from ..fapiao.errors import PlatformError, TransientError
-from .l10n_cn_einv_guard import check_access, flow
+from .l10n_cn_einv_guard import check_access, flow, text_as_html
 from .l10n_cn_einv_red_form import deterministic_serial
 
 _logger = logging.getLogger(__name__)
@@ -120,9 +120,9 @@ class AccountMove(models.Model):
     l10n_cn_einv_submitted_at = fields.Datetime("First Submitted", copy=False, readonly=True, l10n_cn_einv_flow=True)
     l10n_cn_einv_qr_payload = fields.Char("E-Invoice QR Content", copy=False, readonly=True, l10n_cn_einv_flow=True)
     l10n_cn_einv_pdf_id = fields.Many2one("ir.attachment", "E-Invoice PDF", copy=False, readonly=True,
-                                          l10n_cn_einv_flow=True)
+                                          index="btree_not_null", l10n_cn_einv_flow=True)
     l10n_cn_einv_xml_id = fields.Many2one("ir.attachment", "E-Invoice XML", copy=False, readonly=True,
-                                          l10n_cn_einv_flow=True)
+                                          index="btree_not_null", l10n_cn_einv_flow=True)
     l10n_cn_einv_error = fields.Text("E-Invoice Error", copy=False, readonly=True, l10n_cn_einv_flow=True)
     l10n_cn_einv_attempts = fields.Integer("Retries", copy=False, readonly=True, l10n_cn_einv_flow=True)
     l10n_cn_einv_next_attempt = fields.Datetime("Next Attempt", copy=False, readonly=True, l10n_cn_einv_flow=True)
@@ -614,7 +614,7 @@ class AccountMove(models.Model):
             if group else self.env["res.users"]
         # names of products and lines are data, not markup: the note is HTML, so it is escaped
         for manager in managers[:5] or self.env.user:
-            self.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=plaintext2html(note or ""),
+            self.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=text_as_html(note),
                                    user_id=manager.id)
 
     def _l10n_cn_einv_apply_result(self, result, client=None, document=None):
@@ -622,6 +622,9 @@ class AccountMove(models.Model):
         files are fetched at once; otherwise the poll cron fetches them (bulk paths). ``document``:
         the one just sent, if at hand."""
         self.ensure_one()
+        if result.status == "issued" and self._l10n_cn_einv_refuse_foreign(
+                result, document or self._l10n_cn_einv_document()):
+            return
         if result.status == "issued":
             self._l10n_cn_einv_write({
                 "l10n_cn_einv_state": "issued",

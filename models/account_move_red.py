@@ -16,7 +16,7 @@ from odoo.tools import float_compare
 
 from ..fapiao import documents, rules
 from ..fapiao.errors import PlatformError
-from .l10n_cn_einv_guard import check_access, flow
+from .l10n_cn_einv_guard import check_access, flow, in_flow
 from .l10n_cn_einv_red_form import RED_REASONS, money
 
 IN_PROGRESS = ("to_issue", "submitting", "pending")
@@ -199,6 +199,8 @@ class AccountMove(models.Model):
             vals = move._l10n_cn_einv_red_plan()
             if vals:
                 plans[move] = vals
+        if plans and not in_flow():     # a person red-reverses: their right, not the automation's
+            check_access(self.browse([move.id for move in plans]))
         posted = super()._post(soft)
         todo = [vals for move, vals in plans.items() if move in posted]
         if todo:

@@ -17,7 +17,9 @@ here, for every model of the addon:
 import contextlib
 import contextvars
 
-from odoo import SUPERUSER_ID, _, api, models
+from markupsafe import Markup
+
+from odoo import SUPERUSER_ID, api, models
 from odoo.exceptions import AccessError, UserError
 
 _IN_FLOW = contextvars.ContextVar("l10n_cn_einv_in_flow", default=False)
@@ -49,12 +51,13 @@ def field_labels(model, names):
     return ", ".join(f"“{descriptions[name]['string']}”" for name in sorted(names) if name in descriptions)
 
 
-def refuse_flow_fields(model, names, flow_fields):
-    """UserError when ``names`` (fields about to be written) include e-invoice facts and the
-    caller is not the flow."""
-    touched = set(names) & set(flow_fields)
+def refuse_flow_fields(model, vals, flow_fields):
+    """UserError when ``vals`` (about to be written) set e-invoice facts and the caller is not the
+    flow. An empty list of x2many commands sets nothing (a form sends one for every list it shows)."""
+    touched = {name for name in set(vals) & set(flow_fields)
+               if not (model._fields[name].type in ("one2many", "many2many") and not vals[name])}
     if touched and not in_flow():
-        raise UserError(_(
+        raise UserError(model.env._(
             "%(fields)s can only be set by the e-invoicing process itself (issuing, the platform's answers, "
             "red reversal), never by hand or through the API.",
             fields=field_labels(model, touched)))
@@ -62,12 +65,18 @@ def refuse_flow_fields(model, names, flow_fields):
 
 def refuse_flow_defaults(model, vals_list, flow_fields):
     """The same rule for ``create``: values given, and defaults taken from the context
-    (``default_<field>``), which an RPC caller chooses freely."""
+    (``default_<field>``), which an RPC caller chooses freely. A value that is the field's own
+    default, or empty, sets nothing (a form sends the defaults of the fields it shows)."""
     if in_flow():
         return
-    names = {name for vals in vals_list for name in vals}
-    names |= {key[8:] for key in model.env.context if key.startswith("default_")}
-    refuse_flow_fields(model, names, flow_fields)
+    defaults = {key[8:]: value for key, value in model.env.context.items() if key.startswith("default_")}
+    for vals in vals_list or [{}]:
+        given = {**defaults, **vals}
+        for name in set(given) & set(flow_fields):
+            default = model._fields[name].default     # Odoo wraps a declared value in a function
+            if not given[name] or (default and given[name] == default(model)):
+                given.pop(name)
+        refuse_flow_fields(model, given, flow_fields)
 
 
 def check_access(records, level="user"):
@@ -79,12 +88,12 @@ def check_access(records, level="user"):
     user = env.user
     if not user.has_group(GROUPS[level]):
         group = env.ref(GROUPS[level], raise_if_not_found=False)
-        raise AccessError(_("Only members of the group “%(group)s” may do this.",
+        raise AccessError(env._("Only members of the group “%(group)s” may do this.",
                             group=group.sudo().name if group else GROUPS[level]))
     companies = records.sudo() if records._name == "res.company" else records.sudo().company_id
     foreign = companies - user.company_ids
     if foreign:
-        raise AccessError(_("You are not allowed to act on e-invoices of %(companies)s.",
+        raise AccessError(env._("You are not allowed to act on e-invoices of %(companies)s.",
                             companies=", ".join(foreign.mapped("name"))))
 
 
@@ -123,3 +132,9 @@ class L10nCnEinvFlowMixin(models.AbstractModel):
         """The flow's own write of its facts."""
         with flow():
             return self.write(vals)
+
+
+def text_as_html(text):
+    """Plain text (names of products, lines, customers ...) as the HTML of a note: escaped, lines
+    kept, and no link made of anything in it (Odoo's plaintext2html turns URLs into links)."""
+    return Markup("<p>%s</p>") % Markup("<br/>").join((text or "").splitlines())

@@ -28,7 +28,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
-from ..fapiao import documents
+from ..fapiao import documents, rules
 from ..fapiao.errors import PlatformError, TransientError
 from .l10n_cn_einv_guard import check_access, flow
 
@@ -123,8 +123,10 @@ class L10nCnEinvRedForm(models.Model):
     red_invoice_number = fields.Char("Red E-Invoice Number", readonly=True, copy=False, index=True, tracking=True)
     red_issue_time = fields.Datetime("Red Invoice Issue Time", readonly=True, copy=False)
     red_qr_payload = fields.Char("Red Invoice QR Content", readonly=True, copy=False)
-    red_pdf_id = fields.Many2one("ir.attachment", "Red Invoice PDF", readonly=True, copy=False)
-    red_xml_id = fields.Many2one("ir.attachment", "Red Invoice XML", readonly=True, copy=False)
+    red_pdf_id = fields.Many2one("ir.attachment", "Red Invoice PDF", readonly=True, copy=False,
+                                 index="btree_not_null")
+    red_xml_id = fields.Many2one("ir.attachment", "Red Invoice XML", readonly=True, copy=False,
+                                 index="btree_not_null")
     error = fields.Text("Last Error", readonly=True, copy=False)
     attempts = fields.Integer("Retries", readonly=True, copy=False)
     next_attempt = fields.Datetime("Next Attempt", readonly=True, copy=False)
@@ -359,7 +361,20 @@ class L10nCnEinvRedForm(models.Model):
             self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the red invoice: %s", message)))
 
     def _l10n_cn_einv_red_issued(self, result, client):
-        """Record the red invoice on the form, the credit note and the blue invoice."""
+        """Record the red invoice on the form, the credit note and the blue invoice; unless the
+        platform's answer is not this form's red invoice (see rules.red_result_mismatches)."""
+        mismatches = rules.red_result_mismatches(self.blue_number, money(self.total_amount), money(self.total_tax),
+                                                 money(self.total_with_tax), result)
+        if mismatches:
+            zh = (self.env.lang or "").startswith("zh")
+            problems = "\n".join(f"  - {error.message_zh if zh else error.message}" for error in mismatches)
+            self._l10n_cn_einv_flow_write({"red_submission": self.red_submission + 1})
+            self._l10n_cn_einv_flow_write({"red_serial_no": self._l10n_cn_einv_red_serial()})
+            self._l10n_cn_einv_fail(UserError(_(
+                "The tax platform answered serial number %(serial)s with red e-invoice %(number)s, which is not "
+                "this form's:\n%(problems)s\nNothing of it was taken; a retry uses a new serial number.",
+                serial=result.serial_no, number=result.invoice_number or "?", problems=problems)))
+            return
         move_model = self.env["account.move"]
         issue_time = move_model._l10n_cn_einv_parse_time(result.issue_time)
         self._l10n_cn_einv_flow_write({

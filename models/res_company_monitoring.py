@@ -12,10 +12,10 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import plaintext2html
 
 from ..fapiao.errors import PlatformError
 from .l10n_cn_einv_dashboard import china_today
+from .l10n_cn_einv_guard import text_as_html
 
 _logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class ResCompany(models.Model):
             _logger.warning("e-invoice alert for %s not delivered, no e-invoice manager: %s", self.name, summary)
         partner = self.sudo().partner_id.with_context(mail_activity_quick_update=True)
         for manager in managers:
-            partner.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=plaintext2html(note),
+            partner.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=text_as_html(note),
                                       user_id=manager.id)
         recipients = managers.partner_id.filtered("email")
         if recipients:

@@ -56,7 +56,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
                     if row["serialNo"] == move.l10n_cn_einv_serial_no)
         self.assertEqual(data["status"], "issued")
         return {key: value for key, value in data.items()
-                if key not in ("appId", "kind", "sellerTaxId", "buyerTaxId", "useConfirmed")}
+                if key not in ("appId", "kind", "sellerTaxId", "useConfirmed")}
 
     def logs(self, code=None):
         domain = [("company_id", "=", self.company.id), ("service", "like", "callback")]

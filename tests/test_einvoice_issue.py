@@ -2,6 +2,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models.l10n_cn_einv_guard import flow
 from .common import BUYER_TAX_ID, L10nCnEinvCase
 
 
@@ -199,7 +200,8 @@ class TestEinvoiceIssue(L10nCnEinvCase):
     def test_files_missing_after_issue_are_fetched_later(self):
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
-        move.l10n_cn_einv_pdf_id.unlink()  # as if the download had failed at issue time
+        with flow():    # as if the download had failed at issue time
+            move.l10n_cn_einv_pdf_id.unlink()
         self.assertFalse(move.l10n_cn_einv_pdf_id)
         fetched = self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents(company_ids=self.company.ids)
         self.assertIn(move, fetched)

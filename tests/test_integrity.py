@@ -360,3 +360,92 @@ class TestNamesAreDataNotMarkup(IntegrityCase):
         bodies = " ".join(str(body) for body in move.message_ids.mapped("body"))
         self.assertNotIn("<img", bodies)
         self.assertNotIn('<a href="https://evil', bodies)
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestRedReversalNeedsTheGroup(IntegrityCase):
+    """Rule 3 for credit notes: posting one that red-reverses an issued e-invoice is an e-invoice
+    user's act; the company's automatic red reversal of returns acts for whoever validates."""
+
+    def credit_note_over_rpc(self, role, blue):
+        context = {"active_model": "account.move", "active_ids": blue.ids}
+        wizard_ids, error = self.call(role, "account.move.reversal", "create", [{
+            "l10n_cn_einv_red_reason": "02", "journal_id": blue.journal_id.id}], context=context)
+        self.assertAccepted(error)
+        action, error = self.call(role, "account.move.reversal", "refund_moves", wizard_ids, button=True,
+                                  context=context)
+        self.assertAccepted(error)
+        return self.env["account.move"].browse(action["res_id"])
+
+    def test_billing_and_accountant_cannot_red_reverse_by_posting_a_credit_note(self):
+        blue = self.issued_invoice()
+        red_before = self.platform_stats()["byKind"].get("red", 0)
+        for role in ("billing", "accountant"):
+            credit = self.credit_note_over_rpc(role, blue)
+            with self.subTest(role=role):
+                _result, error = self.call(role, "account.move", "action_post", credit.ids, button=True)
+                self.assertRefused(error, "E-Invoice User")
+                self.env.invalidate_all()
+                self.assertEqual(credit.state, "draft")
+        self.assertFalse(self.env["l10n_cn_einv.red.form"].search([("blue_move_id", "=", blue.id)]))
+        self.assertEqual(self.platform_stats()["byKind"].get("red", 0), red_before)
+        # positive control: an e-invoice user posts it, and the red invoice is issued
+        credit = self.credit_note_over_rpc("einv_user", blue)
+        _result, error = self.call("einv_user", "account.move", "action_post", credit.ids, button=True)
+        self.assertAccepted(error)
+        self.env.invalidate_all()
+        self.assertEqual(credit.l10n_cn_einv_credit_form_ids.state, "red_issued")
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestPlatformFilesUnchanged(IntegrityCase):
+    """Rule 1 for the files: the platform's PDF and XML of an invoice stay as the platform sent them."""
+
+    def test_no_role_changes_or_deletes_the_e_invoice_files(self):
+        move = self.issued_invoice()
+        pdf, xml = move.l10n_cn_einv_pdf_id, move.l10n_cn_einv_xml_id
+        raw = pdf.raw
+        for role in ("billing", "einv_user", "admin"):
+            for vals in ({"raw": b"%PDF-1.4 forged".decode()}, {"datas": "JVBERi0xLjQgZm9yZ2Vk"},
+                         {"res_id": self.make_invoice().id}, {"res_model": "res.partner"}):
+                with self.subTest(role=role, vals=list(vals)):
+                    _result, error = self.call(role, "ir.attachment", "write", [pdf.id], vals)
+                    self.assertRefused(error, "e-invoice files")
+            with self.subTest(role=role, path="unlink"):
+                _result, error = self.call(role, "ir.attachment", "unlink", [xml.id])
+                self.assertRefused(error)
+        self.env.invalidate_all()
+        self.assertEqual((pdf.raw, pdf.res_id, xml.exists()), (raw, move.id, xml))
+        # positive control: the billing user renames it and manages the invoice's other attachments
+        _result, error = self.call("billing", "ir.attachment", "write", [pdf.id], {"name": "发票.pdf"})
+        self.assertAccepted(error)
+        other = self.env["ir.attachment"].create({"name": "note.txt", "raw": b"x", "res_model": "account.move",
+                                                  "res_id": move.id})
+        _result, error = self.call("billing", "ir.attachment", "unlink", [other.id])
+        self.assertAccepted(error)
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestPrintedCharacters(IntegrityCase):
+    """Rule 10: what would print is checked for characters and length before anything is sent."""
+
+    def test_unprintable_and_overlong_input_is_refused_before_sending(self):
+        product = self._create_product(name="激光\u0007打印机", lst_price=10.0, taxes_id=[Command.set(self.tax_13.ids)],
+                                       l10n_cn_einv_tax_code_id=self.code_printer.id)
+        move = self.make_invoice(lines=[(product, 1, 10.0)], post=False)
+        move.write({"l10n_cn_einv_buyer_name": "上海某某\u200b贸易有限公司",
+                    "l10n_cn_einv_buyer_address_phone": "上" * 400})
+        move.action_post()
+        for role in ("einv_user", "einv_manager"):
+            with self.subTest(role=role):
+                _result, error = self.call(role, "account.move", "action_l10n_cn_einv_issue", move.ids, button=True)
+                # every problem at once: the zero-width space, the bell character, the length
+                self.assertRefused(error, "U+200B", "U+0007", "400")
+        self.env.invalidate_all()
+        self.assertEqual(move.l10n_cn_einv_state, "not_needed")
+        self.assertEqual(self.issued_on_platform(), 0)
+        self.assertEqual(self.platform_stats()["requests"]["total"], self.requests_before)
+
+    def setUp(self):
+        super().setUp()
+        self.requests_before = self.platform_stats()["requests"]["total"]

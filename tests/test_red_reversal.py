@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from ..fapiao.documents import RedFormLine
@@ -167,18 +167,22 @@ class TestRedReversal(RedReversalCase):
         blue = self.issued_invoice()
         company = {"company_id": self.company.id, "company_ids": [Command.set(self.company.ids)]}
         billing = new_test_user(self.env, login="cn_billing", groups="account.group_account_invoice", **company)
+        user = new_test_user(self.env, login="cn_einv_user", groups="l10n_cn_einvoice.group_l10n_cn_einv_user",
+                             **company)
         credit = self.credit_note(blue, post=False)
-        credit.with_user(billing).action_post()
+        # Red-reversing is an e-invoice user's act (issue 11): a billing user alone may not.
+        with self.assertRaises(AccessError):
+            credit.with_user(billing).action_post()
+        self.assertFalse(credit.l10n_cn_einv_credit_form_ids)
+        credit.with_user(user).action_post()
         form = credit.l10n_cn_einv_credit_form_ids
         self.assert_red_issued(form, credit)
-        self.assertEqual(form.log_ids[:1].operator_id, billing)
+        self.assertEqual(form.log_ids[:1].operator_id, user)
         seen = credit.with_user(billing).read(["l10n_cn_einv_credit_form_state", "l10n_cn_einv_red_form_count"])[0]
         self.assertEqual((seen["l10n_cn_einv_credit_form_state"], seen["l10n_cn_einv_red_form_count"]),
                          ("red_issued", 1))
         self.assertEqual(blue.with_user(billing).l10n_cn_einv_red_status, "full")
         # an e-invoice user (not a manager) confirms an inbound form
-        user = new_test_user(self.env, login="cn_einv_user", groups="l10n_cn_einvoice.group_l10n_cn_einv_user",
-                             **company)
         other = self.issued_invoice()
         self.sandbox.buyer_apply_red_form(other.l10n_cn_einv_number, "01")
         forms = self.env["l10n_cn_einv.red.form"].with_user(user)

@@ -20,6 +20,7 @@ from fapiao.rules import (
     discount_pairs,
     format_line_name,
     left_to_reverse,
+    red_result_mismatches,
     result_mismatches,
     validate_invoice,
     validate_red_form,
@@ -889,3 +890,18 @@ def test_mismatch_messages_say_both_values():
     assert error.message == ("buyer name is missing from the platform's answer: nothing shows that the answer "
                              "is this invoice's")
     assert error.message_zh == "购买方名称在平台应答中缺失：无法确认该应答属于本发票"
+
+
+def test_a_red_result_matches_only_its_own_form():
+    result = InvoiceResult(serial_no="RI1", status="issued", invoice_number="25352000000000000009",
+                           blue_invoice_number="25352000000000000001", total_amount=D("-100"),
+                           total_tax=D("-13"), total_with_tax=D("-113"))
+    ours = ("25352000000000000001", D("-100.00"), D("-13.00"), D("-113.00"))
+    assert red_result_mismatches(*ours, result) == []
+    assert found(red_result_mismatches("25352000000000000002", *ours[1:], result)) == [
+        ("blueInvoiceNumber", "RESULT_MISMATCH")]
+    assert found(red_result_mismatches(ours[0], D("-50"), D("-6.5"), D("-56.5"), result)) == [
+        ("totalAmount", "RESULT_MISMATCH"), ("totalTax", "RESULT_MISMATCH"), ("totalWithTax", "RESULT_MISMATCH")]
+    lacking = dataclasses.replace(result, blue_invoice_number="", total_with_tax=None)
+    assert found(red_result_mismatches(*ours, lacking)) == [
+        ("blueInvoiceNumber", "RESULT_MISSING"), ("totalWithTax", "RESULT_MISSING")]
