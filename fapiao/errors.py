@@ -145,6 +145,32 @@ class ResponseSignatureError(TransportError):
     code = "BAD_RESPONSE_SIGNATURE"
 
 
+class LoginRequired(PlatformError):
+    """The drawer's tax-bureau (电子税局) login or identity check has lapsed: the platform issues
+    nothing until a person logs in again. Not a failure of the invoice: it waits, then resumes
+    with the same serial number."""
+
+    code = "LOGIN_REQUIRED"
+
+
+class SerialRejected(PlatformError):
+    """The platform holds this serial number as used for good (failed, or taken by something
+    else): the submission can only continue under a new serial number."""
+
+    code = "SERIAL_REJECTED"
+
+
+class NotSupported(PlatformError):
+    """The connected platform does not offer this operation (see the provider's capabilities)."""
+
+    code = "NOT_SUPPORTED"
+
+    def __init__(self, operation):
+        super().__init__(f"the tax platform does not offer: {operation}",
+                         message_zh=f"所连接的税务平台不支持此操作：{operation}")
+        self.operation = operation
+
+
 class ParameterError(PlatformError):
     """The platform refused the content: fix the document, never retry as is."""
 

@@ -1,0 +1,1 @@
+"""One package per tax platform; importing this registers them all (see fapiao.provider)."""
