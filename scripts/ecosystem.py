@@ -19,6 +19,7 @@ loud skip, as make test's pure-only mode is, and a failure with REQUIRE_ODOO=1.
 """
 
 import configparser
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -35,6 +36,14 @@ PYTHON = sys.executable
 # What make test runs through pytest-odoo: quick, and between them they load the
 # registry, install checks, the sandbox platform and the company set-up.
 DEFAULT_CHECK_TESTS = "tests/test_install.py tests/test_einvoice_config.py"
+
+
+def work_dir():
+    """Where the wheel check builds and installs: outside the checkout, whose own files
+    Odoo walks (make i18n would read a second copy of the addon in a venv inside it)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha1(str(ROOT).encode(), usedforsecurity=False).hexdigest()[:12]
+    return cache / MODULE / f"wheel-{digest}"
 
 
 class Missing(Exception):
@@ -104,7 +113,7 @@ def build_wheel(out_dir):
         say(proc.stdout + proc.stderr)
         raise RuntimeError(f"pip wheel failed (exit {proc.returncode}); wheels built: {[w.name for w in wheels]}")
     wheel = wheels[0]
-    say(f"built {wheel.relative_to(ROOT)} ({wheel.stat().st_size // 1024} KiB) in {elapsed:.1f}s")
+    say(f"built {wheel} ({wheel.stat().st_size // 1024} KiB) in {elapsed:.1f}s")
     untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=ROOT,
                                capture_output=True, text=True, check=False).stdout.split()
     if untracked:
@@ -132,7 +141,7 @@ def check_wheel_metadata(wheel):
 
 def install_into_venv(wheel, source):
     """A fresh venv that sees the machine's packages (Odoo included), with the wheel in it."""
-    venv = BUILD / "wheel-venv"
+    venv = work_dir() / "venv"
     if venv.exists():
         shutil.rmtree(venv)
     subprocess.run([PYTHON, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
@@ -160,7 +169,7 @@ def install_into_venv(wheel, source):
     site = venv / "lib"
     if not found or not Path(found).resolve().is_relative_to(site.resolve()):
         raise RuntimeError(f"Odoo in the venv finds {MODULE} at {found or 'nowhere'}, not in the installed wheel")
-    say(f"installed into a fresh venv: Odoo finds {MODULE} at {Path(found).relative_to(ROOT)}")
+    say(f"installed into a fresh venv: Odoo finds {MODULE} at {found}")
     return python, config
 
 
@@ -188,7 +197,7 @@ def wheel_check(keep_database=None):
     source = odoo_source()
     require_module("whool", "whool (the wheel build backend)")
     require_postgres()
-    wheel = build_wheel(BUILD / "wheel")
+    wheel = build_wheel(work_dir() / "dist")
     check_wheel_metadata(wheel)
     python, config = install_into_venv(wheel, source)
     database = keep_database or f"{MODULE}_wheel_{os.getpid()}"
