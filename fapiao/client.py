@@ -22,7 +22,7 @@ import base64
 import binascii
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -74,38 +74,94 @@ _HINTS = {
 }
 
 
-@dataclass
-class ClientConfig:
-    base_url: str
-    app_id: str
-    secret: str
-    sm4_key: str                     # 32 hex digits
-    sm2_private_key: str = ""        # optional: sign with SM2 instead of HMAC-SM3
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0
-    retry_schedule: tuple = DEFAULT_RETRY_SCHEDULE
-    verify_tls: bool = True
+class Keyring:
+    """An application's credentials, usable but not readable.
 
-    def __post_init__(self):
-        for name in ("base_url", "app_id", "secret", "sm4_key"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+    Every operation that needs the app secret, the SM4 key or the SM2 private
+    key is a closure over them, made in ``__init__``: no attribute, list or
+    partial holds them, so that nothing which can walk attributes (a mail
+    template's expressions, Odoo's ``safe_eval``, which refuses the dunder
+    names such as ``__closure__``) reaches them through an object it is given.
+    """
+
+    __slots__ = ("decrypt", "mask", "open_envelope", "request_headers", "response_headers", "seal",
+                 "signature_matches", "signs_with_sm2")
+
+    def __init__(self, secret, sm4_key, sm2_private_key=""):
+        for name, value in (("secret", secret), ("sm4_key", sm4_key)):
+            if not isinstance(value, str) or not value.strip():
                 raise CryptoError(f"platform configuration: {name} is required")
         try:
-            key = bytes.fromhex(self.sm4_key.strip())
+            key = bytes.fromhex(sm4_key.strip())
         except ValueError:
             raise CryptoError("platform configuration: the SM4 key must be 32 hex digits") from None
         if len(key) != crypto.SM4_KEY_SIZE:
             raise CryptoError(
-                f"platform configuration: the SM4 key must be 32 hex digits, got {len(self.sm4_key.strip())}"
-            )
+                f"platform configuration: the SM4 key must be 32 hex digits, got {len(sm4_key.strip())}")
+        sm2_private_key = (sm2_private_key or "").strip()
+        # what a log line must never show, in the spellings a key travels in
+        hidden = [secret, sm4_key, sm4_key.strip().lower(), sm4_key.strip().upper(),
+                  base64.b64encode(key).decode(), sm2_private_key, sm2_private_key.lower(), sm2_private_key.upper()]
+        hidden = sorted({value for value in hidden if value}, key=len, reverse=True)
+
+        def seal(payload):
+            return protocol.seal(key, payload)
+
+        def decrypt(data):
+            return protocol.decrypt_payload(key, data)
+
+        def open_envelope(body):
+            return protocol.open_envelope(key, body)
+
+        def request_headers(app_id, path, body, **kwargs):
+            return protocol.request_headers(app_id, secret, path, body, sm2_private_key=sm2_private_key or None,
+                                            **kwargs)
+
+        def signature_matches(canonical, signature):
+            return protocol.signature_matches(secret, canonical, signature)
+
+        def response_headers(status, path, request_nonce, body):
+            return protocol.response_headers(secret, status, path, request_nonce, body)
+
+        def mask_secrets(value):
+            return mask(value, hidden)
+
+        setter = object.__setattr__
+        for name, function in (("seal", seal), ("decrypt", decrypt), ("open_envelope", open_envelope),
+                               ("request_headers", request_headers), ("signature_matches", signature_matches),
+                               ("response_headers", response_headers), ("mask", mask_secrets)):
+            setter(self, name, function)
+        setter(self, "signs_with_sm2", bool(sm2_private_key))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Keyring cannot be changed")
+
+    def __repr__(self):
+        return "<Keyring>"
+
+
+@dataclass
+class ClientConfig:
+    """Where and as whom to call the platform. The secret and the keys are taken by the
+    constructor and kept only inside :attr:`keys` (a :class:`Keyring`), never as attributes."""
+
+    base_url: str
+    app_id: str
+    secret: InitVar[str]
+    sm4_key: InitVar[str]                   # 32 hex digits
+    sm2_private_key: InitVar[str] = ""      # optional: sign with SM2 instead of HMAC-SM3
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    retry_schedule: tuple = DEFAULT_RETRY_SCHEDULE
+    verify_tls: bool = True
+    keys: Keyring = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self, secret, sm4_key, sm2_private_key):
+        for name in ("base_url", "app_id"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise CryptoError(f"platform configuration: {name} is required")
+        self.keys = Keyring(secret, sm4_key, sm2_private_key)
         self.base_url = self.base_url.rstrip("/")
-
-    @property
-    def sm4_key_bytes(self):
-        return bytes.fromhex(self.sm4_key.strip())
-
-    def secret_values(self):
-        return [v for v in (self.secret, self.sm4_key, self.sm2_private_key) if v]
 
 
 @dataclass
@@ -131,10 +187,13 @@ class Exchange:
 
 
 def mask(value, secrets_to_hide):
-    """Replace every occurrence of a secret in a (nested) value by ``***``."""
+    """Replace every occurrence of a secret in a (nested) value by ``***``. A callable among
+    ``secrets_to_hide`` (such as a Keyring's ``mask``) masks what it knows itself."""
     if isinstance(value, str):
         for secret in secrets_to_hide:
-            if secret and secret in value:
+            if callable(secret):
+                value = secret(value)
+            elif secret and secret in value:
                 value = value.replace(secret, "***")
         return value
     if isinstance(value, dict):
@@ -163,7 +222,6 @@ class PlatformClient(Provider):
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
-        self._secrets = config.secret_values()
 
     def close(self):
         self._session.close()
@@ -183,12 +241,12 @@ class PlatformClient(Provider):
         original result). No retry here.
         """
         path = protocol.SERVICES[service]
-        body = protocol.seal(self.config.sm4_key_bytes, payload)
-        headers = protocol.request_headers(self.config.app_id, self.config.secret, path, body,
-                                           sm2_private_key=self.config.sm2_private_key or None)
+        keys = self.config.keys
+        body = keys.seal(payload)
+        headers = keys.request_headers(self.config.app_id, path, body)
         nonce = headers[protocol.H_NONCE]
         exchange = Exchange(service=service, path=path, serial_no=serial_no, attempt=attempt,
-                            request=mask(payload, self._secrets), started_at=time.time())
+                            request=keys.mask(payload), started_at=time.time())
         started = time.perf_counter()
         try:
             try:
@@ -206,7 +264,7 @@ class PlatformClient(Provider):
             exchange.http_status = response.status_code
             return self._read_response(service, path, nonce, response, exchange)
         except PlatformError as error:
-            exchange.error = f"{type(error).__name__}: {mask(str(error), self._secrets)}"
+            exchange.error = f"{type(error).__name__}: {keys.mask(str(error))}"
             raise
         finally:
             exchange.duration_ms = (time.perf_counter() - started) * 1000
@@ -248,7 +306,7 @@ class PlatformClient(Provider):
         data = None
         if "data" in outer:
             try:
-                data = protocol.decrypt_payload(self.config.sm4_key_bytes, outer["data"])
+                data = self.config.keys.decrypt(outer["data"])
             except protocol.EnvelopeError as error:
                 raise TransportError(f"{service}: the answer's data does not decrypt ({error})",
                                      message_zh=f"{service}：平台响应解密失败") from None
@@ -268,7 +326,7 @@ class PlatformClient(Provider):
             response.status_code, path, response.headers.get(protocol.H_TIMESTAMP, ""),
             response.headers.get(protocol.H_NONCE, ""), request_nonce=nonce, body=raw,
         )
-        return protocol.signature_matches(self.config.secret, canonical, signature)
+        return self.config.keys.signature_matches(canonical, signature)
 
     def _error_for(self, service, code, outer):
         return_code = protocol.RETURN_CODES.get(code)
