@@ -25,8 +25,9 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..fapiao import documents, protocol
-from ..fapiao.client import Exchange, mask
-from ..fapiao.errors import ValidationFailed
+from ..fapiao.client import Exchange
+from ..fapiao.errors import CryptoError, ValidationFailed
+from . import l10n_cn_einv_platform as platform
 
 _logger = logging.getLogger(__name__)
 
@@ -127,25 +128,26 @@ class L10nCnEinvCallback(models.AbstractModel):
             status, answer = protocol.response_body(None, "UNKNOWN_APP", message="unknown company")
             return status, {"Content-Type": "application/json; charset=utf-8"}, answer
         company = company.sudo()
-        secret, sm4_key = company.l10n_cn_einv_app_secret or "", company.l10n_cn_einv_sm4_key or ""
+        keyring = self._l10n_cn_einv_keyring(company)
+        masked = keyring.mask if keyring else (lambda value: value)
         exchange = Exchange(
             service="callback", path=path, started_at=started,
             request={"headers": {name: headers.get(name) for name in LOGGED_HEADERS if headers.get(name)},
                      "bodyBytes": len(body)})
         record, code_name, reason, note = None, "SUCCESS", "", ""
         try:
-            payload = self._l10n_cn_einv_open(company, path, headers, body)
+            payload = self._l10n_cn_einv_open(company, keyring, path, headers, body)
             exchange.service = f"callback.{payload['event']}"[:64]
-            exchange.request = mask(payload, [secret, sm4_key])
+            exchange.request = masked(payload)
             record, note = self._l10n_cn_einv_process(company, payload)
             exchange.serial_no = self._l10n_cn_einv_serial_of(payload)
         except CallbackRefused as refusal:
             # Reasons come from our own checks and errors: masked all the same, secrets never reach the log.
-            code_name, reason = refusal.code_name, mask(refusal.reason, [secret, sm4_key])
+            code_name, reason = refusal.code_name, masked(refusal.reason)
         status, answer = protocol.response_body(None, code_name, message=reason or None)
         nonce = headers.get(protocol.H_NONCE) or ""
-        response_headers = protocol.response_headers(secret, status, path, nonce, answer) \
-            if secret and nonce else {"Content-Type": "application/json; charset=utf-8"}
+        response_headers = keyring.response_headers(status, path, nonce, answer) \
+            if keyring and nonce else {"Content-Type": "application/json; charset=utf-8"}
         rc = protocol.RETURN_CODES[protocol.CODE[code_name]]
         exchange.http_status, exchange.code = status, rc.code
         exchange.message = note or reason or rc.message_en
@@ -158,7 +160,18 @@ class L10nCnEinvCallback(models.AbstractModel):
         return status, response_headers, answer
 
     @api.model
-    def _l10n_cn_einv_open(self, company, path, headers, body):
+    def _l10n_cn_einv_keyring(self, company):
+        """The company's keyring (its secrets as closures); None when it has no usable credentials."""
+        if not all(platform.secrets_set(company)[name] for name in ("l10n_cn_einv_app_secret", "l10n_cn_einv_sm4_key")):
+            return None
+        try:
+            return platform.company_keyring(company)
+        except (UserError, CryptoError):   # SecretUnreadable: another master key
+            _logger.warning("e-invoice secrets of company %s cannot be opened", company.id)
+            return None
+
+    @api.model
+    def _l10n_cn_einv_open(self, company, keyring, path, headers, body):
         """The verified, decrypted payload of a callback; CallbackRefused otherwise."""
         missing = [name for name in REQUIRED_HEADERS if not headers.get(name)]
         if missing:
@@ -175,14 +188,13 @@ class L10nCnEinvCallback(models.AbstractModel):
             raise CallbackRefused("STALE_TIMESTAMP", "timestamp more than 300 s away from our clock")
         sign_type = headers.get(protocol.H_SIGN_TYPE) or protocol.SIGN_TYPE_HMAC
         canonical = protocol.canonical_request("POST", path, timestamp, nonce, body)
-        if sign_type != protocol.SIGN_TYPE_HMAC or not company.l10n_cn_einv_app_secret \
-                or not protocol.signature_matches(company.l10n_cn_einv_app_secret, canonical,
-                                                  headers.get(protocol.H_SIGNATURE)):
+        if sign_type != protocol.SIGN_TYPE_HMAC or keyring is None \
+                or not keyring.signature_matches(canonical, headers.get(protocol.H_SIGNATURE)):
             raise CallbackRefused("BAD_SIGNATURE", "signature does not verify")
         if not self.env["l10n_cn_einv.callback.nonce"]._l10n_cn_einv_claim(company, nonce):
             raise CallbackRefused("REPLAYED_NONCE", "nonce already used")
         try:
-            payload = protocol.open_envelope(bytes.fromhex(company.l10n_cn_einv_sm4_key or ""), body)
+            payload = keyring.open_envelope(body)
         except ValueError as error:
             kind = getattr(error, "kind", "decryption")
             raise CallbackRefused("DECRYPTION_FAILED" if kind == "decryption" else "MALFORMED_REQUEST",

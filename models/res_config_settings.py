@@ -1,5 +1,8 @@
 from odoo import api, fields, models
 
+from . import l10n_cn_einv_platform as platform
+from .l10n_cn_einv_guard import check_access
+
 # Secrets are write-only in settings: the form never receives their value.
 SECRET_FIELDS = {
     "l10n_cn_einv_app_secret_input": "l10n_cn_einv_app_secret",
@@ -54,13 +57,14 @@ class ResConfigSettings(models.TransientModel):
     @api.depends("company_id")
     def _compute_l10n_cn_einv_secrets_status(self):
         for settings in self:
-            company = settings.company_id.sudo()
+            is_set = platform.secrets_set(settings.company_id)   # whether set: the values are never read
             labels = ((self.env._("app secret"), "l10n_cn_einv_app_secret"),
                       (self.env._("SM4 key"), "l10n_cn_einv_sm4_key"),
                       (self.env._("SM2 key"), "l10n_cn_einv_sm2_private_key"))
             settings.l10n_cn_einv_secrets_status = ", ".join(
-                f"{label} {'✓' if company[field] else '✗'}" for label, field in labels)
+                f"{label} {'✓' if is_set[field] else '✗'}" for label, field in labels)
 
     def action_l10n_cn_einv_test_connection(self):
+        check_access(self.company_id, "manager")   # before the settings are saved
         self.execute()
         return self.company_id.action_l10n_cn_einv_test_connection()

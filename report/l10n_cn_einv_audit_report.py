@@ -11,9 +11,12 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..fapiao.client import mask
+from ..fapiao.errors import CryptoError
+from ..models import l10n_cn_einv_platform as platform
 from ..models.l10n_cn_einv_dashboard import CHINA_TZ
 from ..models.l10n_cn_einv_guard_read import check_read_access
 from ..models.l10n_cn_einv_log import RETENTION_YEARS
@@ -151,10 +154,12 @@ class L10nCnEinvAuditReport(models.AbstractModel):
 
     @api.model
     def _l10n_cn_einv_secrets(self, company):
-        """The company's secrets: masked again here, should a log line ever carry one."""
-        company = company.sudo()
-        return [value for value in (company.l10n_cn_einv_app_secret, company.l10n_cn_einv_sm4_key,
-                                    company.l10n_cn_einv_sm2_private_key) if value]
+        """What masks the company's secrets, should a log line ever carry one: its keyring's mask
+        (the secrets themselves are sealed, and no method hands them out)."""
+        try:
+            return [platform.company_keyring(company).mask]
+        except (UserError, CryptoError):    # no usable credentials: nothing to mask
+            return []
 
     @api.model
     def _l10n_cn_einv_log_values(self, log, secrets, with_bodies=True):

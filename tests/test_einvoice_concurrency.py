@@ -13,6 +13,7 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, tagged
 
 from ..fapiao.sandbox import Sandbox
+from ..models import l10n_cn_einv_platform as platform
 from .common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID
 
 INVOICES = 24
@@ -60,11 +61,11 @@ class CommittedQueueCase(TransactionCase):
             } for index in range(count)])
             moves.action_post()
             moves._l10n_cn_einv_enqueue()
-            secrets = company.sudo()
-            self.sandbox.add_app(app_id=secrets.l10n_cn_einv_app_id, secret=secrets.l10n_cn_einv_app_secret,
-                                     sm4_key_hex=secrets.l10n_cn_einv_sm4_key, seller_tax_id=company.vat,
-                                     seller_name=company.name)
-            return company.id, moves.ids, secrets.l10n_cn_einv_app_id
+            credentials = platform.tooling_credentials(company)
+            self.sandbox.add_app(app_id=credentials["app_id"], secret=credentials["secret"],
+                                 sm4_key_hex=credentials["sm4_key"], seller_tax_id=company.vat,
+                                 seller_name=company.name)
+            return company.id, moves.ids, credentials["app_id"]
 
     @staticmethod
     def _run_workers(worker, count=2, timeout=None):

@@ -2,6 +2,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models import l10n_cn_einv_platform as platform
 from .common import L10nCnEinvCase
 
 
@@ -14,7 +15,8 @@ class TestEinvoiceConfig(L10nCnEinvCase):
             "currency_id": self.env.ref("base.CNY").id})
         self.assertEqual(company.l10n_cn_einv_environment, "sandbox")
         self.assertFalse(company.l10n_cn_einv_endpoint)
-        self.assertTrue(company.sudo().l10n_cn_einv_app_secret and company.sudo().l10n_cn_einv_sm4_key)
+        credentials = platform.tooling_credentials(company)
+        self.assertTrue(credentials["secret"] and credentials["sm4_key"])
         action = company.action_l10n_cn_einv_test_connection()
         self.assertEqual(action["params"]["type"], "success")
         self.assertIn("remaining", action["params"]["message"])
@@ -27,8 +29,9 @@ class TestEinvoiceConfig(L10nCnEinvCase):
         first._l10n_cn_einv_generate_credentials()
         second._l10n_cn_einv_generate_credentials()
         self.assertNotEqual(first.l10n_cn_einv_app_id, second.l10n_cn_einv_app_id)
-        self.assertNotEqual(first.sudo().l10n_cn_einv_app_secret, second.sudo().l10n_cn_einv_app_secret)
-        self.assertNotEqual(first.sudo().l10n_cn_einv_sm4_key, second.sudo().l10n_cn_einv_sm4_key)
+        first, second = platform.tooling_credentials(first), platform.tooling_credentials(second)
+        self.assertNotEqual(first["secret"], second["secret"])
+        self.assertNotEqual(first["sm4_key"], second["sm4_key"])
 
     def test_settings_secrets_are_write_only(self):
         settings = self.env["res.config.settings"].with_company(self.company).create({})
@@ -36,7 +39,7 @@ class TestEinvoiceConfig(L10nCnEinvCase):
         self.assertIn("app secret ✓", settings.l10n_cn_einv_secrets_status)
         settings.l10n_cn_einv_sm4_key_input = "00112233445566778899aabbccddeeff"
         settings.execute()
-        self.assertEqual(self.company.sudo().l10n_cn_einv_sm4_key, "00112233445566778899aabbccddeeff")
+        self.assertEqual(platform.tooling_credentials(self.company)["sm4_key"], "00112233445566778899aabbccddeeff")
         self.assertFalse(self.env["res.config.settings"].with_company(self.company).create({})
                          .l10n_cn_einv_sm4_key_input)
 

@@ -2,6 +2,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models import l10n_cn_einv_platform as platform
 from ..models.l10n_cn_einv_guard import flow
 from .common import BUYER_TAX_ID, L10nCnEinvCase
 
@@ -192,9 +193,9 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         move = self.make_invoice()
         move.with_user(user).action_l10n_cn_einv_issue()
         self.assertEqual(move.l10n_cn_einv_state, "issued")
-        secrets = self.company.sudo()
+        credentials = platform.tooling_credentials(self.company)
         for line in move.l10n_cn_einv_log_ids:
-            for secret in (secrets.l10n_cn_einv_app_secret, secrets.l10n_cn_einv_sm4_key):
+            for secret in (credentials["secret"], credentials["sm4_key"]):
                 self.assertNotIn(secret, (line.request or "") + (line.response or "") + (line.error or ""))
 
     def test_files_missing_after_issue_are_fetched_later(self):

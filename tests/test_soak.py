@@ -11,6 +11,7 @@ import time
 from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
 
+from ..models import l10n_cn_einv_platform as platform
 from .common import ADDON_LOGGER, captured_log
 from .test_einvoice_concurrency import CommittedQueueCase
 
@@ -81,9 +82,9 @@ class TestSoak(CommittedQueueCase):
         """Nothing the soak wrote (interaction log, chatter, errors, and the server log's
         records with their tracebacks, at DEBUG for the addon) contains a secret."""
         with self.env.registry.cursor() as cr:
-            cr.execute("SELECT l10n_cn_einv_app_secret, l10n_cn_einv_sm4_key, l10n_cn_einv_sm2_private_key "
-                       "FROM res_company WHERE id = %s", [company_id])
-            app_secret, sm4_key, sm2_key = cr.fetchone()
+            credentials = platform.tooling_credentials(api.Environment(cr, SUPERUSER_ID, {})["res.company"].browse(
+                company_id))
+            app_secret, sm4_key, sm2_key = (credentials[key] for key in ("secret", "sm4_key", "sm2_private_key"))
             cr.execute("""
                 SELECT concat_ws(' ', request, response, error, message) FROM l10n_cn_einv_log
                  WHERE company_id = %(company)s
