@@ -5,6 +5,7 @@ from . import (
     account_move_reversal,
     account_move_send,
     ir_attachment,
+    l10n_cn_einv_callback_refusal,
     l10n_cn_einv_dashboard,
     l10n_cn_einv_log,
     l10n_cn_einv_red_form,

@@ -11,23 +11,38 @@ SM4 key into ``{"eventId", "event", "occurredAt", "data"}``.
 
 Each ``eventId`` is processed once: its row in ``l10n_cn_einv.callback.event``
 is written in the same transaction as the change the event brings, so a
-second delivery of the same event is answered ``0000`` and changes nothing.
-Every callback, accepted or refused, is written to the interaction log.
+second delivery of the same event is answered ``0000`` ("already processed")
+and changes nothing. Deliveries of one event that arrive together never fail:
+the first takes a transaction lock on the event and applies it, the others
+are answered busy (the platform retries) or, once it committed, already
+processed; none of the claims can raise a serialization failure.
+
+Callbacks authenticated by their signature are written to the interaction log
+(refused or not). Requests refused before that (see
+l10n_cn_einv_callback_refusal) store nothing but a count per company and
+reason: anybody can POST to the URL, and the log is kept five years.
+
+The company's secrets are used through its Keyring (l10n_cn_einv_platform):
+the callback checks signatures and opens bodies without ever holding them.
 """
 
 import logging
 import time
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 from ..fapiao import documents, protocol
 from ..fapiao.client import Exchange
 from ..fapiao.errors import CryptoError, ValidationFailed
 from . import l10n_cn_einv_platform as platform
+from .l10n_cn_einv_callback_refusal import log_refusal
 
 _logger = logging.getLogger(__name__)
 
@@ -41,6 +56,12 @@ RED_FORM_EVENT = "redform.changed"
 # States in which a platform result still means something for the blue invoice.
 ACCEPTS_ISSUED = ("to_issue", "submitting", "pending", "failed")
 ACCEPTS_FAILED = ("to_issue", "submitting", "pending")
+ALREADY_PROCESSED = "event already processed: nothing changed"
+BUSY_RETRY_AFTER = 5    # seconds the platform is asked to wait before delivering a busy event again
+JSON = {"Content-Type": "application/json; charset=utf-8"}
+# A claim that meets a concurrent one: a row another transaction inserted (and committed after this
+# transaction's snapshot) answers a unique or a serialization failure instead of "nothing to do".
+CLAIM_CONFLICTS = (psycopg2.errors.UniqueViolation, psycopg2.errors.SerializationFailure)
 
 
 class CallbackRefused(Exception):
@@ -69,13 +90,27 @@ class L10nCnEinvCallbackNonce(models.Model):
     def _l10n_cn_einv_claim(self, company, nonce):
         """Remember ``nonce`` for ``company``; False when it was already used. Forgets old nonces."""
         now = fields.Datetime.now()
-        self.env.cr.execute(SQL("DELETE FROM l10n_cn_einv_callback_nonce WHERE received_at < %s",
-                                now - NONCE_RETENTION))
-        self.env.cr.execute(SQL("""
-            INSERT INTO l10n_cn_einv_callback_nonce (company_id, nonce, received_at) VALUES (%s, %s, %s)
-            ON CONFLICT (company_id, nonce) DO NOTHING RETURNING id
-        """, company.id, nonce, now))
-        return bool(self.env.cr.fetchone())
+        cr = self.env.cr
+        try:
+            # one pruner at a time; another's deletions committed after this snapshot fail it: skipped,
+            # the next callback prunes
+            with cr.savepoint(flush=False):
+                cr.execute(SQL("""
+                    DELETE FROM l10n_cn_einv_callback_nonce
+                     WHERE pg_try_advisory_xact_lock(hashtext('l10n_cn_einv_callback_nonce_prune'))
+                       AND received_at < %s
+                """, now - NONCE_RETENTION), log_exceptions=False)
+        except psycopg2.OperationalError:
+            pass
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(SQL("""
+                    INSERT INTO l10n_cn_einv_callback_nonce (company_id, nonce, received_at) VALUES (%s, %s, %s)
+                    ON CONFLICT (company_id, nonce) DO NOTHING RETURNING id
+                """, company.id, nonce, now), log_exceptions=False)
+                return bool(cr.fetchone())
+        except CLAIM_CONFLICTS:
+            return False    # the same nonce in a concurrent request: a replay
 
 
 class L10nCnEinvCallbackEvent(models.Model):
@@ -98,16 +133,34 @@ class L10nCnEinvCallbackEvent(models.Model):
 
     @api.model
     def _l10n_cn_einv_claim(self, company, payload):
-        """Record the event; False when it was processed before (or is being processed right now:
-        the insert then waits for that transaction, and finds the row once it committed)."""
-        self.env.cr.execute(SQL("""
-            INSERT INTO l10n_cn_einv_callback_event (company_id, event_id, event, occurred_at,
-                                                     create_uid, create_date, write_uid, write_date)
-            VALUES (%s, %s, %s, %s, %s, NOW() AT TIME ZONE 'UTC', %s, NOW() AT TIME ZONE 'UTC')
-            ON CONFLICT (company_id, event_id) DO NOTHING RETURNING id
-        """, company.id, payload["eventId"], payload["event"], str(payload.get("occurredAt") or "")[:64],
-            self.env.uid, self.env.uid))
-        row = self.env.cr.fetchone()
+        """Record the event for this transaction: the event row, False when it was processed before.
+
+        Raises CallbackRefused("SYSTEM_BUSY") while another transaction processes the same event
+        (it holds the event's transaction lock): the platform delivers it again later. A delivery
+        whose snapshot predates the commit of the one that processed it meets that row as a unique
+        or serialization failure: processed before, too."""
+        cr = self.env.cr
+        # processed and committed before this transaction began: no need to wait for anybody
+        cr.execute(SQL("SELECT 1 FROM l10n_cn_einv_callback_event WHERE company_id = %s AND event_id = %s",
+                       company.id, payload["eventId"]))
+        if cr.fetchone():
+            return False
+        cr.execute(SQL("SELECT pg_try_advisory_xact_lock(hashtext('l10n_cn_einv_callback_event'), hashtext(%s))",
+                       f"{company.id}:{payload['eventId']}"))
+        if not cr.fetchone()[0]:
+            raise CallbackRefused("SYSTEM_BUSY", f"event {payload['eventId']} is being processed right now")
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(SQL("""
+                    INSERT INTO l10n_cn_einv_callback_event (company_id, event_id, event, occurred_at,
+                                                             create_uid, create_date, write_uid, write_date)
+                    VALUES (%s, %s, %s, %s, %s, NOW() AT TIME ZONE 'UTC', %s, NOW() AT TIME ZONE 'UTC')
+                    ON CONFLICT (company_id, event_id) DO NOTHING RETURNING id
+                """, company.id, payload["eventId"], payload["event"], str(payload.get("occurredAt") or "")[:64],
+                    self.env.uid, self.env.uid), log_exceptions=False)
+                row = cr.fetchone()
+        except CLAIM_CONFLICTS:
+            return False
         return self.browse(row[0]) if row else False
 
 
@@ -123,31 +176,37 @@ class L10nCnEinvCallback(models.AbstractModel):
 
         ``headers`` is a case-insensitive mapping; runs as superuser (the caller is the platform)."""
         started = time.time()
-        company = self.env["res.company"].browse(company_id).exists()
+        company = self.env["res.company"].browse(company_id).exists() if 0 < company_id < 2 ** 31 else None
         if not company:
+            # nothing to count it against, and nothing stored: the server log, aggregated
+            log_refusal(self.env.cr.dbname, None, "UNKNOWN_APP", "unknown company")
             status, answer = protocol.response_body(None, "UNKNOWN_APP", message="unknown company")
-            return status, {"Content-Type": "application/json; charset=utf-8"}, answer
+            return status, dict(JSON), answer
         company = company.sudo()
-        keyring = self._l10n_cn_einv_keyring(company)
-        masked = keyring.mask if keyring else (lambda value: value)
+        keyring = None
+        try:
+            keyring = self._l10n_cn_einv_authenticate(company, path, headers, body)
+        except CallbackRefused as refusal:
+            # not the platform, as far as we know: a count and (at most now and then) a server log line
+            log_refusal(self.env.cr.dbname, company.id, refusal.code_name, refusal.reason)
+            self.env["l10n_cn_einv.callback.refusal"]._l10n_cn_einv_count(company, refusal.code_name)
+            return self._l10n_cn_einv_answer(company, keyring, path, headers, refusal.code_name, message=refusal.reason)
         exchange = Exchange(
             service="callback", path=path, started_at=started,
             request={"headers": {name: headers.get(name) for name in LOGGED_HEADERS if headers.get(name)},
                      "bodyBytes": len(body)})
         record, code_name, reason, note = None, "SUCCESS", "", ""
         try:
-            payload = self._l10n_cn_einv_open(company, keyring, path, headers, body)
+            payload = self._l10n_cn_einv_open(keyring, body)
             exchange.service = f"callback.{payload['event']}"[:64]
-            exchange.request = masked(payload)
+            exchange.request = keyring.mask(payload)
             record, note = self._l10n_cn_einv_process(company, payload)
             exchange.serial_no = self._l10n_cn_einv_serial_of(payload)
         except CallbackRefused as refusal:
             # Reasons come from our own checks and errors: masked all the same, secrets never reach the log.
-            code_name, reason = refusal.code_name, masked(refusal.reason)
-        status, answer = protocol.response_body(None, code_name, message=reason or None)
-        nonce = headers.get(protocol.H_NONCE) or ""
-        response_headers = keyring.response_headers(status, path, nonce, answer) \
-            if keyring and nonce else {"Content-Type": "application/json; charset=utf-8"}
+            code_name, reason = refusal.code_name, keyring.mask(refusal.reason)
+        status, response_headers, answer = self._l10n_cn_einv_answer(
+            company, keyring, path, headers, code_name, message=reason or (note if note == ALREADY_PROCESSED else ""))
         rc = protocol.RETURN_CODES[protocol.CODE[code_name]]
         exchange.http_status, exchange.code = status, rc.code
         exchange.message = note or reason or rc.message_en
@@ -156,23 +215,39 @@ class L10nCnEinvCallback(models.AbstractModel):
         exchange.duration_ms = round((time.time() - started) * 1000, 1)
         if code_name != "SUCCESS":
             _logger.info("e-invoice callback to %s refused: %s %s", path, rc.code, reason)
-        self.env["l10n_cn_einv.log"]._l10n_cn_einv_record(company, exchange, record)
+        # with the event and its change, in this transaction: the change may hold the rows the line refers to
+        self.env["l10n_cn_einv.log"]._l10n_cn_einv_record(company, exchange, record, durable=False)
         return status, response_headers, answer
 
     @api.model
+    def _l10n_cn_einv_answer(self, company, keyring, path, headers, code_name, *, message=""):
+        """``(status, headers, body)`` of the answer, signed for the request's nonce when there is one."""
+        status, answer = protocol.response_body(None, code_name, message=message or None,
+                                                retry_after=BUSY_RETRY_AFTER if code_name == "SYSTEM_BUSY" else None)
+        nonce = headers.get(protocol.H_NONCE) or ""
+        if keyring is None and nonce and protocol.valid_nonce(nonce):
+            keyring = self._l10n_cn_einv_keyring(company)
+        if keyring is None or not nonce:
+            return status, dict(JSON), answer
+        return status, keyring.response_headers(status, path, nonce, answer), answer
+
+    @api.model
     def _l10n_cn_einv_keyring(self, company):
-        """The company's keyring (its secrets as closures); None when it has no usable credentials."""
+        """The company's keyring; None when it has no usable credentials (nothing can verify then)."""
         if not all(platform.secrets_set(company)[name] for name in ("l10n_cn_einv_app_secret", "l10n_cn_einv_sm4_key")):
             return None
         try:
             return platform.company_keyring(company)
-        except (UserError, CryptoError):   # SecretUnreadable: another master key
-            _logger.warning("e-invoice secrets of company %s cannot be opened", company.id)
+        except (UserError, CryptoError) as error:   # SecretUnreadable: another master key
+            log_refusal(self.env.cr.dbname, company.id, "UNREADABLE_KEYS", str(error))
             return None
 
     @api.model
-    def _l10n_cn_einv_open(self, company, keyring, path, headers, body):
-        """The verified, decrypted payload of a callback; CallbackRefused otherwise."""
+    def _l10n_cn_einv_authenticate(self, company, path, headers, body):
+        """The company's keyring once the request is proven the platform's: headers, application,
+        timestamp, signature, and a nonce never seen (remembered only now). CallbackRefused with a
+        code of REFUSED_BEFORE_AUTHENTICATION otherwise; nothing is stored before the signature
+        verified."""
         missing = [name for name in REQUIRED_HEADERS if not headers.get(name)]
         if missing:
             raise CallbackRefused("MISSING_AUTH", "authentication headers missing: " + ", ".join(missing))
@@ -188,11 +263,16 @@ class L10nCnEinvCallback(models.AbstractModel):
             raise CallbackRefused("STALE_TIMESTAMP", "timestamp more than 300 s away from our clock")
         sign_type = headers.get(protocol.H_SIGN_TYPE) or protocol.SIGN_TYPE_HMAC
         canonical = protocol.canonical_request("POST", path, timestamp, nonce, body)
-        if sign_type != protocol.SIGN_TYPE_HMAC or keyring is None \
-                or not keyring.signature_matches(canonical, headers.get(protocol.H_SIGNATURE)):
+        keyring = self._l10n_cn_einv_keyring(company) if sign_type == protocol.SIGN_TYPE_HMAC else None
+        if keyring is None or not keyring.signature_matches(canonical, headers.get(protocol.H_SIGNATURE)):
             raise CallbackRefused("BAD_SIGNATURE", "signature does not verify")
         if not self.env["l10n_cn_einv.callback.nonce"]._l10n_cn_einv_claim(company, nonce):
             raise CallbackRefused("REPLAYED_NONCE", "nonce already used")
+        return keyring
+
+    @api.model
+    def _l10n_cn_einv_open(self, keyring, body):
+        """The decrypted, checked payload of an authenticated callback; CallbackRefused otherwise."""
         try:
             payload = keyring.open_envelope(body)
         except ValueError as error:
@@ -225,7 +305,7 @@ class L10nCnEinvCallback(models.AbstractModel):
             with self.env.cr.savepoint():
                 event = self.env["l10n_cn_einv.callback.event"]._l10n_cn_einv_claim(company, payload)
                 if not event:
-                    return None, "event already processed: nothing changed"
+                    return None, ALREADY_PROCESSED
                 record, note = self._l10n_cn_einv_dispatch(company, payload["event"], payload["data"])
                 event.write({"res_model": record._name if record else False,
                              "res_id": record.id if record else False, "note": note[:200]})
@@ -234,6 +314,10 @@ class L10nCnEinvCallback(models.AbstractModel):
             raise
         except ValidationFailed as error:
             raise CallbackRefused("PARAMETER_ERROR", str(error)) from None
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            # a row of the change is being written by another transaction: a passing state, retried
+            _logger.info("e-invoice callback %s met a concurrent update: %s", payload.get("eventId"), error.pgcode)
+            raise CallbackRefused("SYSTEM_BUSY", "a record of this event is being changed right now") from None
         except Exception as error:
             _logger.exception("e-invoice callback %s could not be processed", payload.get("eventId"))
             raise CallbackRefused("SYSTEM_ERROR", f"{type(error).__name__}: {str(error)[:200]}") from None

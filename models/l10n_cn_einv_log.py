@@ -51,10 +51,12 @@ class L10nCnEinvLog(models.Model):
             line.retention_until = (created + relativedelta(years=RETENTION_YEARS)).date()
 
     @api.model
-    def _l10n_cn_einv_record(self, company, exchange, record=None):
-        """Store one fapiao.client.Exchange (already masked by the client)."""
+    def _l10n_cn_einv_record(self, company, exchange, record=None, durable=True):
+        """Store one fapiao.client.Exchange (already masked by the client); ``durable=False`` writes it
+        in the caller's transaction, whatever becomes of it."""
         move = record if record is not None and record._name == "account.move" else None
-        return self._l10n_cn_einv_write_durably({
+        write = self._l10n_cn_einv_write_durably if durable else self.sudo().create
+        return write({
             "company_id": company.id,
             "move_id": move.id if move else False,
             "res_model": record._name if record is not None else False,

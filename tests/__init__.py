@@ -1,6 +1,7 @@
 from . import (
     test_audit_report,
     test_auto_issue,
+    test_callback_concurrency,
     test_callbacks,
     test_dashboard,
     test_delivery,

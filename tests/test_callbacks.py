@@ -1,14 +1,15 @@
+import contextlib
 import json
 import time
 import uuid
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..fapiao import protocol
 from ..models import l10n_cn_einv_platform as platform
-from .common import L10nCnEinvCase
+from .common import ADDON_LOGGER, L10nCnEinvCase, captured_log
 
 PENDING_SECONDS = 60
 
@@ -22,10 +23,10 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         super().setUpClass()
         cls.company.l10n_cn_einv_callback_enabled = True
         cls.path = f"/l10n_cn_einvoice/callback/{cls.company.id}"
-        credentials = cls.company.sudo()
-        cls.app_id = credentials.l10n_cn_einv_app_id
-        cls.secret = credentials.l10n_cn_einv_app_secret
-        cls.sm4_key = bytes.fromhex(credentials.l10n_cn_einv_sm4_key)
+        credentials = platform.tooling_credentials(cls.company)    # the platform's copy of them
+        cls.app_id = credentials["app_id"]
+        cls.secret = credentials["secret"]
+        cls.sm4_key = bytes.fromhex(credentials["sm4_key"])
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -65,6 +66,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         return self.env["l10n_cn_einv.log"].search(domain)
 
     def assert_refused(self, response, status, code):
+        """Refused after the signature verified: the platform's, so in the interaction log."""
         self.assertEqual(response.status_code, status, response.text)
         self.assertEqual(response.json()["code"], code)
         log = self.logs(code)[:1]
@@ -72,6 +74,33 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         self.assertFalse(log.succeeded)
         self.assertEqual(log.http_status, status)
         self.assertTrue(log.error)
+
+    def stored(self):
+        """What a request could have stored: log lines, nonces, events, and the refusal counts."""
+        self.env.invalidate_all()
+        counts = {reason: count for reason, count in self.env["l10n_cn_einv.callback.refusal"].sudo()._read_group(
+            [("company_id", "=", self.company.id)], ["reason"], ["count:sum"])}
+        return {"logs": self.env["l10n_cn_einv.log"].sudo().search_count([]),
+                "nonces": self.env["l10n_cn_einv.callback.nonce"].sudo().search_count([]),
+                "events": self.env["l10n_cn_einv.callback.event"].sudo().search_count([]),
+                "refusals": self.env["l10n_cn_einv.callback.refusal"].sudo().search_count([]),
+                "counts": counts}
+
+    @contextlib.contextmanager
+    def assert_counted_only(self, reason, times=1):
+        """Requests refused before authentication store nothing but ``times`` more of ``reason``."""
+        before = self.stored()
+        yield
+        after = self.stored()
+        expected = dict(before["counts"], **{reason: before["counts"].get(reason, 0) + times})
+        self.assertEqual(after["counts"], expected)
+        self.assertEqual({key: after[key] for key in ("logs", "nonces", "events")},
+                         {key: before[key] for key in ("logs", "nonces", "events")}, "nothing else is stored")
+
+    def assert_refused_unauthenticated(self, response, status, code, reason):
+        self.assertEqual(response.status_code, status, response.text)
+        self.assertEqual(response.json()["code"], code)
+        self.assertEqual(protocol.CODE[reason], code)
 
     def assert_secrets_not_logged(self):
         for log in self.logs():
@@ -153,7 +182,9 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         move = self.pending_invoice()
         payload = self.event("invoice.issued", self.resolved_on_platform(move))
         nonce = protocol.new_nonce()
-        self.assert_refused(self.post(payload, secret="forged-secret", nonce=nonce), 401, "2003")
+        with self.assert_counted_only("BAD_SIGNATURE"):
+            self.assert_refused_unauthenticated(self.post(payload, secret="forged-secret", nonce=nonce), 401, "2003",
+                                                "BAD_SIGNATURE")
         self.assertEqual(move.l10n_cn_einv_state, "pending")
         # A forged callback does not burn the nonce it carried.
         response = self.post(payload, nonce=nonce)
@@ -167,14 +198,17 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         body = protocol.seal(self.sm4_key, payload)
         headers = protocol.request_headers(self.app_id, self.secret, self.path, body)
         other = protocol.seal(self.sm4_key, payload)   # same payload, another IV: other bytes
-        self.assert_refused(self.post(body=other, headers=headers), 401, "2003")
+        with self.assert_counted_only("BAD_SIGNATURE"):
+            self.assert_refused_unauthenticated(self.post(body=other, headers=headers), 401, "2003", "BAD_SIGNATURE")
         self.assertEqual(move.l10n_cn_einv_state, "pending")
 
     def test_stale_timestamp(self):
         move = self.pending_invoice()
         payload = self.event("invoice.issued", self.resolved_on_platform(move))
-        self.assert_refused(self.post(payload, timestamp=protocol.now_ms() - 301_000), 401, "2004")
-        self.assert_refused(self.post(payload, timestamp=protocol.now_ms() + 301_000), 401, "2004")
+        with self.assert_counted_only("STALE_TIMESTAMP", times=2):
+            for offset in (-301_000, 301_000):
+                self.assert_refused_unauthenticated(self.post(payload, timestamp=protocol.now_ms() + offset), 401,
+                                                    "2004", "STALE_TIMESTAMP")
         self.assertEqual(move.l10n_cn_einv_state, "pending")
 
     def test_replayed_nonce(self):
@@ -183,7 +217,8 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         response = self.post(self.event("ping", {}), nonce=nonce)
         self.assertEqual(response.json()["code"], "0000", response.text)
         payload = self.event("invoice.issued", self.resolved_on_platform(move))
-        self.assert_refused(self.post(payload, nonce=nonce), 401, "2005")
+        with self.assert_counted_only("REPLAYED_NONCE"):
+            self.assert_refused_unauthenticated(self.post(payload, nonce=nonce), 401, "2005", "REPLAYED_NONCE")
         self.assertEqual(move.l10n_cn_einv_state, "pending")
 
     def test_old_nonces_are_pruned(self):
@@ -208,12 +243,91 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
     def test_missing_headers_and_disabled_callbacks(self):
         payload = self.event("ping", {})
         body = protocol.seal(self.sm4_key, payload)
-        self.assert_refused(self.post(body=body, headers={"Content-Type": "application/json"}), 401, "2006")
+        with self.assert_counted_only("MISSING_AUTH"):
+            self.assert_refused_unauthenticated(self.post(body=body, headers={"Content-Type": "application/json"}),
+                                                401, "2006", "MISSING_AUTH")
+        with self.assert_counted_only("UNKNOWN_APP"):
+            self.assert_refused_unauthenticated(self.post(payload, headers=protocol.request_headers(
+                "odoo-not-this-one", self.secret, self.path, body)), 401, "2001", "UNKNOWN_APP")
         self.company.l10n_cn_einv_callback_enabled = False
-        self.assert_refused(self.post(payload), 401, "2001")
-        response = self.url_open("/l10n_cn_einvoice/callback/999999", data=body,
-                                 headers=protocol.request_headers(self.app_id, self.secret, self.path, body))
-        self.assertEqual(response.status_code, 401)
+        with self.assert_counted_only("UNKNOWN_APP"):
+            self.assert_refused_unauthenticated(self.post(payload), 401, "2001", "UNKNOWN_APP")
+        # a company that does not exist (or a number no company can have): nothing anywhere
+        before = self.stored()
+        for company_id in (999999, 2 ** 31, 10 ** 30):
+            response = self.url_open(f"/l10n_cn_einvoice/callback/{company_id}", data=body,
+                                     headers=protocol.request_headers(self.app_id, self.secret, self.path, body))
+            self.assertEqual(response.status_code, 401)
+            self.assertEqual(response.json()["code"], "2001")
+        self.assertEqual(self.stored(), before)
+
+    def test_a_flood_of_forged_callbacks_is_counted_in_bounded_storage(self):
+        """What an anonymous client sends, however much and whatever it chooses, adds no row to the
+        interaction log (an audit record nobody may delete) and no nonce; only one counter per company and
+        reason grows, and the server log gets one line, not one per request."""
+        move = self.pending_invoice()
+        payload = self.event("invoice.issued", self.resolved_on_platform(move))
+        body = protocol.seal(self.sm4_key, payload)
+        before = self.stored()
+        sent = {"BAD_SIGNATURE": 0, "STALE_TIMESTAMP": 0, "MISSING_AUTH": 0, "UNKNOWN_APP": 0}
+        with captured_log() as logged:
+            for index in range(12):
+                nonce = f"{index:02d}{uuid.uuid4().hex}"    # every request a fresh nonce of its choosing
+                forged = protocol.request_headers(self.app_id, f"guess-{index}", self.path, body, nonce=nonce)
+                self.post(body=body, headers=forged)
+                sent["BAD_SIGNATURE"] += 1
+                self.post(payload, timestamp=protocol.now_ms() - 3_600_000 - index, nonce=nonce)
+                sent["STALE_TIMESTAMP"] += 1
+                self.post(body=body, headers={**forged, protocol.H_NONCE: "x" * (index + 1)})
+                sent["MISSING_AUTH"] += 1
+                self.post(body=body, headers={**forged, protocol.H_APP_ID: f"app-{uuid.uuid4().hex}"})
+                sent["UNKNOWN_APP"] += 1
+        after = self.stored()
+        self.assertEqual(after["logs"], before["logs"], "no interaction log line for a stranger")
+        self.assertEqual((after["nonces"], after["events"]), (before["nonces"], before["events"]))
+        self.assertEqual(after["counts"], {reason: before["counts"].get(reason, 0) + count
+                                           for reason, count in sent.items()})
+        self.assertLessEqual(after["refusals"] - before["refusals"], len(sent), "one row per company and reason")
+        lines = [text for _level, name, text in logged if name.startswith(ADDON_LOGGER) and "refused" in text]
+        self.assertLessEqual(len(lines), len(sent), lines[:10])
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+        # and the platform itself still gets through
+        self.assertEqual(self.post(payload).json()["code"], "0000")
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertEqual(len(self.logs("0000")), 1)
+
+    def test_refusal_counts_are_shown_to_the_companys_e_invoice_managers(self):
+        with self.assert_counted_only("BAD_SIGNATURE", times=2):
+            for _attempt in range(2):
+                self.post(self.event("ping", {}), secret="forged-secret")
+        other = self.setup_other_company(name="深圳分店")["company"]
+        users = {
+            "manager": new_test_user(self.env, "einv_cb_manager", groups="l10n_cn_einvoice.group_l10n_cn_einv_manager",
+                                     company_id=self.company.id, company_ids=self.company.ids),
+            "foreign": new_test_user(self.env, "einv_cb_foreign", groups="l10n_cn_einvoice.group_l10n_cn_einv_manager",
+                                     company_id=other.id, company_ids=other.ids),
+            "einv_user": new_test_user(self.env, "einv_cb_user", groups="l10n_cn_einvoice.group_l10n_cn_einv_user",
+                                       company_id=self.company.id, company_ids=self.company.ids),
+        }
+        # the menu's list, as the web client asks for it
+        spec = {"company_id": {"fields": {"display_name": {}}}, "reason": {}, "count": {}, "last_seen": {}}
+        self.authenticate("einv_cb_manager", "einv_cb_manager")
+        records = self.make_jsonrpc_request("/web/dataset/call_kw/l10n_cn_einv.callback.refusal/web_search_read", {
+            "model": "l10n_cn_einv.callback.refusal", "method": "web_search_read", "args": [],
+            "kwargs": {"domain": [], "specification": spec}})["records"]
+        self.assertEqual([(row["reason"], row["count"], row["company_id"]["id"]) for row in records],
+                         [("BAD_SIGNATURE", 2, self.company.id)])
+        menu = self.env.ref("l10n_cn_einvoice.menu_l10n_cn_einv_callback_refusal")
+        self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(users["manager"])._visible_menu_ids())
+        self.assertNotIn(menu.id, self.env["ir.ui.menu"].with_user(users["einv_user"])._visible_menu_ids())
+        # another company's manager sees neither these counts nor the events and nonces of this company
+        self.post(self.event("ping", {}))   # an accepted callback: one event, one nonce
+        for model in ("l10n_cn_einv.callback.refusal", "l10n_cn_einv.callback.event", "l10n_cn_einv.callback.nonce"):
+            self.assertTrue(self.env[model].with_user(users["manager"]).search([]), model)
+            self.assertFalse(self.env[model].with_user(users["foreign"]).search([]), model)
+        # and an e-invoice user, who is not a manager, has no access to them at all
+        self.assertFalse(self.env["l10n_cn_einv.callback.refusal"].with_user(users["einv_user"])
+                         .has_access("read"))
 
     # --- the sandbox platform calling back ------------------------------------------------------------
 
