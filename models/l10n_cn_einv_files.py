@@ -46,15 +46,16 @@ def platform_file(move, file_format):
 
 
 def _download_logs(move, digest):
-    """Successful downloads logged for the invoice (or its red-letter forms) mentioning ``digest``."""
-    about = [("move_id", "=", move.id)]
+    """Successful downloads mentioning ``digest``, logged for the invoice (found by its indexed
+    ``move_id``), then for its red-letter forms, which download a red invoice's files."""
+    domain = [("company_id", "=", move.company_id.id), ("service", "=", DOWNLOAD_SERVICE),
+              ("succeeded", "=", True), ("response", "ilike", digest)]
+    logs = move.env["l10n_cn_einv.log"].sudo()
+    yield from logs.search_fetch([*domain, ("move_id", "=", move.id)], ["request", "response"])
     forms = move.l10n_cn_einv_credit_form_ids
     if forms:
-        about = ["|", *about, "&", ("res_model", "=", forms._name), ("res_id", "in", forms.ids)]
-    return move.env["l10n_cn_einv.log"].sudo().search_fetch([
-        ("company_id", "=", move.company_id.id), ("service", "=", DOWNLOAD_SERVICE), ("succeeded", "=", True),
-        ("response", "ilike", digest), *about,
-    ], ["request", "response"])
+        yield from logs.search_fetch([*domain, ("res_model", "=", forms._name), ("res_id", "in", forms.ids)],
+                                     ["request", "response"])
 
 
 def _downloaded(log, number, file_format, digest):
