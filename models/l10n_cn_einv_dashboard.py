@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from .l10n_cn_einv_guard_read import check_read_access, may_call_platform
+from .l10n_cn_einv_guard import check_access, may_call_platform
 
 CHINA_TZ = pytz.timezone("Asia/Shanghai")
 WINDOW_DAYS = 30
@@ -342,12 +342,12 @@ class L10nCnEinvDashboard(models.TransientModel):
     def action_refresh(self):
         """Figures are computed on display: the form reloads the record after the button."""
         for dashboard in self:
-            check_read_access(dashboard._scope())
+            check_access(dashboard._scope(), auditors=True)
         return True
 
     def _l10n_cn_einv_analysis(self, name, mode, groupbys, measure="invoice_count", domain=()):
         self.ensure_one()
-        check_read_access(self._scope())
+        check_access(self._scope(), auditors=True)
         action = self.env["ir.actions.act_window"]._for_xml_id("l10n_cn_einvoice.action_l10n_cn_einv_report")
         action.update({
             "name": name,
@@ -373,7 +373,7 @@ class L10nCnEinvDashboard(models.TransientModel):
 
     def _l10n_cn_einv_open_moves(self, name, domain):
         self.ensure_one()
-        check_read_access(self._scope())
+        check_access(self._scope(), auditors=True)
         return {
             "type": "ir.actions.act_window", "name": name, "res_model": "account.move",
             "view_mode": "list,form", "views": [(False, "list"), (False, "form")],

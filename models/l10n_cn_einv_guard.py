@@ -28,6 +28,7 @@ GROUPS = {
     "user": "l10n_cn_einvoice.group_l10n_cn_einv_user",
     "manager": "l10n_cn_einvoice.group_l10n_cn_einv_manager",
 }
+AUDITOR_GROUP = "l10n_cn_einvoice.group_l10n_cn_einv_auditor"
 # mail.thread and mail.activity.mixin keep their own bookkeeping on the records they extend
 MAIL_FIELDS_PREFIXES = ("message_", "activity_", "website_message_")
 
@@ -79,22 +80,32 @@ def refuse_flow_defaults(model, vals_list, flow_fields):
         refuse_flow_fields(model, given, flow_fields)
 
 
-def check_access(records, level="user"):
-    """AccessError unless the user behind the call (also under sudo) is an e-invoice user
-    (or manager) of the company of every record. ``records`` may be companies."""
+def check_access(records, level="user", auditors=False):
+    """AccessError unless the user behind the call (also under sudo) is an e-invoice user (or
+    manager), or with ``auditors`` an e-invoice auditor (read-only actions), of the company of
+    every record. ``records`` may be companies."""
     env = records.env
     if env.uid == SUPERUSER_ID:     # the system itself (crons, platform callbacks): nobody logs in as it
         return
     user = env.user
-    if not user.has_group(GROUPS[level]):
+    if not (user.has_group(GROUPS[level]) or (auditors and user.has_group(AUDITOR_GROUP))):
         group = env.ref(GROUPS[level], raise_if_not_found=False)
         raise AccessError(env._("Only members of the group “%(group)s” may do this.",
-                            group=group.sudo().name if group else GROUPS[level]))
+                                group=group.sudo().name if group else GROUPS[level]))
     companies = records.sudo() if records._name == "res.company" else records.sudo().company_id
     foreign = companies - user.company_ids
     if foreign:
         raise AccessError(env._("You are not allowed to act on e-invoices of %(companies)s.",
-                            companies=", ".join(foreign.mapped("name"))))
+                                companies=", ".join(foreign.mapped("name"))))
+
+
+def may_call_platform(company):
+    """Whether the real user may make ``company`` send a request to the tax platform."""
+    try:
+        check_access(company)
+    except AccessError:
+        return False
+    return True
 
 
 class L10nCnEinvFlowMixin(models.AbstractModel):

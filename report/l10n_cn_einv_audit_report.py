@@ -18,7 +18,7 @@ from ..fapiao.client import mask
 from ..fapiao.errors import CryptoError
 from ..models import l10n_cn_einv_platform as platform
 from ..models.l10n_cn_einv_dashboard import CHINA_TZ
-from ..models.l10n_cn_einv_guard_read import check_read_access
+from ..models.l10n_cn_einv_guard import check_access
 from ..models.l10n_cn_einv_log import RETENTION_YEARS
 
 # Font families for Chinese text, first the one Debian's fonts-noto-cjk installs.
@@ -64,7 +64,7 @@ class L10nCnEinvAuditReport(models.AbstractModel):
         else:
             wizards = self.env["l10n_cn_einv.audit.wizard"].browse(docids)
         # /report/<converter>/<report> renders for anyone logged in, with any company in ``data``.
-        check_read_access(wizards, "manager")
+        check_access(wizards, "manager", auditors=True)
         return {
             "doc_ids": wizards.ids,
             "doc_model": "l10n_cn_einv.audit.wizard",

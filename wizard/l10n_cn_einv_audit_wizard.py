@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..models.l10n_cn_einv_dashboard import china_today
-from ..models.l10n_cn_einv_guard_read import check_read_access
+from ..models.l10n_cn_einv_guard import check_access
 
 
 class L10nCnEinvAuditWizard(models.TransientModel):
@@ -25,6 +25,6 @@ class L10nCnEinvAuditWizard(models.TransientModel):
                 raise ValidationError(_("The audit period must end on or after the day it starts."))
 
     def action_print(self):
-        check_read_access(self, "manager")
+        check_access(self, "manager", auditors=True)
         # The report has its own header and footer: no need to configure the document layout first.
         return self.env.ref("l10n_cn_einvoice.action_report_l10n_cn_einv_audit").report_action(self, config=False)
