@@ -48,10 +48,11 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_after_issue(self):
         # EXTENDS l10n_cn_einvoice: mail the e-invoice to the buyer at once when its files are
         # here; bulk issuing leaves them to the poll cron, which delivers on arrival (below).
-        super()._l10n_cn_einv_after_issue()
+        result = super()._l10n_cn_einv_after_issue()
         for move in self:
             if move.l10n_cn_einv_pdf_id:
                 move._l10n_cn_einv_deliver_if_due()
+        return result
 
     def _l10n_cn_einv_fetch_documents(self, client):
         # EXTENDS l10n_cn_einvoice: files that arrive after the issue are delivered then.

@@ -45,6 +45,6 @@ class AccountMoveSend(models.AbstractModel):
                     "errors": [move.l10n_cn_einv_error],
                 }
             if self._can_commit():
-                self._cr.commit()
+                self.env["account.move"]._l10n_cn_einv_commit()
 
         to_issue._l10n_cn_einv_send_now(after_each=report)

@@ -74,8 +74,8 @@ class L10nCnEinvReport(models.Model):
     _order = "date desc, move_id desc, id"
 
     move_id = fields.Many2one("account.move", "Invoice", readonly=True)
-    company_id = fields.Many2one("res.company", "Company", readonly=True)
-    currency_id = fields.Many2one("res.currency", "Currency", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
     partner_id = fields.Many2one("res.partner", "Customer", readonly=True)
     move_type = fields.Selection(
         [("out_invoice", "Customer Invoice"), ("out_refund", "Customer Credit Note")], "Type", readonly=True)
@@ -85,9 +85,9 @@ class L10nCnEinvReport(models.Model):
         readonly=True)
     date = fields.Date(
         readonly=True, help="Day of issue (China time); for invoices not issued yet, of the first submission.")
-    issue_time = fields.Datetime("Issue Time", readonly=True)
+    issue_time = fields.Datetime(readonly=True)
     submitted_at = fields.Datetime("First Submitted", readonly=True)
-    product_id = fields.Many2one("product.product", "Product", readonly=True)
+    product_id = fields.Many2one("product.product", readonly=True)
     product_categ_id = fields.Many2one("product.category", "Product Category", readonly=True)
     tax_code_id = fields.Many2one("l10n_cn_einv.tax.code", "Tax Classification Code", readonly=True)
     quantity = fields.Float(readonly=True)
@@ -186,10 +186,10 @@ class L10nCnEinvDashboard(models.TransientModel):
     _description = "E-Invoice Dashboard"
 
     company_id = fields.Many2one(
-        "res.company", "Company", domain=lambda self: [("id", "in", self.env.companies.ids)],
+        "res.company", domain=lambda self: [("id", "in", self.env.companies.ids)],
         help="Leave empty to see every company you are working in together.")
     currency_id = fields.Many2one("res.currency", compute="_compute_figures")
-    issued_today = fields.Integer("Issued Today", compute="_compute_figures")
+    issued_today = fields.Integer(compute="_compute_figures")
     issued_month = fields.Integer("Issued This Month", compute="_compute_figures")
     pending_count = fields.Integer(
         "Pending", compute="_compute_figures",
@@ -217,8 +217,8 @@ class L10nCnEinvDashboard(models.TransientModel):
         [("available", "Available"), ("partial", "Partly unavailable"), ("unavailable", "Unavailable")],
         "Credit Quota Status", compute="_compute_quota")
     quota_total = fields.Monetary("Credit Quota", compute="_compute_quota")
-    quota_used = fields.Monetary("Quota Used", compute="_compute_quota")
-    quota_remaining = fields.Monetary("Quota Remaining", compute="_compute_quota")
+    quota_used = fields.Monetary(compute="_compute_quota")
+    quota_remaining = fields.Monetary(compute="_compute_quota")
     quota_message = fields.Char("Quota Details", compute="_compute_quota")
 
     def _scope(self):

@@ -106,7 +106,7 @@ class L10nCnEinvRedForm(models.Model):
                                  default="seller")
     serial_no = fields.Char("Serial Number", readonly=True, copy=False, index=True,
                             help="The application's serial number (流水号), fixed before the first attempt.")
-    form_number = fields.Char("Form Number", readonly=True, copy=False, index=True, tracking=True)
+    form_number = fields.Char(readonly=True, copy=False, index=True, tracking=True)
     platform_status = fields.Selection([(code, f"{code} {label}") for code, label in documents.RED_FORM_STATES.items()],
                                        readonly=True, copy=False, tracking=True)
     state = fields.Selection(RED_STATES, default="draft", required=True, readonly=True, copy=False, tracking=True,
@@ -129,7 +129,7 @@ class L10nCnEinvRedForm(models.Model):
                                  index="btree_not_null")
     error = fields.Text("Last Error", readonly=True, copy=False)
     attempts = fields.Integer("Retries", readonly=True, copy=False)
-    next_attempt = fields.Datetime("Next Attempt", readonly=True, copy=False)
+    next_attempt = fields.Datetime(readonly=True, copy=False)
     log_ids = fields.One2many("l10n_cn_einv.log", "res_id", "Platform Interactions",
                               domain=[("res_model", "=", "l10n_cn_einv.red.form")])
     log_count = fields.Integer("Platform Interaction Count", compute="_compute_log_count")
@@ -625,7 +625,7 @@ class L10nCnEinvRedForm(models.Model):
         while True:
             if can_commit:
                 # READ COMMITTED: a row another worker just finished is skipped, not a serialization error.
-                self.env.cr.commit()
+                self.env["account.move"]._l10n_cn_einv_commit()
                 self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             forms = self._l10n_cn_einv_claim(last_id, company_ids)
             if not forms:
@@ -635,7 +635,7 @@ class L10nCnEinvRedForm(models.Model):
             forms._l10n_cn_einv_process()
             processed += len(forms)
             if can_commit:
-                self.env.cr.commit()
+                self.env["account.move"]._l10n_cn_einv_commit()
 
     @api.model
     def _l10n_cn_einv_cron_fetch_inbound(self):
@@ -659,7 +659,7 @@ class L10nCnEinvRedFormLine(models.Model):
     move_line_id = fields.Many2one("account.move.line", "Invoice Line", ondelete="set null")
     product_id = fields.Many2one(related="move_line_id.product_id")
     quantity = fields.Float(digits="Product Unit of Measure", help="Negative; 0 when only an amount is reversed.")
-    amount = fields.Monetary("Amount", help="Excluding tax, negative.")
+    amount = fields.Monetary(help="Excluding tax, negative.")
     tax_amount = fields.Monetary("Tax", help="Negative.")
     amount_with_tax = fields.Monetary("Total", compute="_compute_amount_with_tax")
 

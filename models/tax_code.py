@@ -36,8 +36,7 @@ class L10nCnEinvTaxCode(models.Model):
 
     code = fields.Char(required=True, index=True, size=catalogue.CODE_LENGTH)
     name = fields.Char(required=True)
-    short_name = fields.Char(
-        "Short Name", help="Printed before the item name on the invoice line, as *short name*item.")
+    short_name = fields.Char(help="Printed before the item name on the invoice line, as *short name*item.")
     rates = fields.Char(
         "VAT Rates", help="Rates the code allows, as the table writes them (13%、9%). Summary rows have none.")
     keywords = fields.Char(help="Search keywords of the table, separated by 、.")

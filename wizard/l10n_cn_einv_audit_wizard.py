@@ -12,7 +12,7 @@ class L10nCnEinvAuditWizard(models.TransientModel):
     _description = "E-Invoice Audit Report"
 
     company_id = fields.Many2one(
-        "res.company", "Company", required=True, default=lambda self: self.env.company,
+        "res.company", required=True, default=lambda self: self.env.company,
         domain=lambda self: [("id", "in", self.env.companies.ids)])
     date_from = fields.Date(
         "From", required=True, default=lambda self: china_today(fields.Datetime.now()).replace(day=1))
