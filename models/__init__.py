@@ -9,6 +9,7 @@ from . import (
     l10n_cn_einv_dashboard,
     l10n_cn_einv_log,
     l10n_cn_einv_red_form,
+    mail_render_mixin,
     payment_transaction,
     product,
     res_company,

@@ -43,6 +43,7 @@ from ..fapiao.client import Exchange
 from ..fapiao.errors import CryptoError, ValidationFailed
 from . import l10n_cn_einv_platform as platform
 from .l10n_cn_einv_callback_refusal import log_refusal
+from .l10n_cn_einv_vault import SecretUnreadable
 
 _logger = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ class L10nCnEinvCallback(models.AbstractModel):
             return None
         try:
             return platform.company_keyring(company)
-        except (UserError, CryptoError) as error:   # SecretUnreadable: another master key
+        except (SecretUnreadable, CryptoError) as error:   # another master key, or none usable
             log_refusal(self.env.cr.dbname, company.id, "UNREADABLE_KEYS", str(error))
             return None
 

@@ -9,13 +9,21 @@ The company's secrets are sealed at rest (l10n_cn_einv_vault). They are
 opened only here, in module-level functions, and handed on at once to the
 closures of a ``fapiao.client.Keyring``: no model method returns them, and no
 attribute of a client, a keyring or a record holds them.
+
+Closures keep them from ``safe_eval``'s attribute walks, not from
+``str.format``, which walks ``__closure__`` on its own: so nothing is opened
+while a mail template renders (:func:`rendering_template`), and a template
+cannot get a client or a keyring to walk.
 """
 
+import contextlib
+import contextvars
 import hashlib
 import logging
 import os
 import threading
 
+from odoo.exceptions import AccessError
 from odoo.tools import config
 
 from ..fapiao.client import ClientConfig, Keyring, PlatformClient
@@ -49,8 +57,23 @@ def embedded_sandbox():
         return sandbox
 
 
+_RENDERING = contextvars.ContextVar("l10n_cn_einv_rendering_template", default=False)
+
+
+@contextlib.contextmanager
+def rendering_template():
+    """Meanwhile (a mail template being rendered by this thread) no credentials are opened."""
+    token = _RENDERING.set(True)
+    try:
+        yield
+    finally:
+        _RENDERING.reset(token)
+
+
 def _opened(company):
     """``(app id, app secret, SM4 key, SM2 private key)`` in plaintext: for the functions below only."""
+    if _RENDERING.get():
+        raise AccessError(company.env._("E-invoice credentials cannot be used while a template is rendered."))
     company = company.sudo()
     return (company.l10n_cn_einv_app_id or "",
             *(vault.unseal(company, name, company[sealed]) for name, sealed in vault.SEALED_FIELDS.items()))

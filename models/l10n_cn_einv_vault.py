@@ -15,20 +15,27 @@ The master key is, in this order:
 - otherwise the file ``<data_dir>/l10n_cn_einvoice/master.key``, generated on first use (mode 0600,
   in a 0700 directory), next to the filestore but not inside it.
 
-A sealed value is ``v1$<key id>$<base64 of nonce + ciphertext>``; the key id (the first 8 hex
-digits of a hash of the key) lets the error say plainly that another key sealed it. The sealed value
-is bound to its company and field (the AES-GCM associated data), so it cannot be moved to another.
+A sealed value is ``v1$<key id>$<base64 of nonce + ciphertext>``; the key id (8 hex digits
+derived from the key) lets the error say plainly that another key sealed it. The sealed value is
+bound to its company and field (the AES-GCM associated data), so it cannot be moved to another.
+
+Odoo's ``safe_eval`` refuses names with ``__``, but ``str.format`` walks attributes and items on
+its own: ``'{0.__func__.__globals__[config].options}'.format(some_method)`` prints the whole
+configuration, and any object Python can reach from a module. So nothing reachable holds the master
+key: it lives in an HMAC object of ``cryptography`` (OpenSSL, which never gives the key back), the
+AES key is derived from it for each use, and the configuration option is taken out of Odoo's
+configuration as soon as the addon is loaded.
 """
 
 import base64
 import binascii
 import contextlib
-import hashlib
 import os
 import secrets
 import threading
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from odoo import _
@@ -47,31 +54,61 @@ SEALED_FIELDS = {
 }
 
 _LOCK = threading.Lock()
-_FILE_KEYS = {}     # key file path -> key bytes (module global: no model or record reaches it)
+# Opaque holders of master keys (HMAC-SHA256 objects keyed with them), never the keys themselves:
+_FILE_KEYS = {}         # key file path -> holder
+_CONFIGURED = [None]    # the configured key's holder (or the error its value gave), once taken out of config
 
 
 class SecretUnreadable(UserError):
-    """A sealed secret this server cannot open (another master key, or damaged)."""
+    """A sealed secret this server cannot open: another master key, a damaged value, or a master
+    key that is not one."""
 
 
 def key_path():
     return os.path.join(config["data_dir"], KEY_DIRECTORY, KEY_FILE)
 
 
-def _decode_key(text, origin):
+def _holder(text, origin):
+    """An opaque holder of the key written as ``text``: the key goes into OpenSSL and nowhere else.
+    ``origin()`` says where the text comes from, should it not be a key."""
     try:
         key = base64.urlsafe_b64decode(text.strip().encode() + b"=" * (-len(text.strip()) % 4))
     except (binascii.Error, ValueError):
         key = b""
     if len(key) != 32:
-        raise UserError(_("The e-invoice master key in %(origin)s must be 32 bytes in URL-safe base64 "
-                          "(44 characters).", origin=origin))
-    return key
+        raise SecretUnreadable(_("The e-invoice master key in %(origin)s must be 32 bytes in URL-safe base64 "
+                                 "(44 characters).", origin=origin()))
+    return hmac.HMAC(key, hashes.SHA256())
+
+
+def _derive(holder, label):
+    derived = holder.copy()
+    derived.update(label)
+    return derived.finalize()
+
+
+def take_configured_key():
+    """Move the configured master key out of Odoo's configuration (where ``str.format`` in a template
+    could read it) into an opaque holder. Called when the addon loads, and before every use."""
+    with _LOCK:
+        configured = config.options.pop(MASTER_KEY_OPTION, None)
+        if configured:
+            try:
+                _CONFIGURED[0] = _holder(str(configured), lambda: _(
+                    "the option %s of the Odoo configuration file", MASTER_KEY_OPTION))
+            except SecretUnreadable as error:
+                _CONFIGURED[0] = error
+
+
+def forget_configured_key():
+    """Back to the key file (for tests that try another configured key)."""
+    with _LOCK:
+        _CONFIGURED[0] = None
 
 
 def _file_key(path):
-    """The key of the file ``path``, created (0600) when there is none; safe between processes:
-    the first to create it wins and the others read it."""
+    """The holder of the key of the file ``path``, created (0600) when there is none; safe between
+    processes: the first to create it wins and the others read it."""
     with _LOCK:
         if path in _FILE_KEYS:
             return _FILE_KEYS[path]
@@ -91,20 +128,25 @@ def _file_key(path):
                 finally:
                     os.unlink(path + f".{os.getpid()}.tmp")
         with open(path, "rb") as handle:
-            key = _decode_key(handle.read().decode("ascii", "replace"), path)
-        _FILE_KEYS[path] = key
-        return key
+            holder = _holder(handle.read().decode("ascii", "replace"), lambda: path)
+        _FILE_KEYS[path] = holder
+        return holder
 
 
 def _master_key():
-    configured = config.get(MASTER_KEY_OPTION)
-    if configured:
-        return _decode_key(str(configured), _("the option %s of the Odoo configuration file", MASTER_KEY_OPTION))
-    return _file_key(key_path())
+    take_configured_key()
+    configured = _CONFIGURED[0]
+    if isinstance(configured, Exception):
+        raise configured
+    return configured or _file_key(key_path())
 
 
-def _key_id(key):
-    return hashlib.sha256(b"l10n_cn_einvoice master key\n" + key).hexdigest()[:8]
+def _aead(holder):
+    return AESGCM(_derive(holder, b"l10n_cn_einvoice secrets v1"))
+
+
+def _key_id(holder):
+    return _derive(holder, b"l10n_cn_einvoice key id").hex()[:8]
 
 
 def master_key_id():
@@ -120,10 +162,10 @@ def seal(company_id, name, plaintext):
     """The sealed form of ``plaintext``, the secret ``name`` of company ``company_id``; False when empty."""
     if not plaintext:
         return False
-    key = _master_key()
+    holder = _master_key()
     nonce = secrets.token_bytes(12)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), _associated_data(company_id, name))
-    return f"{VERSION}${_key_id(key)}${base64.urlsafe_b64encode(nonce + sealed).decode()}"
+    sealed = _aead(holder).encrypt(nonce, plaintext.encode(), _associated_data(company_id, name))
+    return f"{VERSION}${_key_id(holder)}${base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
 
 def unseal(company, name, token):
@@ -132,21 +174,24 @@ def unseal(company, name, token):
     from a model method."""
     if not token:
         return ""
-    key = _master_key()
+    holder = _master_key()
     parts = token.split("$")
     sealed_with = parts[1] if len(parts) == 3 else None
     if len(parts) == 3 and parts[0] == VERSION:
         data = parts[2]
         try:
             raw = base64.urlsafe_b64decode(data.encode())
-            return AESGCM(key).decrypt(raw[:12], raw[12:], _associated_data(company.id, name)).decode()
+            return _aead(holder).decrypt(raw[:12], raw[12:], _associated_data(company.id, name)).decode()
         except (InvalidTag, ValueError, binascii.Error):
             pass
     label = company.env["res.company"]._fields[name].get_description(company.env)["string"]
-    raise SecretUnreadable(_(
+    raise SecretUnreadable(company.env._(
         "The %(secret)s of %(company)s cannot be decrypted with this server's e-invoice master key "
         "(key id %(key_id)s; the value was sealed with key id %(sealed_with)s). Every Odoo server of this "
         "database needs the same master key: set the option %(option)s in the Odoo configuration file of "
         "each (or copy the file %(path)s), or enter the secret again in the settings.",
-        secret=label, company=company.name, key_id=_key_id(key), sealed_with=sealed_with or "?",
+        secret=label, company=company.name, key_id=_key_id(holder), sealed_with=sealed_with or "?",
         option=MASTER_KEY_OPTION, path=key_path()))
+
+
+take_configured_key()

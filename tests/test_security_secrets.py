@@ -9,6 +9,7 @@ private methods and ``env.cr.execute``, find them nowhere."""
 
 import base64
 import csv
+import html
 import io
 import itertools
 import json
@@ -200,47 +201,97 @@ class TestSecretsStayWithAdministrators(HttpCase):
 
     # Issue 11, rule 8: nobody reads them back -----------------------------------------------------------
 
+    def master_key_forms(self):
+        """The master key in the spellings it could leak in (the key file's, unless one is configured)."""
+        with open(vault.key_path()) as handle:
+            text = handle.read().strip()
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return [text, raw.hex(), base64.b64encode(raw).decode(), repr(raw)[2:-1]]
+
+    def render_as_editor(self, engine, expression):
+        template = {"inline_template": "{{ object.company_id.name }}: {{ %s }}",
+                    "qweb": '<p><t t-out="object.company_id.name"/>: <t t-out="%s"/></p>'}[engine]
+        source = template % (expression.replace('"', "&quot;") if engine == "qweb" else expression)
+        render = self.env["mail.render.mixin"].with_user(self.manager)._render_template
+        return html.unescape(str(render(source, "res.users", self.manager.ids, engine=engine)[self.manager.id]))
+
     def test_a_template_editor_renders_no_secret_whatever_the_expression(self):
         """A template editor who is not an administrator may write expressions that call sudo(),
-        private methods (names with a single underscore), any model and the cursor itself."""
+        private methods (names with a single underscore), any model and the cursor itself; and
+        str.format walks attributes and items that safe_eval refuses by name (__closure__,
+        __globals__)."""
         self.manager.groups_id |= self.env.ref("mail.group_mail_template_editor")
         self.assertFalse(self.manager._is_admin() or self.manager.has_group("base.group_system"))
         company = "object.company_id.sudo()"
         client = f"{company}._l10n_cn_einv_client()"
+        keyring = "object.env['l10n_cn_einv.callback'].sudo()._l10n_cn_einv_keyring(object.company_id)"
+        # a method of a module that imports l10n_cn_einv_platform, for str.format to walk from
+        module = "'{0.__func__.__globals__[platform]%s}'.format(" \
+                 "object.env['l10n_cn_einv.callback']._l10n_cn_einv_keyring)"
         select = "SELECT * FROM res_company"
-        expressions = [
+        rendered = [
             *(f"{company}.{name}" for name in SECRETS + SEALED + IS_SET),
             f"{company}.read({SECRETS + SEALED!r})",
             f"{company}.with_context(prefetch_fields=True).export_data({SECRETS!r})",
-            client, f"{client}.config", f"{client}.config.keys", f"{client}.config.keys.mask",
-            f"{client}.config.keys.mask('x' + str({client}.config))", f"{client}.exchange_hook",
-            f"{client}.config.sm2_private_key",
             f"object.env['res.company'].sudo().search_read([], {SECRETS + SEALED!r})",
             "object.env['res.company'].sudo().search_read([('id', '=', object.company_id.id)])",
             f"object.env.cr.execute({select!r}) or object.env.cr.dictfetchall()",
             "object.env.cr.execute('SELECT row_to_json(c)::text FROM res_company c') or object.env.cr.fetchall()",
             "object.env['ir.config_parameter'].sudo().search_read([], ['key', 'value'])",
+            f"object.env['report.l10n_cn_einvoice.report_l10n_cn_einv_audit']._l10n_cn_einv_secrets({company})"
+            if "report.l10n_cn_einvoice.report_l10n_cn_einv_audit" in self.env else "1",
+            module % ".vault._CONFIGURED", module % ".vault._FILE_KEYS", module % ".vault.config.options",
+            module % "._REGISTERED_APPS", module % ".vault",
         ]
-        # every expression is rendered (and its output scanned), by both engines that evaluate Python
-        templates = [("inline_template", "{{ object.company_id.name }}: {{ %s }}"),
-                     ("qweb", '<p><t t-out="object.company_id.name"/>: <t t-out="%s"/></p>')]
-        render = self.env["mail.render.mixin"].with_user(self.manager)._render_template
-        for (engine, template), expression in itertools.product(templates, expressions):
+        # the client and the callback's keyring hold the secrets in closures: none while a template renders
+        refused = [client, f"{client}.config.keys.mask", keyring, f"{client}.config.secret",
+                   f"'{{0.config.keys.seal.__closure__[0].cell_contents}}'.format({client})",
+                   f"'{{0.request_headers.__closure__}}'.format({keyring})",
+                   f"{client}.config.__dict__", f"{client}.config.keys.mask.__globals__"]
+        master_key = self.master_key_forms() if not config.get(vault.MASTER_KEY_OPTION) else []
+        for engine, expression in itertools.product(("inline_template", "qweb"), rendered):
             self.env.invalidate_all()
-            source = template % (expression.replace('"', "&quot;") if engine == "qweb" else expression)
             with self.subTest(engine=engine, expression=expression):
-                output = render(source, "res.users", self.manager.ids, engine=engine)[self.manager.id]
-                self.assertIn(f"{self.company.name}: ", str(output), "the expression was rendered")
-                self.assertNoSecret(str(output))
-        # what a template may not walk says so, without the secret
-        for engine, template in templates:
-            for expression in (f"{client}.config.secret", f"{client}.config.keys.seal.__closure__",
-                               f"{client}.config.__dict__", f"{client}.config.keys.mask.__globals__"):
-                with self.subTest(engine=engine, expression=expression), \
-                        mute_logger("odoo.addons.mail.models.mail_render_mixin", "odoo.tools.safe_eval"), \
-                        self.assertRaises(Exception) as refused:
-                    render(template % expression, "res.users", self.manager.ids, engine=engine)
-                self.assertNoSecret(str(refused.exception))
+                output = self.render_as_editor(engine, expression)
+                self.assertIn(f"{self.company.name}: ", output, "the expression was rendered")
+                self.assertNoSecret(output)
+                for form in master_key:
+                    self.assertNotIn(form, output)
+        for engine, expression in itertools.product(("inline_template", "qweb"), refused):
+            with self.subTest(engine=engine, expression=expression), self.assertRaises(Exception) as refusal, \
+                    mute_logger("odoo.addons.mail.models.mail_render_mixin", "odoo.tools.safe_eval",
+                                "odoo.addons.base.models.ir_qweb"):
+                self.render_as_editor(engine, expression)
+            self.assertNoSecret(str(refusal.exception))
+            for form in master_key:
+                self.assertNotIn(form, str(refusal.exception))
+        # outside a template, the same client works
+        with self.company.sudo()._l10n_cn_einv_client() as working:
+            self.assertTrue(working.config.keys.signature_matches)
+
+    def test_the_configured_master_key_leaves_the_configuration(self):
+        """odoo.conf's options are readable through str.format in a template: the key moves out of them."""
+        self.manager.groups_id |= self.env.ref("mail.group_mail_template_editor")
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        self.addCleanup(vault.forget_configured_key)
+        config[vault.MASTER_KEY_OPTION] = key
+        identity = vault.master_key_id()
+        self.assertNotIn(vault.MASTER_KEY_OPTION, config.options)
+        options = "'{0.__func__.__globals__[platform].vault.config.options}'.format(" \
+                  "object.env['l10n_cn_einv.callback']._l10n_cn_einv_keyring)"
+        holders = options.replace(".config.options", "._CONFIGURED")
+        raw = base64.urlsafe_b64decode(key)
+        for engine, expression in itertools.product(("inline_template", "qweb"), (options, holders)):
+            with self.subTest(engine=engine, expression=expression):
+                output = self.render_as_editor(engine, expression)
+                if expression == options:
+                    self.assertIn("data_dir", output, "the configuration was rendered")
+                for form in (key, raw.hex(), base64.b64encode(raw).decode(), repr(raw)[2:-1]):
+                    self.assertNotIn(form, output)
+        self.assertEqual(vault.master_key_id(), identity, "still in use")
+        sealed = vault.seal(self.company.id, "l10n_cn_einv_app_secret", "sealed-under-the-configured-key")
+        self.assertEqual(vault.unseal(self.company, "l10n_cn_einv_app_secret", sealed),
+                         "sealed-under-the-configured-key")
 
     def test_the_database_holds_no_plaintext_and_the_key_is_elsewhere(self):
         self.env.flush_all()
@@ -258,9 +309,8 @@ class TestSecretsStayWithAdministrators(HttpCase):
 
     def test_another_master_key_is_a_clear_error(self):
         other = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-        previous = config.get(vault.MASTER_KEY_OPTION)
         sealed_with = vault.master_key_id()
-        self.addCleanup(config.__setitem__, vault.MASTER_KEY_OPTION, previous)
+        self.addCleanup(vault.forget_configured_key)
         config[vault.MASTER_KEY_OPTION] = other
         with self.assertRaises(vault.SecretUnreadable) as refused:
             self.company._l10n_cn_einv_client()
