@@ -6,6 +6,7 @@ notes for its columns) or from the platform's catalogue service. Codes have
 zeros are removed; only leaf rows may be used on an invoice line.
 """
 
+import contextlib
 import csv
 import datetime
 import io
@@ -235,10 +236,8 @@ def _decode(data):
     """Text of an uploaded file: UTF-8 (with or without BOM), else GB18030 as Excel saves it in China."""
     if isinstance(data, str):
         return data
-    try:
+    with contextlib.suppress(UnicodeDecodeError):
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:

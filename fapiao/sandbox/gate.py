@@ -188,4 +188,3 @@ class Gateway:
             except CryptoError:
                 return False
         return False
-

@@ -266,6 +266,3 @@ def _fields(app):
     """An App's fields as upsert changes."""
     return {name: getattr(app, name) for name in ("secret", "sm4_key_hex", "seller_tax_id", "seller_name",
                                                   "sm2_public_key", "callback_url", "quota", "enabled")}
-
-
-

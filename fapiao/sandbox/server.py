@@ -11,6 +11,7 @@ short body) is answered 1002 (1004 for a method nobody serves) and its
 connection closed, so that no leftover bytes are read as a second request.
 """
 
+import contextlib
 import logging
 import re
 import socket
@@ -121,10 +122,8 @@ class Handler(BaseHTTPRequestHandler):
             reply = unsigned("SYSTEM_ERROR")
         if reply.drop:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         if reply.delay and sandbox.stopping.wait(reply.delay):
             self.close_connection = True
@@ -161,12 +160,8 @@ class Handler(BaseHTTPRequestHandler):
             chunk = b""
             if remaining > 0:
                 self.connection.settimeout(remaining)
-                try:
+                with contextlib.suppress(OSError):     # a time-out included: nothing came
                     chunk = self.rfile.read1(min(length - received, 1 << 16))
-                except TimeoutError:
-                    pass
-                except OSError:
-                    chunk = b""
             if not chunk:
                 return None, (f"only {received} of the {length} bytes of Content-Length arrived "
                               f"within {limit:g} s: nothing was processed",
@@ -188,15 +183,13 @@ class Handler(BaseHTTPRequestHandler):
         moment, so that closing does not reset the connection before the answer is read."""
         self.close_connection = True
         self._send(reply)
-        try:
+        with contextlib.suppress(OSError):     # the client may be gone already
             self.connection.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + LINGER_SECONDS
             while (remaining := deadline - time.monotonic()) > 0:
                 self.connection.settimeout(remaining)
                 if not self.connection.recv(1 << 16):
                     break
-        except OSError:
-            pass
 
     def _send(self, reply):
         try:
@@ -212,8 +205,8 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up (e.g. its read timeout fired)
             self.close_connection = True
 
-    def log_message(self, format, *args):
-        _logger.debug("%s " + format, self.client_address[0], *args)
+    def log_message(self, fmt, *args):
+        _logger.debug("%s " + fmt, self.client_address[0], *args)
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -243,7 +236,5 @@ class SandboxServer(ThreadingHTTPServer):
         with self._lock:
             connections, self._connections = list(self._connections), set()
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
