@@ -26,6 +26,7 @@ The company's secrets are used through its Keyring (l10n_cn_einv_platform):
 the callback checks signatures and opens bodies without ever holding them.
 """
 
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -92,17 +93,14 @@ class L10nCnEinvCallbackNonce(models.Model):
         """Remember ``nonce`` for ``company``; False when it was already used. Forgets old nonces."""
         now = fields.Datetime.now()
         cr = self.env.cr
-        try:
-            # one pruner at a time; another's deletions committed after this snapshot fail it: skipped,
-            # the next callback prunes
-            with cr.savepoint(flush=False):
-                cr.execute(SQL("""
-                    DELETE FROM l10n_cn_einv_callback_nonce
-                     WHERE pg_try_advisory_xact_lock(hashtext('l10n_cn_einv_callback_nonce_prune'))
-                       AND received_at < %s
-                """, now - NONCE_RETENTION), log_exceptions=False)
-        except psycopg2.OperationalError:
-            pass
+        # one pruner at a time; another's deletions committed after this snapshot fail it: skipped,
+        # the next callback prunes
+        with contextlib.suppress(psycopg2.OperationalError), cr.savepoint(flush=False):
+            cr.execute(SQL("""
+                DELETE FROM l10n_cn_einv_callback_nonce
+                 WHERE received_at < %s
+                   AND (SELECT pg_try_advisory_xact_lock(hashtext('l10n_cn_einv_callback_nonce_prune')))
+            """, now - NONCE_RETENTION), log_exceptions=False)
         try:
             with cr.savepoint(flush=False):
                 cr.execute(SQL("""
@@ -123,7 +121,7 @@ class L10nCnEinvCallbackEvent(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True, ondelete="cascade")
     event_id = fields.Char("Event ID", required=True, readonly=True)
     event = fields.Char(required=True, readonly=True)
-    occurred_at = fields.Char("Occurred At", readonly=True)
+    occurred_at = fields.Char(readonly=True)
     res_model = fields.Char("Related Model", readonly=True)
     res_id = fields.Many2oneReference("Related Record", model_field="res_model", readonly=True)
     note = fields.Char(readonly=True)

@@ -105,7 +105,7 @@ class L10nCnEinvCallbackRefusal(models.Model):
                            last_seen = GREATEST(refusal.last_seen, EXCLUDED.last_seen)
                 """, rows), log_exceptions=False)
         except psycopg2.errors.ForeignKeyViolation:
-            pass    # a company deleted meanwhile: nothing to count it against
+            return  # a company deleted meanwhile: nothing to count it against
         except psycopg2.OperationalError:
             # another request updates the same counters right now (a lock wait, or a serialization
             # failure of this snapshot): the next refused request adds them

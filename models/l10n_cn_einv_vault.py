@@ -121,10 +121,8 @@ def _file_key(path):
                     handle.write(encoded + b"\n")
                     handle.flush()
                     os.fsync(handle.fileno())
-                try:    # hard link: atomic, and fails if another process was first
+                try:    # hard link: atomic, and fails (FileExistsError) if another process was first
                     os.link(path + f".{os.getpid()}.tmp", path)
-                except FileExistsError:
-                    pass
                 finally:
                     os.unlink(path + f".{os.getpid()}.tmp")
         with open(path, "rb") as handle:
@@ -168,6 +166,15 @@ def seal(company_id, name, plaintext):
     return f"{VERSION}${_key_id(holder)}${base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
 
+def _open(holder, company_id, name, data):
+    """The plaintext of the sealed ``data``; None when this key does not open it."""
+    try:
+        raw = base64.urlsafe_b64decode(data.encode())
+        return _aead(holder).decrypt(raw[:12], raw[12:], _associated_data(company_id, name)).decode()
+    except (InvalidTag, ValueError, binascii.Error):
+        return None
+
+
 def unseal(company, name, token):
     """The plaintext of a sealed value ("" when there is none); SecretUnreadable when this server's
     master key cannot open it. Only for this module and l10n_cn_einv_platform: never return it
@@ -177,13 +184,9 @@ def unseal(company, name, token):
     holder = _master_key()
     parts = token.split("$")
     sealed_with = parts[1] if len(parts) == 3 else None
-    if len(parts) == 3 and parts[0] == VERSION:
-        data = parts[2]
-        try:
-            raw = base64.urlsafe_b64decode(data.encode())
-            return _aead(holder).decrypt(raw[:12], raw[12:], _associated_data(company.id, name)).decode()
-        except (InvalidTag, ValueError, binascii.Error):
-            pass
+    plaintext = _open(holder, company.id, name, parts[2]) if len(parts) == 3 and parts[0] == VERSION else None
+    if plaintext is not None:
+        return plaintext
     label = company.env["res.company"]._fields[name].get_description(company.env)["string"]
     raise SecretUnreadable(company.env._(
         "The %(secret)s of %(company)s cannot be decrypted with this server's e-invoice master key "

@@ -111,7 +111,8 @@ class ResCompany(models.Model):
                 plain["l10n_cn_einv_app_secret"] = secrets.token_urlsafe(24)
             if not plain.get("l10n_cn_einv_sm4_key"):
                 plain["l10n_cn_einv_sm4_key"] = secrets.token_hex(16)
-        without = self.with_context({key: value for key, value in self.env.context.items() if key not in defaults})
+        without = self.with_env(self.env(context={key: value for key, value in self.env.context.items()
+                                                  if key not in defaults}))
         companies = super(ResCompany, without).create(vals_list).with_env(self.env)
         for company, plain in zip(companies, given, strict=True):
             company._l10n_cn_einv_seal(plain)
@@ -136,7 +137,7 @@ class ResCompany(models.Model):
                                for name, value in plain.items()})
 
     def init(self):
-        super().init()
+        result = super().init()
         # Databases from before the secrets were sealed hold them in plaintext: seal, then forget them.
         plain_columns = SQL(", ").join(SQL.identifier(name) for name in vault.SEALED_FIELDS)
         self.env.cr.execute(SQL("SELECT id, %s FROM res_company WHERE num_nonnulls(%s) > 0",
@@ -148,6 +149,7 @@ class ResCompany(models.Model):
             assignments += [SQL("%s = %s", SQL.identifier(column), value) for column, value in sealed.items()]
             self.env.cr.execute(SQL("UPDATE res_company SET %s WHERE id = %s", SQL(", ").join(assignments),
                                     company_id))
+        return result
 
     def _export_rows(self, fields, *, _is_toplevel_call=True):
         # Exports read values as attributes, past the groups check when they are cached (for

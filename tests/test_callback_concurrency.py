@@ -8,6 +8,7 @@ the class on the same database, answers the requests: each in its own thread, cu
 transaction, as in production.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -61,11 +62,9 @@ class TestConcurrentCallbacks(CommittedQueueCase):
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and server.poll() is None:
-            try:
+            with contextlib.suppress(requests.RequestException):    # not listening yet
                 if requests.get(f"{url}/web/health", timeout=10).status_code == 200:
                     return url
-            except requests.RequestException:
-                pass
             time.sleep(0.5)
         with open(cls.server_log, errors="replace") as log:
             raise AssertionError("the Odoo server did not start:\n" + "".join(log.readlines()[-40:]))
