@@ -59,6 +59,8 @@
     "assets": {
         "web.assets_tests": ["l10n_cn_einvoice/static/tests/tours/*.js"],
     },
+    # loaded by the post-init hook in batches (fapiao.catalogue), not as a data file
+    "oca_data_manual": ["data/tax_classification_codes_v32.csv"],
     "post_init_hook": "_l10n_cn_einv_post_init",
     "installable": True,
     "application": False,

@@ -16,7 +16,7 @@ class TestAutoIssue(L10nCnEinvCase):
     def pay(self, move, amount=None):
         """Register a payment the way the invoice's Pay button does."""
         action = move.action_register_payment()
-        wizard = self.env["account.payment.register"].with_context(action["context"]).create(
+        wizard = self.env["account.payment.register"].with_context(**action["context"]).create(
             {"amount": amount} if amount is not None else {})
         return wizard._create_payments()
 

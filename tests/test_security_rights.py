@@ -62,8 +62,8 @@ class RightsCase(L10nCnEinvCase, HttpCase):
         own = {"company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)]}
         other = {"company_id": cls.company_2.id, "company_ids": [Command.set(cls.company_2.ids)]}
 
-        def user(login, groups, company=own):
-            return new_test_user(cls.env, login=f"rights_{login}", groups=groups, **company)
+        def user(login, groups, company=None):
+            return new_test_user(cls.env, login=f"rights_{login}", groups=groups, **(company or own))
 
         cls.users = {
             "billing": user("billing", "base.group_user,account.group_account_invoice"),
