@@ -408,4 +408,3 @@ class TestConnectionTestRights(L10nCnEinvCase, HttpCase):
                 action = self.call("manager", via)
                 self.assertEqual(action["params"]["type"], "success")
                 self.assertEqual(self.observed(), (before[0] + 1, before[1] + 1))
-
