@@ -11,6 +11,7 @@ transaction, as in production.
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -49,8 +50,8 @@ class TestConcurrentCallbacks(CommittedQueueCase):
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         directory = tempfile.mkdtemp(prefix="l10n_cn_einv_callback_server_")
+        cls.addClassCleanup(shutil.rmtree, directory, True)   # registered first: runs after the server stopped
         cls.server_log = os.path.join(directory, "odoo.log")
-        _logger.info("the Odoo server of the callback tests logs to %s", cls.server_log)
         odoo_bin = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin")
         dbname = cls.env.cr.dbname
         with open(cls.server_log, "w") as log:
@@ -84,7 +85,10 @@ class TestConcurrentCallbacks(CommittedQueueCase):
 
     def _report_server_errors(self):
         with open(self.server_log, errors="replace") as log:
-            errors = [line for line in log if " ERROR " in line or " CRITICAL " in line]
+            lines = log.readlines()
+        errors = [line for line in lines if " ERROR " in line or " CRITICAL " in line]
+        if errors:
+            _logger.info("the Odoo server of the callback tests logged:\n%s", "".join(lines[-200:]))
         self.assertFalse(errors[:5], "the server logged no error")
 
     def _pending_company(self):
