@@ -1,3 +1,4 @@
+import contextlib
 import json
 from datetime import datetime
 
@@ -40,7 +41,7 @@ class L10nCnEinvLog(models.Model):
     succeeded = fields.Boolean(readonly=True)
     request = fields.Text(readonly=True)
     response = fields.Text(readonly=True)
-    operator_id = fields.Many2one("res.users", "Operator", readonly=True)
+    operator_id = fields.Many2one("res.users", readonly=True)
     retention_until = fields.Date(
         compute="_compute_retention_until", help="The log line cannot be deleted before this date.")
 
@@ -85,13 +86,12 @@ class L10nCnEinvLog(models.Model):
         rolled back. Records the caller has not committed yet cannot be referenced from
         another transaction: then the line goes with the caller's."""
         if self.env["account.move"]._l10n_cn_einv_can_commit():
-            try:
-                with self.env.registry.cursor() as cr:
-                    cr.execute(self._l10n_cn_einv_insert_query(vals))
-                    line_id = cr.fetchone()[0]
-                return self.browse(line_id)
-            except (psycopg2.IntegrityError, psycopg2.errors.LockNotAvailable):
-                pass
+            # the caller holds the row the line points at, or it is not committed yet: the
+            # line goes with the caller's transaction instead
+            with contextlib.suppress(psycopg2.IntegrityError, psycopg2.errors.LockNotAvailable), \
+                    self.env.registry.cursor() as cr:
+                cr.execute(self._l10n_cn_einv_insert_query(vals))
+                return self.browse(cr.fetchone()[0])
         return self.sudo().create(vals)
 
     def _l10n_cn_einv_insert_query(self, vals):
@@ -106,7 +106,8 @@ class L10nCnEinvLog(models.Model):
         return SQL("SET LOCAL lock_timeout = '2s'; INSERT INTO l10n_cn_einv_log (%s, create_date, write_date) "
                    "VALUES (%s, %s, %s) RETURNING id", SQL(", ").join(columns), SQL(", ").join(values), now, now)
 
-    def write(self, vals):
+    # an audit record never changes: no super() to call
+    def write(self, vals):  # pylint: disable=method-required-super
         raise UserError(_("E-invoice interaction logs are an audit record and cannot be changed."))
 
     @api.ondelete(at_uninstall=False)
