@@ -236,6 +236,9 @@ def run_pytest_odoo(database, tests, extra_args=()):
         raise RuntimeError("pytest-odoo ran no test")
     if code or failed:
         raise RuntimeError(f"pytest-odoo failed (exit code {code})")
+    if skipped and not os.environ.get("ALLOW_SKIPPED"):
+        # a test that did not run is not a test that passed (ALLOW_SKIPPED=1 to accept them)
+        raise RuntimeError(f"pytest-odoo skipped {skipped} tests")
 
 
 def pytest_odoo(args):
@@ -244,7 +247,8 @@ def pytest_odoo(args):
     require_postgres()
     config, _link = addons_link()
     tests = [arg for arg in args if not arg.startswith("-")] or ["tests"]
-    options = [arg for arg in args if arg.startswith("-")]
+    # HttpCase tests need pytest-odoo's HTTP server; without it they are skipped, not run
+    options = [arg for arg in args if arg.startswith("-")] or ["--odoo-http"]
     database = os.environ.get("PYTEST_ODOO_DB")
     fresh = not database
     if fresh:
