@@ -5,7 +5,7 @@ will read it, a Chinese message too (``message_zh``). Messages never contain
 key material.
 """
 
-from .problems import locate, split_location
+from .problems import default_location, locate, split_location
 
 
 class FapiaoError(Exception):
@@ -79,6 +79,15 @@ class FieldError:
         self.params = dict(params or {})
         self.detail = detail
         self.detail_zh = detail_zh
+
+    @classmethod
+    def at(cls, path, code, detail, detail_zh, /, **params):
+        """The error at ``path`` (wire names) whose messages are the place in the document's own
+        labels followed by ``detail`` / ``detail_zh``, the problem in words that use ``params``."""
+        line, attribute = locate(path)
+        label_en, label_zh = default_location(line, attribute)
+        return cls(path, code, f"{label_en} {detail}", f"{label_zh}{detail_zh}", line=line, attribute=attribute,
+                   params=params, detail=detail, detail_zh=detail_zh)
 
     def to_wire(self):
         return {"field": self.field, "code": self.code, "message": self.message,

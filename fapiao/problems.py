@@ -92,8 +92,8 @@ def attribute_label(attribute, lang="en", in_line=False):
     """The document's own label of an attribute ("buyer taxpayer id" / "购买方纳税人识别号");
     ``in_line``: an attribute of a line. None for an attribute it does not know."""
     position = 1 if _is_zh(lang) else 0
-    if in_line:
-        labels = LINE_LABELS.get(attribute)
+    if in_line or attribute in LINE_LABELS:
+        labels = LINE_LABELS.get(attribute)    # also a line's field checked on its own (a product's rate)
         return labels and labels[position]
     top, _, sub = (attribute or "").partition(".")
     labels = DOCUMENT_LABELS.get(top)

@@ -25,11 +25,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from .catalogue import format_rate
 from .documents import INVOICE_TYPES, LEGACY_INVOICE_TYPES, LINE_TYPES, RED_REASONS, Party
 from .errors import FieldError, InvalidTaxpayerId, ValidationFailed
-from .problems import LINE_LABELS, PARTY_LABELS, default_location, locate
+from .problems import LINE_LABELS, PARTY_LABELS, locate
 from .taxid import normalise_taxpayer_id, validate_taxpayer_id
+from .taxpolicy import (  # noqa: F401 (the flags, named here too as before)
+    LEVY_RATES,
+    POLICIES,
+    REFUND_POLICIES,
+    SIMPLIFIED_POLICIES,
+    ZERO_RATE_POLICIES,
+    line_tax,
+    shown_rate,
+)
 
 LINE_TAX_TOLERANCE = Decimal("0.06")        # per line: |amount x rate - tax|
 INVOICE_TAX_TOLERANCE = Decimal("1.27")     # over the invoice: |sum(amount x rate) - sum(tax)|
@@ -81,20 +89,8 @@ SPECIAL_INVOICE_TYPES = ("01", "004")   # 专用发票: the buyer must be an ide
 INVOICE_KINDS = ("blue", "red")
 APPLICANTS = ("seller", "buyer")
 
-# Preferential policy flags (优惠政策标识, as in the catalogue's 增值税特殊管理).
-ZERO_RATE_POLICIES = ("免税", "不征税", "出口零税")  # need rate 0, and rate 0 needs one of them
-SIMPLIFIED_RATES = (Decimal("0.03"), Decimal("0.05"), Decimal("0.015"), Decimal("0.01"))
-SIMPLIFIED_POLICIES = {         # 简易征收: a levy rate replaces the code's VAT rates
-    "简易征收": SIMPLIFIED_RATES,
-    "按3%简易征收": (Decimal("0.03"),),
-    "按5%简易征收": (Decimal("0.05"),),
-    "按5%简易征收减按1.5%计征": (Decimal("0.015"),),
-}
-REFUND_POLICIES = (             # tax refunded afterwards: the code's own rates apply
-    "先征后退", "50%先征后退", "100%先征后退", "即征即退30%", "即征即退50%", "即征即退70%",
-    "即征即退100%", "超税负3%即征即退", "超税负8%即征即退", "超税负12%即征即退", "稀土产品",
-)
-POLICIES = (*ZERO_RATE_POLICIES, *SIMPLIFIED_POLICIES, *REFUND_POLICIES)
+# Preferential policy flags (优惠政策标识) and the rates they allow: fapiao.taxpolicy.
+SIMPLIFIED_RATES = LEVY_RATES
 
 _SERIAL_NO = re.compile(r"[A-Za-z0-9_-]+")
 _INVOICE_NUMBER = re.compile(r"[0-9]{%d}" % INVOICE_NUMBER_LENGTH)
@@ -168,11 +164,6 @@ def _fmt(value):
     return format(value, f".{max(places, MONEY_PLACES)}f")
 
 
-def _percent(rate):
-    """A rate for a message, 13%; a rate with absurd precision as it is."""
-    return str(rate) if _places(rate) > 20 else format_rate(rate)
-
-
 def _product(a, b):
     return None if a is None or b is None else a * b
 
@@ -210,10 +201,7 @@ class _Findings:
     def add(self, path, code, en, zh, /, **params):
         """Record an error at ``path`` (wire names); ``en`` and ``zh`` say what is wrong, the
         messages start with the field's label; ``params`` are the values they use."""
-        line, attribute = locate(path)
-        label_en, label_zh = default_location(line, attribute)
-        self.errors.append(FieldError(path, code, f"{label_en} {en}", f"{label_zh}{zh}", line=line,
-                                      attribute=attribute, params=params, detail=en, detail_zh=zh))
+        self.errors.append(FieldError.at(path, code, en, zh, **params))
 
     def in_order(self, order):
         return sorted(self.errors, key=lambda error: _document_position(error, order))
@@ -468,38 +456,9 @@ def _check_line_name(found, path, name, entry):
 
 
 def _check_rate_and_policy(found, path, rate, policy, entry):
-    """The rate the policy flag and the code allow; see ZERO_RATE_POLICIES and SIMPLIFIED_POLICIES."""
-    rate_path, policy_path = f"{path}.taxRate", f"{path}.preferentialPolicy"
-    if policy and policy not in POLICIES:
-        found.add(policy_path, "POLICY_UNKNOWN", f"{policy!r} is not a known policy flag",
-                  f"“{policy}”不是有效的优惠政策标识", value=policy)
-        return
-    if rate is None:
-        return
-    if policy in ZERO_RATE_POLICIES:
-        if rate != 0:
-            found.add(rate_path, "ZERO_RATE_POLICY", f"{_percent(rate)} must be 0% under policy {policy}",
-                      f" {_percent(rate)} 应为 0%（优惠政策：{policy}）", value=rate, policy=policy)
-        return
-    if rate == 0:
-        found.add(policy_path, "ZERO_RATE_POLICY",
-                  f"is needed on a 0% line: one of {', '.join(ZERO_RATE_POLICIES)}",
-                  f"在税率为 0% 的行上必填：{'、'.join(ZERO_RATE_POLICIES)}之一", allowed=list(ZERO_RATE_POLICIES))
-        return
-    if policy in SIMPLIFIED_POLICIES:
-        allowed, source_en, source_zh = SIMPLIFIED_POLICIES[policy], f"policy {policy}", f"优惠政策“{policy}”"
-    elif entry is not None:
-        allowed = entry.vat_rates
-        source_en = f"code {entry.code} ({entry.short_name})"
-        source_zh = f"编码 {entry.code}（{entry.short_name}）"
-    else:
-        return
-    if rate not in allowed:
-        shown = ", ".join(_percent(r) for r in allowed) or "none"
-        found.add(rate_path, "RATE_NOT_ALLOWED",
-                  f"{_percent(rate)} is not allowed for {source_en}; allowed: {shown}",
-                  f" {_percent(rate)} 不适用于{source_zh}（可用税率：{shown}）", value=rate, allowed=list(allowed),
-                  code=entry.code if entry is not None else "", policy=policy)
+    """The rate the policy flag and the code allow: fapiao.taxpolicy.line_tax, as the product
+    form asks it (rate None: unusable and reported already, the flag alone is checked)."""
+    found.errors.extend(line_tax(entry, rate, policy, path=path).problems)
 
 
 def _check_line_tax(found, path, amount, rate, tax):
@@ -603,7 +562,7 @@ def _quoted(text):
 
 
 def _rate_shown(rate):
-    return _percent(rate), f" {_percent(rate)} "
+    return shown_rate(rate), f" {shown_rate(rate)} "
 
 
 # --- Invoice totals --------------------------------------------------------------------
