@@ -17,6 +17,14 @@ from decimal import Decimal, InvalidOperation
 
 from .documents import CatalogueEntry
 from .errors import FieldError, ValidationFailed
+from .taxpolicy import (  # noqa: F401 (named here as before)
+    LEVY_RATES,
+    ZERO_RATE_SPECIALS,
+    allowed_rates,
+    format_rate,
+    rate_allowed,
+    split_special,
+)
 
 DEFAULT_CSV = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "data", "tax_classification_codes_v32.csv")
@@ -35,11 +43,6 @@ def parse_rates(text):
         except InvalidOperation:
             continue
     return tuple(dict.fromkeys(rates))
-
-
-def format_rate(rate):
-    """Decimal("0.13") -> "13%"."""
-    return f"{(rate * 100).normalize():f}%"
 
 
 def entry_from_csv_row(row):
@@ -168,13 +171,8 @@ class Catalogue:
 
 
 # --- Levels, rates a code allows -------------------------------------------------
-
-# 征收率 of the simplified method (简易计税): small-scale taxpayers and some
-# activities of general taxpayers charge them on any code, while the table
-# lists only the general VAT rates (税率), so they are always accepted.
-LEVY_RATES = (Decimal("0.01"), Decimal("0.015"), Decimal("0.03"), Decimal("0.05"))
-# 增值税特殊管理 flags under which a line of the code carries a 0 % rate.
-ZERO_RATE_SPECIALS = ("免税", "不征税")
+# Which rates a code allows, and with which policy flag: fapiao.taxpolicy (allowed_rates,
+# rate_allowed, LEVY_RATES, ZERO_RATE_SPECIALS, split_special are named here too).
 
 
 def is_code(text):
@@ -196,29 +194,6 @@ def code_level(code):
 def format_rates(rates):
     """(Decimal("0.13"), Decimal("0.09")) -> "13%、9%", the table's own spelling."""
     return "、".join(format_rate(rate) for rate in rates)
-
-
-def split_special(text):
-    """``"免税、即征即退50%"`` -> ``("免税", "即征即退50%")``."""
-    return tuple(part.strip() for part in (text or "").replace("，", "、").split("、") if part.strip())
-
-
-def allowed_rates(entry):
-    """Every rate a line of ``entry`` may carry, in the order a person reads them.
-
-    The code's VAT rates; 0 % when the code lists it or has an exemption
-    (免税, 不征税: the line then carries that policy flag); and the levy
-    rates of the simplified method (LEVY_RATES), which apply to any code.
-    """
-    rates = list(entry.vat_rates)
-    if any(special in ZERO_RATE_SPECIALS for special in split_special(entry.vat_special)):
-        rates.append(Decimal("0"))
-    rates.extend(LEVY_RATES)
-    return tuple(dict.fromkeys(rate.normalize() for rate in rates))
-
-
-def rate_allowed(entry, rate):
-    return Decimal(rate).normalize() in allowed_rates(entry)
 
 
 # --- Checked reading of a CSV file (updates of the table) -----------------------

@@ -5,6 +5,8 @@ will read it, a Chinese message too (``message_zh``). Messages never contain
 key material.
 """
 
+from .problems import default_location, locate, split_location
+
 
 class FapiaoError(Exception):
     """Base class of every error raised by :mod:`fapiao`."""
@@ -47,17 +49,45 @@ class InvalidTaxpayerId(FapiaoError, ValueError):
 class FieldError:
     """One problem with one field of a document, in English and Chinese.
 
-    ``field`` is a path such as ``buyer.taxId`` or ``lines[2].taxRate`` (wire
-    names, 0-based line index); ``code`` is a stable identifier for programs.
+    ``field`` is a path such as ``buyer.taxId`` or ``lines[2].taxRate`` (our
+    protocol's names, 0-based line index); ``code`` is a stable identifier for
+    programs. The same place in neutral terms: ``line``, the 0-based index of
+    the document line (None for the document's own fields), and ``attribute``,
+    the document attribute (``tax_rate``, ``buyer.tax_id``, ``lines``; see
+    :mod:`fapiao.problems`), read from ``field`` unless given. ``params`` are
+    the values the message uses ({"limit": 200, "length": 214}). ``message``
+    names the place with the document's own labels ("line 3 tax rate ...");
+    ``detail`` and ``detail_zh`` say the problem without it, for
+    :func:`fapiao.problems.describe_problems` to name the place as the reader
+    knows it (None: the message is all there is).
+
+    Two FieldErrors are equal when their wire form (field, code, messages) is.
     """
 
-    __slots__ = ("code", "field", "message", "message_zh")
+    __slots__ = ("attribute", "code", "detail", "detail_zh", "field", "line", "message", "message_zh", "params")
 
-    def __init__(self, field, code, message, message_zh):
+    def __init__(self, field, code, message, message_zh, *, line=None, attribute=None, params=None,
+                 detail=None, detail_zh=None):
         self.field = field
         self.code = code
         self.message = message
         self.message_zh = message_zh
+        if line is None and attribute is None:
+            line, attribute = locate(field)
+        self.line = line
+        self.attribute = attribute
+        self.params = dict(params or {})
+        self.detail = detail
+        self.detail_zh = detail_zh
+
+    @classmethod
+    def at(cls, path, code, detail, detail_zh, /, **params):
+        """The error at ``path`` (wire names) whose messages are the place in the document's own
+        labels followed by ``detail`` / ``detail_zh``, the problem in words that use ``params``."""
+        line, attribute = locate(path)
+        label_en, label_zh = default_location(line, attribute)
+        return cls(path, code, f"{label_en} {detail}", f"{label_zh}{detail_zh}", line=line, attribute=attribute,
+                   params=params, detail=detail, detail_zh=detail_zh)
 
     def to_wire(self):
         return {"field": self.field, "code": self.code, "message": self.message,
@@ -65,9 +95,16 @@ class FieldError:
 
     @classmethod
     def from_wire(cls, value):
+        """A problem as a platform states it (our protocol's ``errors``); where its messages
+        start with our labels of its field, the detail is read after them."""
         value = value if isinstance(value, dict) else {"message": str(value)}
-        return cls(str(value.get("field") or ""), str(value.get("code") or "INVALID"),
-                   str(value.get("message") or ""), str(value.get("messageZh") or value.get("message") or ""))
+        field = str(value.get("field") or "")
+        message = str(value.get("message") or "")
+        message_zh = str(value.get("messageZh") or value.get("message") or "")
+        line, attribute = locate(field)
+        detail, detail_zh = split_location(line, attribute, message, message_zh)
+        return cls(field, str(value.get("code") or "INVALID"), message, message_zh, line=line,
+                   attribute=attribute, detail=detail, detail_zh=detail_zh)
 
     def __eq__(self, other):
         return isinstance(other, FieldError) and self.to_wire() == other.to_wire()

@@ -6,7 +6,10 @@ fix a document in one pass; ``check_invoice`` and ``check_red_form`` raise
 :class:`~fapiao.errors.ValidationFailed` instead. Field paths use wire names
 (``buyer.taxId``, ``lines[2].taxRate`` with a 0-based index), codes are stable
 identifiers for programs, and messages name the value and the limit in English
-and Simplified Chinese.
+and Simplified Chinese. Every error also says where it is in neutral terms
+(``line``, ``attribute``), what it is without the place (``detail``,
+``detail_zh``) and the values its message uses (``params``), so that a caller
+describes it with its own labels (:func:`fapiao.problems.describe_problems`).
 
 The validators never raise on a document that ``from_wire`` accepts (the tests
 fuzz this), and they read values defensively for documents built in Python:
@@ -22,10 +25,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from .catalogue import format_rate
 from .documents import INVOICE_TYPES, LEGACY_INVOICE_TYPES, LINE_TYPES, RED_REASONS, Party
 from .errors import FieldError, InvalidTaxpayerId, ValidationFailed
+from .problems import LINE_LABELS, PARTY_LABELS, locate
 from .taxid import normalise_taxpayer_id, validate_taxpayer_id
+from .taxpolicy import (  # noqa: F401 (the flags, named here too as before)
+    LEVY_RATES,
+    POLICIES,
+    REFUND_POLICIES,
+    SIMPLIFIED_POLICIES,
+    ZERO_RATE_POLICIES,
+    line_tax,
+    shown_rate,
+)
 
 LINE_TAX_TOLERANCE = Decimal("0.06")        # per line: |amount x rate - tax|
 INVOICE_TAX_TOLERANCE = Decimal("1.27")     # over the invoice: |sum(amount x rate) - sum(tax)|
@@ -77,20 +89,8 @@ SPECIAL_INVOICE_TYPES = ("01", "004")   # 专用发票: the buyer must be an ide
 INVOICE_KINDS = ("blue", "red")
 APPLICANTS = ("seller", "buyer")
 
-# Preferential policy flags (优惠政策标识, as in the catalogue's 增值税特殊管理).
-ZERO_RATE_POLICIES = ("免税", "不征税", "出口零税")  # need rate 0, and rate 0 needs one of them
-SIMPLIFIED_RATES = (Decimal("0.03"), Decimal("0.05"), Decimal("0.015"), Decimal("0.01"))
-SIMPLIFIED_POLICIES = {         # 简易征收: a levy rate replaces the code's VAT rates
-    "简易征收": SIMPLIFIED_RATES,
-    "按3%简易征收": (Decimal("0.03"),),
-    "按5%简易征收": (Decimal("0.05"),),
-    "按5%简易征收减按1.5%计征": (Decimal("0.015"),),
-}
-REFUND_POLICIES = (             # tax refunded afterwards: the code's own rates apply
-    "先征后退", "50%先征后退", "100%先征后退", "即征即退30%", "即征即退50%", "即征即退70%",
-    "即征即退100%", "超税负3%即征即退", "超税负8%即征即退", "超税负12%即征即退", "稀土产品",
-)
-POLICIES = (*ZERO_RATE_POLICIES, *SIMPLIFIED_POLICIES, *REFUND_POLICIES)
+# Preferential policy flags (优惠政策标识) and the rates they allow: fapiao.taxpolicy.
+SIMPLIFIED_RATES = LEVY_RATES
 
 _SERIAL_NO = re.compile(r"[A-Za-z0-9_-]+")
 _INVOICE_NUMBER = re.compile(r"[0-9]{%d}" % INVOICE_NUMBER_LENGTH)
@@ -102,81 +102,21 @@ _EMAIL_SEPARATORS = re.compile(r"[,;，；]")
 
 # --- Field paths: labels for messages, and document order -------------------
 
-# Wire name -> (English, Chinese). Party and line tables list fields in
-# document order; the top level has one order per document type below.
-_TOP_LABELS = {
-    "serialNo": ("serial number", "流水号"),
-    "invoiceType": ("invoice type", "发票类型"),
-    "seller": ("seller", "销售方"),
-    "buyer": ("buyer", "购买方"),
-    "lines": ("lines", "明细"),
-    "totalAmount": ("total amount", "合计金额"),
-    "totalTax": ("total tax", "合计税额"),
-    "totalWithTax": ("total with tax", "价税合计"),
-    "issuer": ("issuer", "开票人"),
-    "remark": ("remark", "备注"),
-    "blueInvoiceNumber": ("blue invoice number", "蓝字发票号码"),
-    "redFormNumber": ("red form number", "红字确认单编号"),
-    "kind": ("kind", "蓝字/红字标志"),
-    "reason": ("reason", "红冲原因"),
-    "applicant": ("applicant", "录入方"),
-}
-_PARTY_LABELS = {
-    "name": ("name", "名称"),
-    "taxId": ("taxpayer id", "纳税人识别号"),
-    "address": ("address", "地址"),
-    "phone": ("phone", "电话"),
-    "bankName": ("bank", "开户银行"),
-    "bankAccount": ("bank account", "银行账号"),
-    "email": ("email", "邮箱"),
-    "naturalPerson": ("natural person flag", "自然人标识"),
-}
-_LINE_LABELS = {
-    "blueLineNo": ("blue invoice line", "蓝字发票明细序号"),
-    "lineType": ("line type", "发票行性质"),
-    "name": ("name", "项目名称"),
-    "classificationCode": ("classification code", "税收分类编码"),
-    "spec": ("spec", "规格型号"),
-    "unit": ("unit", "单位"),
-    "quantity": ("quantity", "数量"),
-    "unitPrice": ("unit price", "单价"),
-    "amount": ("amount", "金额"),
-    "taxRate": ("tax rate", "税率"),
-    "taxAmount": ("tax", "税额"),
-    "amountWithTax": ("amount with tax", "价税合计"),
-    "preferentialPolicy": ("policy flag", "优惠政策标识"),
-}
-_INVOICE_ORDER = ("serialNo", "invoiceType", "kind", "blueInvoiceNumber", "redFormNumber", "seller",
-                  "buyer", "lines", "totalAmount", "totalTax", "totalWithTax", "issuer", "remark")
-_RED_FORM_ORDER = ("serialNo", "blueInvoiceNumber", "reason", "applicant", "lines")
-_PATH = re.compile(r"(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
+# Attributes in document order (the labels are fapiao.problems'); the top level
+# has one order per document type.
+_INVOICE_ORDER = ("serial_no", "invoice_type", "kind", "blue_invoice_number", "red_form_number", "seller",
+                  "buyer", "lines", "total_amount", "total_tax", "total_with_tax", "issuer", "remark")
+_RED_FORM_ORDER = ("serial_no", "blue_invoice_number", "reason", "applicant", "lines")
+_PARTY_ORDER = tuple(PARTY_LABELS)
+_LINE_ORDER = tuple(LINE_LABELS)
 
 
-def _split_path(path):
-    top, index, sub = _PATH.fullmatch(path).groups()
-    return top, None if index is None else int(index), sub
-
-
-def _sub_labels(top):
-    return _LINE_LABELS if top == "lines" else _PARTY_LABELS
-
-
-def _label(path):
-    """``lines[2].taxRate`` -> ("line 3 tax rate", "第 3 行税率")."""
-    top, index, sub = _split_path(path)
-    en, zh = _TOP_LABELS[top]
-    if index is not None:
-        en, zh = f"line {index + 1}", f"第 {index + 1} 行"
-    if sub:
-        sub_en, sub_zh = _sub_labels(top)[sub]
-        en, zh = f"{en} {sub_en}", f"{zh}{sub_zh}"
-    return en, zh
-
-
-def _document_position(path, order):
-    top, index, sub = _split_path(path)
-    return (order.index(top), -1 if index is None else index,
-            -1 if sub is None else tuple(_sub_labels(top)).index(sub))
+def _document_position(error, order):
+    """Sort key of an error in document order: top-level field, line, field of the line."""
+    if error.line is not None:
+        return order.index("lines"), error.line, _LINE_ORDER.index(error.attribute) if error.attribute else -1
+    top, _, sub = error.attribute.partition(".")
+    return order.index(top), -1, _PARTY_ORDER.index(sub) if sub else -1
 
 
 # --- Reading values ------------------------------------------------------------
@@ -224,11 +164,6 @@ def _fmt(value):
     return format(value, f".{max(places, MONEY_PLACES)}f")
 
 
-def _percent(rate):
-    """A rate for a message, 13%; a rate with absurd precision as it is."""
-    return str(rate) if _places(rate) > 20 else format_rate(rate)
-
-
 def _product(a, b):
     return None if a is None or b is None else a * b
 
@@ -263,13 +198,13 @@ class _Findings:
     def __init__(self):
         self.errors = []
 
-    def add(self, path, code, en, zh):
-        """Record an error; messages start with the field's label."""
-        label_en, label_zh = _label(path)
-        self.errors.append(FieldError(path, code, f"{label_en} {en}", f"{label_zh}{zh}"))
+    def add(self, path, code, en, zh, /, **params):
+        """Record an error at ``path`` (wire names); ``en`` and ``zh`` say what is wrong, the
+        messages start with the field's label; ``params`` are the values they use."""
+        self.errors.append(FieldError.at(path, code, en, zh, **params))
 
     def in_order(self, order):
-        return sorted(self.errors, key=lambda error: _document_position(error.field, order))
+        return sorted(self.errors, key=lambda error: _document_position(error, order))
 
     def required(self, path, value):
         if _text(value).strip():
@@ -281,7 +216,7 @@ class _Findings:
         value = _text(value)
         if self.required(path, value) and value not in allowed:
             self.add(path, code, f"{value!r} is not one of: {', '.join(_choices(allowed))}",
-                     f"“{value}”不是以下之一：{'、'.join(_choices(allowed))}")
+                     f"“{value}”不是以下之一：{'、'.join(_choices(allowed))}", value=value, allowed=list(allowed))
 
     def length(self, path, value, limit, together=("", "")):
         """TOO_LONG past ``limit`` characters; ``together`` names a second field counted in."""
@@ -289,7 +224,7 @@ class _Findings:
         if count > limit:
             verb = "have" if together[0] else "has"
             self.add(path, "TOO_LONG", f"{together[0]}{verb} {count} characters (at most {limit})",
-                     f"{together[1]}有 {count} 个字符（最多 {limit} 个）")
+                     f"{together[1]}有 {count} 个字符（最多 {limit} 个）", length=count, limit=limit)
 
     def printable(self, path, value):
         """UNPRINTABLE naming every character of ``value`` that no invoice prints (see
@@ -311,7 +246,9 @@ class _Findings:
         self.add(path, "UNPRINTABLE",
                  f"contains {count_en} that cannot be printed: {', '.join(shown_en)}"
                  f"{f', and {more} more' if more else ''}; remove {'them' if len(bad) > 1 else 'it'}",
-                 f"含有 {len(bad)} 个无法打印的字符：{'、'.join(shown_zh)}{'等' if more else ''}，请删除")
+                 f"含有 {len(bad)} 个无法打印的字符：{'、'.join(shown_zh)}{'等' if more else ''}，请删除",
+                 count=len(bad), characters=[f"U+{ord(char):04X}" for _, char in bad],
+                 positions=[position for position, _ in bad])
         return False
 
     def number(self, path, value, *, required=True, money=False):
@@ -323,16 +260,18 @@ class _Findings:
         number = _as_decimal(value)
         if number is None:
             shown = f"{repr(value)[:40]} ({type(value).__name__})"
-            self.add(path, "NUMBER", f"{shown} is not a finite Decimal", f" {shown} 不是有效的十进制数")
+            self.add(path, "NUMBER", f"{shown} is not a finite Decimal", f" {shown} 不是有效的十进制数",
+                     value=repr(value)[:40], type=type(value).__name__)
             return None
         if not _in_range(number):
             self.add(path, "OUT_OF_RANGE", f"{_fmt(number)} is out of range (below {MAX_MAGNITUDE:f})",
-                     f" {_fmt(number)} 超出范围（应小于 {MAX_MAGNITUDE:f}）")
+                     f" {_fmt(number)} 超出范围（应小于 {MAX_MAGNITUDE:f}）", value=number, limit=MAX_MAGNITUDE)
             return None
         places = _places(number)
         if money and places > MONEY_PLACES:
             self.add(path, "DECIMALS", f"{_fmt(number)} has {places} decimals (at most {MONEY_PLACES})",
-                     f" {_fmt(number)} 有 {places} 位小数（最多 {MONEY_PLACES} 位）")
+                     f" {_fmt(number)} 有 {places} 位小数（最多 {MONEY_PLACES} 位）", value=number, places=places,
+                     limit=MONEY_PLACES)
         return number
 
     def differs(self, path, code, stated, expected, expected_as, *, tolerance=Decimal(0), stated_as=None):
@@ -353,26 +292,31 @@ class _Findings:
                  f"{lead_en}{_fmt(stated)} differs from {expected_as[0]} {_fmt(expected)} "
                  f"by {_fmt(difference)} ({limit_en})",
                  f"{lead_zh}{_fmt(stated)} 与{expected_as[1]} {_fmt(expected)} 相差 {_fmt(difference)}"
-                 f"（{limit_zh}）")
+                 f"（{limit_zh}）", value=stated, expected=expected, difference=difference, tolerance=tolerance)
 
     def sign(self, path, value, expected, allow_zero=False):
         """SIGN unless ``value`` has the ``expected`` sign (+1 / -1); zero only if allowed."""
         if value is None or value * expected > 0 or (allow_zero and value == 0):
             return
         en, zh = _SIGN_RULES[expected, allow_zero]
-        self.add(path, "SIGN", f"{_fmt(value)} {en}", f" {_fmt(value)} {zh}")
+        self.add(path, "SIGN", f"{_fmt(value)} {en}", f" {_fmt(value)} {zh}", value=value, sign=expected,
+                 zero_allowed=allow_zero)
 
     def taxpayer_id(self, path, value):
         try:
             normalised = validate_taxpayer_id(value)
         except InvalidTaxpayerId as exc:
-            self.errors.append(FieldError(path, f"TAXPAYER_ID_{exc.reason.upper()}", exc.message,
-                                          exc.message_zh))
+            # The id check's own messages, which name the id: the detail follows the field's label.
+            line, attribute = locate(path)
+            self.errors.append(FieldError(
+                path, f"TAXPAYER_ID_{exc.reason.upper()}", exc.message, exc.message_zh, line=line,
+                attribute=attribute, params={"value": value, "reason": exc.reason, "position": exc.position},
+                detail=exc.message.removeprefix("taxpayer id "), detail_zh=exc.message_zh.removeprefix("纳税人识别号")))
             return
         if normalised != value:     # the platform compares ids as written
             self.add(path, "TAXPAYER_ID_NOT_NORMALISED",
                      f"{value!r} must be written {normalised} (capitals, no spaces or dashes)",
-                     f"“{value}”应写作 {normalised}（大写，不含空格和连字符）")
+                     f"“{value}”应写作 {normalised}（大写，不含空格和连字符）", value=value, normalised=normalised)
 
 
 # --- Header fields shared by invoices and red forms ------------------------------------
@@ -385,14 +329,14 @@ def _check_serial_no(found, value, limits):
     if not _SERIAL_NO.fullmatch(value):
         found.add("serialNo", "SERIAL_NO_FORMAT",
                   f"{value!r} may contain only letters, digits, '_' and '-'",
-                  f"“{value}”只能包含字母、数字、“_”和“-”")
+                  f"“{value}”只能包含字母、数字、“_”和“-”", value=value)
 
 
 def _check_invoice_number(found, path, value):
     value = _text(value)
     if found.required(path, value) and not _INVOICE_NUMBER.fullmatch(value):
         found.add(path, "INVOICE_NUMBER_FORMAT", f"{value!r} must be {INVOICE_NUMBER_LENGTH} digits",
-                  f"“{value}”应为 {INVOICE_NUMBER_LENGTH} 位数字")
+                  f"“{value}”应为 {INVOICE_NUMBER_LENGTH} 位数字", value=value, length=INVOICE_NUMBER_LENGTH)
 
 
 # --- Parties -------------------------------------------------------------------------
@@ -422,7 +366,7 @@ def _check_party(found, role, party, limits, tax_id_required=False):
     if email and printable["email"] and not all(_EMAIL.fullmatch(part.strip())
                                                 for part in _EMAIL_SEPARATORS.split(email)):
         found.add(f"{role}.email", "EMAIL_FORMAT", f"{email!r} is not an email address",
-                  f"“{email}”不是有效的邮箱地址")
+                  f"“{email}”不是有效的邮箱地址", value=email)
 
 
 def _check_buyer(found, buyer, invoice_type, limits):
@@ -432,11 +376,11 @@ def _check_buyer(found, buyer, invoice_type, limits):
     if not _text(buyer.tax_id).strip():
         found.add("buyer.taxId", "BUYER_TAX_ID_REQUIRED",
                   f"is required on a special VAT invoice ({invoice_type})",
-                  f"在增值税专用发票（{invoice_type}）上为必填项")
+                  f"在增值税专用发票（{invoice_type}）上为必填项", invoice_type=invoice_type)
     if buyer.natural_person:
         found.add("buyer.naturalPerson", "NATURAL_PERSON_NOT_ALLOWED",
                   f"is set, but a natural person cannot receive a special VAT invoice ({invoice_type})",
-                  f"已勾选，但自然人不能取得增值税专用发票（{invoice_type}）")
+                  f"已勾选，但自然人不能取得增值税专用发票（{invoice_type}）", invoice_type=invoice_type)
 
 
 # --- Invoice lines ---------------------------------------------------------------------
@@ -457,7 +401,7 @@ def _read_line_amounts(found, path, line):
     rate = found.number(f"{path}.taxRate", line.tax_rate)
     if rate is not None and not 0 <= rate <= 1:
         found.add(f"{path}.taxRate", "RATE_RANGE", f"{_fmt(rate)} must be between 0 and 1 (0.13 for 13 %)",
-                  f" {_fmt(rate)} 应在 0 到 1 之间（13% 写作 0.13）")
+                  f" {_fmt(rate)} 应在 0 到 1 之间（13% 写作 0.13）", value=rate)
         rate = None
     return _LineAmounts(
         amount=found.number(f"{path}.amount", line.amount, money=True),
@@ -473,21 +417,21 @@ def _catalogue_entry(found, path, code, catalogue):
     """The catalogue entry a line may use, or None (problems reported)."""
     path = f"{path}.classificationCode"
     if not _CLASSIFICATION_CODE.fullmatch(code):
-        found.add(path, "CODE_FORMAT", f"{code!r} must be 19 digits", f"“{code}”应为 19 位数字")
+        found.add(path, "CODE_FORMAT", f"{code!r} must be 19 digits", f"“{code}”应为 19 位数字", value=code)
         return None
     if catalogue is None:
         return None
     entry = catalogue.get(code)
     if entry is None:
         found.add(path, "CODE_UNKNOWN", f"{code} is not in the tax classification catalogue",
-                  f" {code} 不在税收分类编码表中")
+                  f" {code} 不在税收分类编码表中", value=code)
     elif entry.is_summary:
         found.add(path, "CODE_NOT_LEAF",
                   f"{code} ({entry.short_name}) is a summary row: choose one of the codes under it",
-                  f" {code}（{entry.short_name}）是汇总项，请选择其下级编码")
+                  f" {code}（{entry.short_name}）是汇总项，请选择其下级编码", value=code, short_name=entry.short_name)
     elif not entry.usable:
         found.add(path, "CODE_NOT_USABLE", f"{code} ({entry.short_name}) is no longer usable",
-                  f" {code}（{entry.short_name}）已停用")
+                  f" {code}（{entry.short_name}）已停用", value=code, short_name=entry.short_name)
     else:
         return entry
     return None
@@ -502,46 +446,19 @@ def _check_line_name(found, path, name, entry):
         return
     if expected is None:
         found.add(path, "LINE_NAME_PREFIX", f"{name!r} must have the form *short name*item",
-                  f"“{name}”应为“*简称*项目名称”格式")
+                  f"“{name}”应为“*简称*项目名称”格式", value=name)
     else:
         found.add(path, "LINE_NAME_PREFIX",
                   f"{name!r} must have the form *{expected}*item ({expected} is the short name "
                   f"of code {entry.code})",
-                  f"“{name}”应为“*{expected}*项目名称”格式（{expected}是编码 {entry.code} 的简称）")
+                  f"“{name}”应为“*{expected}*项目名称”格式（{expected}是编码 {entry.code} 的简称）",
+                  value=name, short_name=expected, code=entry.code)
 
 
 def _check_rate_and_policy(found, path, rate, policy, entry):
-    """The rate the policy flag and the code allow; see ZERO_RATE_POLICIES and SIMPLIFIED_POLICIES."""
-    rate_path, policy_path = f"{path}.taxRate", f"{path}.preferentialPolicy"
-    if policy and policy not in POLICIES:
-        found.add(policy_path, "POLICY_UNKNOWN", f"{policy!r} is not a known policy flag",
-                  f"“{policy}”不是有效的优惠政策标识")
-        return
-    if rate is None:
-        return
-    if policy in ZERO_RATE_POLICIES:
-        if rate != 0:
-            found.add(rate_path, "ZERO_RATE_POLICY", f"{_percent(rate)} must be 0% under policy {policy}",
-                      f" {_percent(rate)} 应为 0%（优惠政策：{policy}）")
-        return
-    if rate == 0:
-        found.add(policy_path, "ZERO_RATE_POLICY",
-                  f"is needed on a 0% line: one of {', '.join(ZERO_RATE_POLICIES)}",
-                  f"在税率为 0% 的行上必填：{'、'.join(ZERO_RATE_POLICIES)}之一")
-        return
-    if policy in SIMPLIFIED_POLICIES:
-        allowed, source_en, source_zh = SIMPLIFIED_POLICIES[policy], f"policy {policy}", f"优惠政策“{policy}”"
-    elif entry is not None:
-        allowed = entry.vat_rates
-        source_en = f"code {entry.code} ({entry.short_name})"
-        source_zh = f"编码 {entry.code}（{entry.short_name}）"
-    else:
-        return
-    if rate not in allowed:
-        shown = ", ".join(_percent(r) for r in allowed) or "none"
-        found.add(rate_path, "RATE_NOT_ALLOWED",
-                  f"{_percent(rate)} is not allowed for {source_en}; allowed: {shown}",
-                  f" {_percent(rate)} 不适用于{source_zh}（可用税率：{shown}）")
+    """The rate the policy flag and the code allow: fapiao.taxpolicy.line_tax, as the product
+    form asks it (rate None: unusable and reported already, the flag alone is checked)."""
+    found.errors.extend(line_tax(entry, rate, policy, path=path).problems)
 
 
 def _check_line_tax(found, path, amount, rate, tax):
@@ -563,10 +480,10 @@ def _check_line_arithmetic(found, path, line, amounts):
     _check_line_tax(found, path, amounts.amount, amounts.rate, amounts.tax)
     # The raw fields decide: an unreadable value is reported already, not missing.
     if (line.quantity is None) != (line.unit_price is None):
-        present, missing = ("quantity", "unitPrice") if line.unit_price is None else ("unitPrice", "quantity")
+        present, missing = ("quantity", "unitPrice") if line.unit_price is None else ("unit_price", "quantity")
         found.add(f"{path}.{missing}", "QUANTITY_PRICE_PAIR",
-                  f"is missing while {_LINE_LABELS[present][0]} is given (give both or neither)",
-                  f"缺失，但已填写{_LINE_LABELS[present][1]}（应同时填写或同时不填）")
+                  f"is missing while {LINE_LABELS[present][0]} is given (give both or neither)",
+                  f"缺失，但已填写{LINE_LABELS[present][1]}（应同时填写或同时不填）", given=present)
     found.differs(f"{path}.amount", "QUANTITY_PRICE_DIFF", amounts.amount,
                   _product(amounts.quantity, amounts.unit_price),
                   ("quantity x unit price", "数量×单价"), tolerance=QUANTITY_PRICE_TOLERANCE)
@@ -607,13 +524,13 @@ def _check_discounts(found, lines, amounts):
         path = f"lines[{index}].lineType"
         if line_type == "discount" and (index == 0 or types[index - 1] != "discounted"):
             found.add(path, "DISCOUNT_ORDER", "is discount, but the line before is not a discounted line",
-                      "为折扣行，但上一行不是被折扣行")
+                      "为折扣行，但上一行不是被折扣行", line_type=line_type)
         elif line_type == "discounted":
             if index + 1 < len(types) and types[index + 1] == "discount":
                 _check_discount_pair(found, index + 1, lines, amounts)
             else:
                 found.add(path, "DISCOUNT_ORDER", "is discounted, but the next line is not its discount line",
-                          "为被折扣行，但下一行不是其折扣行")
+                          "为被折扣行，但下一行不是其折扣行", line_type=line_type)
 
 
 def _check_discount_pair(found, index, lines, amounts):
@@ -632,12 +549,12 @@ def _check_discount_pair(found, index, lines, amounts):
             (value_en, value_zh), (expected_en, expected_zh) = show(value), show(expected)
             found.add(f"{path}.{wire}", "DISCOUNT_MISMATCH",
                       f"{value_en} differs from the discounted line's {expected_en}",
-                      f"{value_zh}与被折扣行的{expected_zh}不一致")
+                      f"{value_zh}与被折扣行的{expected_zh}不一致", value=value, expected=expected)
     amount, limit = discount_amounts.amount, discounted_amounts.amount
     if amount is not None and limit is not None and abs(amount) > abs(limit):
         found.add(f"{path}.amount", "DISCOUNT_EXCEEDS",
                   f"{_fmt(amount)} discounts more than the discounted line's amount {_fmt(limit)}",
-                  f" {_fmt(amount)} 的折扣超过被折扣行金额 {_fmt(limit)}")
+                  f" {_fmt(amount)} 的折扣超过被折扣行金额 {_fmt(limit)}", value=amount, limit=limit)
 
 
 def _quoted(text):
@@ -645,7 +562,7 @@ def _quoted(text):
 
 
 def _rate_shown(rate):
-    return _percent(rate), f" {_percent(rate)} "
+    return shown_rate(rate), f" {shown_rate(rate)} "
 
 
 # --- Invoice totals --------------------------------------------------------------------
@@ -740,9 +657,9 @@ def _check_red_line(found, path, line, seen):
         found.add(number_path, "REQUIRED", "is required", "为必填项")
     elif not _is_line_number(number):
         found.add(number_path, "LINE_NO_RANGE", f"{number!r} must be a line number from 1",
-                  f" {number!r} 应为从 1 开始的序号")
+                  f" {number!r} 应为从 1 开始的序号", value=number)
     elif number in seen:
-        found.add(number_path, "LINE_NO_DUPLICATE", f"{number} is listed twice", f" {number} 重复出现")
+        found.add(number_path, "LINE_NO_DUPLICATE", f"{number} is listed twice", f" {number} 重复出现", value=number)
     else:
         seen.add(number)
     quantity = found.number(f"{path}.quantity", line.quantity, required=False)
@@ -820,14 +737,16 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
     if left and all(amount is not None and amount <= 0 for _, amount, _ in left.values()):
         found.add("blueInvoiceNumber", "NOTHING_LEFT",
                   f"{_text(form.blue_invoice_number)} is already fully reversed: nothing left to reverse",
-                  f" {_text(form.blue_invoice_number)} 已全额红冲，没有可红冲的余额")
+                  f" {_text(form.blue_invoice_number)} 已全额红冲，没有可红冲的余额",
+                  value=_text(form.blue_invoice_number))
         return
     if not reversals:
         if any(any(values) for values in before.values()):
             found.add("lines", "FULL_AFTER_PARTIAL",
                       "are empty (a full reversal), but part of the blue invoice is already reversed: "
                       "list the lines and amounts left to reverse",
-                      "为空（全额红冲），但该蓝字发票已部分红冲：请列出剩余可红冲的明细和金额")
+                      "为空（全额红冲），但该蓝字发票已部分红冲：请列出剩余可红冲的明细和金额",
+                      reversed_before={number: tuple(values) for number, values in before.items() if any(values)})
         return
     nothing = (Decimal(0),) * 3
     taxes, products = [], []
@@ -839,12 +758,14 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
             found.add(f"lines[{index}].blueLineNo", "DISCOUNT_LINE",
                       f"{number} is a discount line: reverse blue line {pairs[number]}, the line it discounts, "
                       "whose amounts are taken net of the discount",
-                      f" {number} 是折扣行：请红冲其被折扣行第 {pairs[number]} 行（按扣除折扣后的净额红冲）")
+                      f" {number} 是折扣行：请红冲其被折扣行第 {pairs[number]} 行（按扣除折扣后的净额红冲）",
+                      value=number, discounted=pairs[number])
             continue
         if number not in left:
             found.add(f"lines[{index}].blueLineNo", "LINE_NOT_FOUND",
                       f"{number} is not a line of the blue invoice (it has {len(blue_invoice.lines or ())} lines)",
-                      f" {number} 不是蓝字发票的明细行（共 {len(blue_invoice.lines or ())} 行）")
+                      f" {number} 不是蓝字发票的明细行（共 {len(blue_invoice.lines or ())} 行）",
+                      value=number, lines=len(blue_invoice.lines or ()))
             continue
         for (wire, _), now, original, remaining, done in zip(
                 _REVERSAL_FIELDS, reversal, units[number], left[number], before.get(number, nothing),
@@ -855,7 +776,9 @@ def _check_against_blue(found, form, reversals, blue_invoice, already_reversed):
                           f"{_fmt(now)} is more than what is left of blue line {number}: "
                           f"{shown_left} of {_fmt(original)} ({_fmt(done)} reversed before)",
                           f" {_fmt(now)} 超过蓝字发票第 {number} 行的剩余可红冲数 "
-                          f"{shown_left}（原为 {_fmt(original)}，已红冲 {_fmt(done)}）")
+                          f"{shown_left}（原为 {_fmt(original)}，已红冲 {_fmt(done)}）",
+                          value=now, blue_line_no=number, left=max(remaining, Decimal(0)), original=original,
+                          reversed_before=done)
         # The red invoice prints these lines at the blue line's rate: the blue lines' tax rules hold.
         _, amount, tax = reversal
         _check_line_tax(found, f"lines[{index}]", amount, rates[number], tax)
@@ -958,9 +881,9 @@ def _compare_answer(ours, theirs, may_be_empty=()):
         if platform in (None, "") and (mine not in (None, "") or path not in may_be_empty):
             found.add(path, "RESULT_MISSING",
                       "is missing from the platform's answer: nothing shows that the answer is this invoice's",
-                      "在平台应答中缺失：无法确认该应答属于本发票")
+                      "在平台应答中缺失：无法确认该应答属于本发票", expected=mine)
         elif platform != mine:
             shown = [_fmt(value) if isinstance(value, Decimal) else repr(value) for value in (platform, mine)]
             found.add(path, "RESULT_MISMATCH", f"is {shown[0]} on the platform but {shown[1]} here",
-                      f"平台上为 {shown[0]}，本地为 {shown[1]}")
+                      f"平台上为 {shown[0]}，本地为 {shown[1]}", value=platform, expected=mine)
     return found.in_order(_INVOICE_ORDER)

@@ -905,3 +905,71 @@ def test_a_red_result_matches_only_its_own_form():
     lacking = dataclasses.replace(result, blue_invoice_number="", total_with_tax=None)
     assert found(red_result_mismatches(*ours, lacking)) == [
         ("blueInvoiceNumber", "RESULT_MISSING"), ("totalWithTax", "RESULT_MISSING")]
+
+
+# --- Structured problems: line, attribute, params ------------------------------------------
+
+ATTRIBUTES = {  # what an error's attribute may name, by where it stands
+    "document": {f.name for cls in (Invoice, RedForm) for f in dataclasses.fields(cls)},
+    "party": {f.name for f in dataclasses.fields(Party)},
+    "line": {f.name for cls in (InvoiceLine, RedFormLine) for f in dataclasses.fields(cls)},
+}
+
+
+def every_rule_error(catalogue):
+    """The errors of every case above, invoices and red forms."""
+    for _name, build, mutate, _expected in CASES:
+        invoice = build()
+        mutate(invoice)
+        yield from validate_invoice(invoice, catalogue)
+    for _name, form, blue, already, _expected in RED_CASES:
+        yield from validate_red_form(form, blue() if blue else None, already)
+
+
+def test_every_error_names_its_line_and_document_attribute(catalogue):
+    for error in every_rule_error(catalogue):
+        _top, index, sub = re.fullmatch(r"(\w+)(?:\[(\d+)\])?(?:\.(\w+))?", error.field).groups()
+        assert error.line == (None if index is None else int(index)), error.field
+        if error.line is not None:
+            assert error.attribute in ATTRIBUTES["line"], error.field
+        elif sub:
+            role, attribute = error.attribute.split(".")
+            assert role in ATTRIBUTES["document"] and attribute in ATTRIBUTES["party"], error.field
+        else:
+            assert error.attribute in ATTRIBUTES["document"], error.field
+
+
+def test_every_error_says_its_problem_apart_from_its_place(catalogue):
+    """Messages are the field's label and the detail: the detail is what a caller shows after
+    its own label of the field. Taxpayer id errors keep the id check's own messages."""
+    for error in every_rule_error(catalogue):
+        assert error.detail and error.detail_zh, error.field
+        if error.code.startswith("TAXPAYER_ID_") and error.code != "TAXPAYER_ID_NOT_NORMALISED":
+            continue
+        assert error.message.endswith(f" {error.detail}") and error.message_zh.endswith(error.detail_zh)
+
+
+def test_params_carry_the_values_the_message_uses(catalogue):
+    invoice = ordinary_invoice()
+    invoice.lines[0].name = "*信息技术服务*" + "维" * 206
+    [error] = validate_invoice(invoice, catalogue)
+    assert (error.code, error.line, error.attribute, error.params) == (
+        "TOO_LONG", 0, "name", {"length": 214, "limit": 200})
+
+    invoice = ordinary_invoice()
+    edit_line(0, tax_amount=D("60.10"))(invoice)
+    [error] = validate_invoice(invoice, catalogue)
+    assert error.params == {"value": D("60.10"), "expected": D("60.0000"), "difference": D("0.1000"),
+                            "tolerance": LINE_TAX_TOLERANCE}
+
+    [error] = validate_red_form(red_form(reversal(2, "-2600.00", "-338.00", "-1")), ordinary_invoice(),
+                                {2: (D("-1"), D("-2500.00"), D("-325.00"))})[:1]
+    assert (error.line, error.attribute, error.params) == (0, "amount", {
+        "value": D("-2600.00"), "blue_line_no": 2, "left": D("2500.00"), "original": D("5000.00"),
+        "reversed_before": D("-2500.00")})
+
+
+def test_every_error_has_params_except_where_the_field_alone_says_it(catalogue):
+    bare = {"REQUIRED", "NO_LINES"}
+    for error in every_rule_error(catalogue):
+        assert bool(error.params) != (error.code in bare), (error.field, error.code, error.params)
