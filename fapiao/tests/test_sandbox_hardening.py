@@ -14,11 +14,12 @@ from decimal import Decimal
 import pytest
 import requests
 
-from fapiao import crypto, protocol, rules
+from fapiao import crypto, rules
 from fapiao.documents import Invoice, InvoiceResult
-from fapiao.sandbox import Sandbox
-from fapiao.sandbox.__main__ import parser
-from fapiao.sandbox.server import MAX_BODY, READ_TIMEOUT
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.sandbox import Sandbox
+from fapiao.providers.reference.sandbox.__main__ import parser
+from fapiao.providers.reference.sandbox.server import MAX_BODY, READ_TIMEOUT
 from fapiao.tests.conftest import BUYER_NAME, BUYER_TAX_ID, COMPUTER_CODE
 from fapiao.tests.test_sandbox_platform import receiver, wait_for  # noqa: F401  (a fixture)
 

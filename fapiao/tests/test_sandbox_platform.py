@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from fapiao import protocol
-from fapiao.sandbox import DEFAULT_APP, Sandbox
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.sandbox import DEFAULT_APP, Sandbox
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -276,7 +276,7 @@ def test_admin_routes(wire, sandbox, app, make_invoice):
 
 
 def test_admin_endpoint_serves_only_loopback_clients():
-    from fapiao.sandbox import admin
+    from fapiao.providers.reference.sandbox import admin
 
     assert admin._loopback("127.0.0.1") and admin._loopback("::1") and admin._loopback("127.0.1.1")
     assert not admin._loopback("192.168.1.20") and not admin._loopback("10.0.0.1")
@@ -320,7 +320,7 @@ def test_command_line_help():
 
 
 def test_command_line_refuses_bad_values(tmp_path, capsys):
-    from fapiao.sandbox.__main__ import main
+    from fapiao.providers.reference.sandbox.__main__ import main
 
     assert main(["--db", str(tmp_path / "bad.db"), "--quota", "lots"]) == 2
     assert "quota" in capsys.readouterr().err and not (tmp_path / "bad.db").exists()

@@ -9,8 +9,9 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from .. import crypto, protocol
-from ..errors import CryptoError
+from .... import crypto
+from ....errors import CryptoError
+from .. import protocol
 from .clock import real_ms
 from .refusal import Refusal
 

@@ -1,6 +1,6 @@
 """The one exception the platform's services raise to answer with a return code."""
 
-from ..errors import FieldError
+from ....errors import FieldError
 
 
 class Refusal(Exception):

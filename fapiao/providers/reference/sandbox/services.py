@@ -6,9 +6,9 @@ two: a payload is refused before any fault is drawn, and a fault that says
 "nothing processed" comes before anything is done.
 """
 
-from .. import rules
-from ..documents import RED_FORM_STATES, Invoice, RedForm
-from ..errors import FieldError, ValidationFailed
+from .... import rules
+from ....documents import RED_FORM_STATES, Invoice, RedForm
+from ....errors import FieldError, ValidationFailed
 from .classification import MAX_PAGE_SIZE
 from .ledger import canonical_sm3
 from .refusal import Refusal, parameter_error

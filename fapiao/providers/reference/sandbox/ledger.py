@@ -10,8 +10,8 @@ import base64
 import json
 from decimal import Decimal
 
-from .. import crypto, rules
-from ..documents import RED_FORM_AWAITING, RED_FORM_ISSUABLE, Invoice, InvoiceResult, QuotaResult
+from .... import crypto, rules
+from ....documents import RED_FORM_AWAITING, RED_FORM_ISSUABLE, Invoice, InvoiceResult, QuotaResult
 from . import render
 from .clock import at, iso, period
 from .refusal import Refusal

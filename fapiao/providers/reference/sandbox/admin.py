@@ -10,8 +10,8 @@ import hmac
 import ipaddress
 from urllib.parse import parse_qs
 
+from ....documents import RedForm
 from .. import protocol
-from ..documents import RedForm
 from .faults import FaultSettings
 from .gate import json_reply
 from .refusal import Refusal

@@ -12,8 +12,8 @@ import json
 import uuid
 from decimal import Decimal
 
-from .. import rules
-from ..documents import (
+from .... import rules
+from ....documents import (
     RED_FORM_AWAITING,
     RED_FORM_ISSUABLE,
     Invoice,

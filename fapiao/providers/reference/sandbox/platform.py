@@ -5,8 +5,8 @@ import logging
 import threading
 from decimal import Decimal
 
-from ..catalogue import DEFAULT_CSV
-from ..documents import CatalogueEntry
+from ....catalogue import DEFAULT_CSV
+from ....documents import CatalogueEntry
 from .apps import DEFAULT_APP, AppRegistry, parse_app_spec, parse_quota
 from .callbacks import Callbacks
 from .classification import ClassificationTable

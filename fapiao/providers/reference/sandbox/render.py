@@ -25,9 +25,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from ..catalogue import format_rate
-from ..documents import Invoice
-from ..rules import format_line_name
+from ....catalogue import format_rate
+from ....documents import Invoice
+from ....rules import format_line_name
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))

@@ -13,8 +13,8 @@ import math
 import os
 import threading
 
-from ..catalogue import Catalogue, read_csv
-from ..documents import CatalogueEntry
+from ....catalogue import Catalogue, read_csv
+from ....documents import CatalogueEntry
 
 MAX_PAGE_SIZE = 1000
 _csv_cache = {}

@@ -1,0 +1,1 @@
+"""The reference provider: our own protocol (docs/protocol.md) and its embedded sandbox."""
