@@ -20,6 +20,7 @@ from fapiao.providers.reference import protocol
 from fapiao.providers.reference.sandbox import Sandbox
 from fapiao.providers.reference.sandbox.__main__ import parser
 from fapiao.providers.reference.sandbox.server import MAX_BODY, READ_TIMEOUT
+from fapiao.providers.reference.wire import from_wire
 from fapiao.tests.conftest import BUYER_NAME, BUYER_TAX_ID, COMPUTER_CODE
 from fapiao.tests.test_sandbox_platform import receiver, wait_for  # noqa: F401  (a fixture)
 
@@ -432,7 +433,7 @@ def test_red_lines_follow_the_blue_lines_tax_rule(wire, sandbox, app):
 # --- 4. the buyer on every invoice result -------------------------------------------------------------
 
 def matches(payload, result):
-    return rules.result_mismatches(Invoice.from_wire(payload), InvoiceResult.from_wire(result))
+    return rules.result_mismatches(from_wire(Invoice, payload), from_wire(InvoiceResult, result))
 
 
 def test_every_invoice_result_carries_the_buyer(wire, sandbox, app, make_invoice, receiver):  # noqa: F811

@@ -31,7 +31,6 @@ from ... import crypto, documents
 from ...errors import (
     AuthenticationError,
     CryptoError,
-    FieldError,
     NotFound,
     ParameterError,
     PermissionDenied,
@@ -48,7 +47,7 @@ from ...errors import (
     VoidNotAllowed,
 )
 from ...provider import Provider
-from . import protocol
+from . import protocol, wire
 
 _logger = logging.getLogger(__name__)
 
@@ -333,7 +332,7 @@ class PlatformClient(Provider):
         return_code = protocol.RETURN_CODES.get(code)
         cls = _ERRORS_BY_CODE.get(code, PlatformError)
         raw_errors = outer.get("errors")
-        errors = [FieldError.from_wire(e) for e in raw_errors if isinstance(e, dict)] \
+        errors = [wire.field_error_from_wire(e) for e in raw_errors if isinstance(e, dict)] \
             if isinstance(raw_errors, list) else []
         message = str(outer.get("message") or (return_code.message_en if return_code else "error"))
         detail = "; ".join(str(e) for e in errors)
@@ -402,7 +401,7 @@ class PlatformClient(Provider):
     # --- the provider contract ---------------------------------------------------------
 
     def issue(self, invoice):
-        payload = invoice.to_wire()
+        payload = wire.to_wire(invoice)
         code, data = self._submit("invoice.issue", payload, invoice.serial_no,
                                   lambda: self._lookup_invoice(invoice.serial_no))
         return self._invoice_result(code, data)
@@ -423,7 +422,7 @@ class PlatformClient(Provider):
 
     @staticmethod
     def _invoice_result(code, data):
-        result = documents.InvoiceResult.from_wire(data)
+        result = wire.from_wire(documents.InvoiceResult, data)
         result.duplicate = code == "3001"
         return result
 
@@ -433,13 +432,13 @@ class PlatformClient(Provider):
         for start in range(0, len(serial_nos), MAX_QUERY_BATCH):
             data = self._retrying("invoice.query", {"serialNos": serial_nos[start:start + MAX_QUERY_BATCH]})
             for item in data.get("results") or []:
-                result = documents.InvoiceResult.from_wire(item)
+                result = wire.from_wire(documents.InvoiceResult, item)
                 results[result.serial_no] = result
         return results
 
     def void(self, invoice_number):
         data = self._retrying("invoice.void", {"invoiceNumber": invoice_number})
-        return documents.InvoiceResult.from_wire(data) if data else None
+        return wire.from_wire(documents.InvoiceResult, data) if data else None
 
     def apply_red_form(self, form):
         def lookup():
@@ -447,8 +446,8 @@ class PlatformClient(Provider):
             forms = [item for item in data.get("forms") or [] if isinstance(item, dict)]
             return ("3001", forms[0]) if forms else None
 
-        _code, data = self._submit("redform.apply", form.to_wire(), form.serial_no, lookup)
-        return documents.RedFormResult.from_wire(data)
+        _code, data = self._submit("redform.apply", wire.to_wire(form), form.serial_no, lookup)
+        return wire.from_wire(documents.RedFormResult, data)
 
     def query_red_forms(self, form_numbers=(), serial_nos=()):
         payload = {}
@@ -457,7 +456,7 @@ class PlatformClient(Provider):
         if serial_nos:
             payload["serialNos"] = list(serial_nos)
         data = self._retrying("redform.query", payload)
-        return [documents.RedFormResult.from_wire(item) for item in data.get("forms") or []]
+        return [wire.from_wire(documents.RedFormResult, item) for item in data.get("forms") or []]
 
     def list_red_forms(self, direction="inbound", status=None, since=None):
         payload = {"direction": direction}
@@ -466,7 +465,7 @@ class PlatformClient(Provider):
         if since:
             payload["since"] = since
         data = self._retrying("redform.list", payload)
-        return [documents.RedFormResult.from_wire(item) for item in data.get("forms") or []]
+        return [wire.from_wire(documents.RedFormResult, item) for item in data.get("forms") or []]
 
     def _form_action(self, service, form_number, target_states, **extra):
         """Confirm / reject / revoke. A state conflict after a retry may mean an earlier
@@ -479,7 +478,7 @@ class PlatformClient(Provider):
             if current and current[0].status in target_states:
                 return current[0]
             raise
-        return documents.RedFormResult.from_wire(data)
+        return wire.from_wire(documents.RedFormResult, data)
 
     def confirm_red_form(self, form_number):
         return self._form_action("redform.confirm", form_number, ("04",))
@@ -494,7 +493,7 @@ class PlatformClient(Provider):
         entries, page, server_time = [], 1, 0
         while True:
             data = self._retrying("catalogue.download", {"since": since, "page": page, "pageSize": 1000})
-            entries.extend(documents.CatalogueEntry.from_wire(item) for item in data.get("items") or [])
+            entries.extend(wire.from_wire(documents.CatalogueEntry, item) for item in data.get("items") or [])
             server_time = data.get("serverTime") or server_time
             page_count = data.get("pageCount") or 1
             if not isinstance(page_count, int) or page >= page_count:
@@ -502,7 +501,7 @@ class PlatformClient(Provider):
             page += 1
 
     def query_quota(self):
-        return documents.QuotaResult.from_wire(self._retrying("quota.query", {}))
+        return wire.from_wire(documents.QuotaResult, self._retrying("quota.query", {}))
 
     def download_document(self, invoice_number, file_format="pdf"):
         data = self._retrying("document.download", {"invoiceNumber": invoice_number, "format": file_format})
@@ -522,4 +521,4 @@ class PlatformClient(Provider):
     def test_connection(self):
         """A cheap authenticated round trip (the quota query) without retries."""
         _, data = self.call("quota.query", {})
-        return documents.QuotaResult.from_wire(data)
+        return wire.from_wire(documents.QuotaResult, data)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .... import crypto
 from ....errors import CryptoError
 from .. import protocol
+from ..wire import errors_to_wire
 from .clock import real_ms
 from .refusal import Refusal
 
@@ -140,7 +141,7 @@ class Gateway:
         # before any service reads the payload, every one of them with its path.
         errors = protocol.payload_errors(payload)
         if errors:
-            return answer("PARAMETER_ERROR", errors=[error.to_wire() for error in errors])
+            return answer("PARAMETER_ERROR", errors=errors_to_wire(errors))
         try:
             args = self.services.read(name, payload)
         except Refusal as refusal:

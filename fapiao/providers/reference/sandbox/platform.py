@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ....catalogue import DEFAULT_CSV
 from ....documents import CatalogueEntry
+from ..wire import from_wire
 from .apps import DEFAULT_APP, AppRegistry, parse_app_spec, parse_quota
 from .callbacks import Callbacks
 from .classification import ClassificationTable
@@ -204,7 +205,7 @@ class Sandbox:
 
     def upsert_catalogue(self, entries):
         """Add or change classification codes (CatalogueEntry objects or their wire dicts)."""
-        entries = [e if isinstance(e, CatalogueEntry) else CatalogueEntry.from_wire(e) for e in entries]
+        entries = [e if isinstance(e, CatalogueEntry) else from_wire(CatalogueEntry, e) for e in entries]
         return self.table.upsert(entries)
 
     def invoices(self, app_id=None):

@@ -22,6 +22,7 @@ from ....documents import (
     RedFormLine,
     RedFormResult,
 )
+from ..wire import errors_to_wire, from_wire, to_wire
 from .apps import region_of
 from .clock import at, iso, period
 from .ledger import ACTIVE_FORMS, ISSUED, money, result
@@ -68,14 +69,14 @@ def side_of(tax_id, row):
 
 def view(row, tax_id):
     """The form as the taxpayer ``tax_id`` sees it (RedFormResult wire)."""
-    return RedFormResult(
+    return to_wire(RedFormResult(
         form_number=row["form_number"], status=row["status"], serial_no=row["serial_no"],
         blue_invoice_number=row["blue_invoice_number"], reason=row["reason"], applicant=row["applicant"],
         direction="outbound" if side_of(tax_id, row) == row["applicant"] else "inbound",
         total_amount=Decimal(row["total_amount"]), total_tax=Decimal(row["total_tax"]),
         created_at=iso(row["created_ms"]), expires_at=iso(row["expires_ms"]),
         red_invoice_number=row["red_invoice_number"], lines=form_lines(row),
-    ).to_wire()
+    ))
 
 
 class RedForms:
@@ -164,11 +165,11 @@ class RedForms:
         if blue["kind"] != "blue" or blue["status"] != ISSUED:
             raise Refusal("STATE_CONFLICT", f"蓝字发票状态为 {blue['status']}，不能红冲 / "
                                             f"the blue invoice is {blue['status']}: it cannot be reversed")
-        blue_invoice = Invoice.from_wire(json.loads(blue["payload"]))
+        blue_invoice = from_wire(Invoice, json.loads(blue["payload"]))
         reserved = self._reserved(blue["invoice_number"])
         errors = rules.validate_red_form(form, blue_invoice=blue_invoice, already_reversed=reserved)
         if errors:
-            raise Refusal("PARAMETER_ERROR", errors=[error.to_wire() for error in errors])
+            raise Refusal("PARAMETER_ERROR", errors=errors_to_wire(errors))
         lines = form.lines or self._full(blue_invoice)
         if form.applicant == "buyer":
             status = "03"
@@ -182,7 +183,7 @@ class RedForms:
             "form_number": number, "app_id": app_id, "serial_no": form.serial_no, "applicant": form.applicant,
             "seller_tax_id": blue["seller_tax_id"], "buyer_tax_id": blue["buyer_tax_id"],
             "blue_invoice_number": blue["invoice_number"], "reason": form.reason, "status": status,
-            "lines": json.dumps([line.to_wire() for line in lines]),
+            "lines": json.dumps([to_wire(line) for line in lines]),
             "total_amount": str(money(sum(line.amount for line in lines))),
             "total_tax": str(money(sum(line.tax_amount for line in lines))),
             "created_ms": now_ms, "expires_ms": now_ms + LAPSE_MS, "updated_ms": now_ms,
@@ -257,7 +258,7 @@ class RedForms:
                 raise self._conflict(form, ("used for a red invoice", "开具红字发票"))
             blue = self.store.one("SELECT * FROM invoices WHERE invoice_number = ?",
                                   (form["blue_invoice_number"],))
-            red = self._red_invoice(serial_no, form, Invoice.from_wire(json.loads(blue["payload"])))
+            red = self._red_invoice(serial_no, form, from_wire(Invoice, json.loads(blue["payload"])))
             now_ms = self.clock.now_ms()
             number, issue_time, qr = self.ledger.stamp(app, red.invoice_type, money(red.total_with_tax), now_ms)
             row = self.ledger.insert(db, app, red, payload_sm3=payload_sm3, charged_period=period(now_ms),

@@ -9,6 +9,7 @@ two: a payload is refused before any fault is drawn, and a fault that says
 from .... import rules
 from ....documents import RED_FORM_STATES, Invoice, RedForm
 from ....errors import FieldError, ValidationFailed
+from ..wire import errors_to_wire, from_wire
 from .classification import MAX_PAGE_SIZE
 from .ledger import canonical_sm3
 from .refusal import Refusal, parameter_error
@@ -19,12 +20,12 @@ MAX_BATCH = 100
 
 def _refuse_errors(errors):
     if errors:
-        raise Refusal("PARAMETER_ERROR", errors=[error.to_wire() for error in errors])
+        raise Refusal("PARAMETER_ERROR", errors=errors_to_wire(errors))
 
 
 def _from_wire(cls, payload):
     try:
-        return cls.from_wire(payload)
+        return from_wire(cls, payload)
     except ValidationFailed as failed:
         _refuse_errors(failed.errors)
 
