@@ -1,4 +1,4 @@
-"""HTTP client of the tax platform protocol (docs/protocol.md).
+"""HTTP client of our tax platform protocol (docs/protocol.md): the reference provider.
 
 One :class:`requests.Session` per client (connection pooling, keep-alive);
 every request is sealed (SM4-CBC) and signed (HMAC-SM3, or SM2 when a
@@ -15,7 +15,8 @@ returned and nothing is sent again. Parameter, authentication and state
 errors are never retried.
 
 Every HTTP exchange is handed to ``exchange_hook`` (the Odoo layer writes it
-to the interaction log) with secrets masked.
+to the interaction log) as a fapiao.provider.Exchange, secrets masked, with
+the serial numbers, invoice and form numbers it concerns in ``references``.
 """
 
 import base64
@@ -31,6 +32,7 @@ from ... import crypto, documents
 from ...errors import (
     AuthenticationError,
     CryptoError,
+    LoginRequired,
     NotFound,
     ParameterError,
     PermissionDenied,
@@ -40,19 +42,22 @@ from ...errors import (
     ReplayRejected,
     ResponseSignatureError,
     RetriesExhausted,
+    SerialRejected,
     StateConflict,
     SystemBusy,
     TransientError,
     TransportError,
     VoidNotAllowed,
 )
-from ...provider import Provider
-from . import protocol, wire
+from ...provider import CALLBACK_OK, Provider, mask
+from ...provider import Exchange as NeutralExchange
+from . import callback, protocol, wire
+from .capabilities import CAPABILITIES, QUERY_BATCH
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_SCHEDULE = (10, 30, 60)
-MAX_QUERY_BATCH = 100
+MAX_QUERY_BATCH = QUERY_BATCH
 _LOGGED_CONTENT_LIMIT = 200  # base64 file content is summarised in logs
 
 _ERRORS_BY_CODE = {
@@ -61,7 +66,9 @@ _ERRORS_BY_CODE = {
     "2001": AuthenticationError, "2003": AuthenticationError, "2006": AuthenticationError,
     "2002": PermissionDenied,
     "2004": ReplayRejected, "2005": ReplayRejected,
+    "2007": LoginRequired,
     "3002": NotFound, "3003": StateConflict, "3004": VoidNotAllowed, "3005": QuotaExceeded,
+    "3006": SerialRejected,
     "9001": SystemBusy, "9999": PlatformInternalError,
 }
 # Refusals that mean "your keys are not mine": nothing was processed.
@@ -71,7 +78,11 @@ _HINTS = {
     "2001": "check the application id",
     "2003": "check the app secret (or SM2 key) configured for this application",
     "2004": "the server clock differs from the platform's by more than 5 minutes",
+    "2007": "the drawer must log in to the tax bureau (电子税局) again; nothing was done: resume with the same "
+            "serial number once logged in",
+    "3006": "this serial number is taken by another kind of submission: continue under a new one",
 }
+SUCCESS_CODES = ("0000", "3001")
 
 
 class Keyring:
@@ -164,43 +175,12 @@ class ClientConfig:
         self.base_url = self.base_url.rstrip("/")
 
 
-@dataclass
-class Exchange:
-    """One HTTP exchange with the platform, for the audit log (secrets masked)."""
+class Exchange(NeutralExchange):
+    """An exchange in our protocol: it succeeded when the platform answered 0000 or 3001, whatever
+    happened after (a success whose data would not decrypt is logged as the platform's success,
+    with the error beside it)."""
 
-    service: str
-    path: str
-    serial_no: str = ""
-    attempt: int = 1
-    request: dict = field(default_factory=dict)
-    http_status: int | None = None
-    code: str = ""
-    message: str = ""
-    response: dict | None = None
-    error: str = ""
-    duration_ms: float = 0.0
-    started_at: float = 0.0          # epoch seconds
-
-    @property
-    def succeeded(self):
-        return self.code in ("0000", "3001")
-
-
-def mask(value, secrets_to_hide):
-    """Replace every occurrence of a secret in a (nested) value by ``***``. A callable among
-    ``secrets_to_hide`` (such as a Keyring's ``mask``) masks what it knows itself."""
-    if isinstance(value, str):
-        for secret in secrets_to_hide:
-            if callable(secret):
-                value = secret(value)
-            elif secret and secret in value:
-                value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: mask(v, secrets_to_hide) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v, secrets_to_hide) for v in value]
-    return value
+    succeeded = property(lambda self: self.code in SUCCESS_CODES, lambda self, _value: None)
 
 
 def _summarise_content(payload):
@@ -213,6 +193,8 @@ def _summarise_content(payload):
 class PlatformClient(Provider):
     """The platform over HTTP. Thread-safe enough to share within one process
     for sequential use; create one per worker for concurrency."""
+
+    capabilities = CAPABILITIES
 
     def __init__(self, config, *, exchange_hook=None, sleep=time.sleep, session=None):
         self.config = config
@@ -234,18 +216,22 @@ class PlatformClient(Provider):
 
     # --- one exchange -------------------------------------------------------
 
-    def call(self, service, payload, *, serial_no="", attempt=1):
+    def call(self, service, payload, *, serial_no="", attempt=1, references=None):
         """Send one request and return ``(code, data)``; raise on any failure.
 
         ``code`` is "0000" or "3001" (duplicate serial number: ``data`` is the
-        original result). No retry here.
+        original result). No retry here. ``references`` (and ``serial_no``) say
+        what the exchange concerns, for the log.
         """
         path = protocol.SERVICES[service]
         keys = self.config.keys
         body = keys.seal(payload)
         headers = keys.request_headers(self.config.app_id, path, body)
         nonce = headers[protocol.H_NONCE]
-        exchange = Exchange(service=service, path=path, serial_no=serial_no, attempt=attempt,
+        references = dict(references or {})
+        if serial_no:
+            references["serial_no"] = serial_no
+        exchange = Exchange(service=service, path=path, references=references, attempt=attempt,
                             request=keys.mask(payload), started_at=time.time())
         started = time.perf_counter()
         try:
@@ -299,7 +285,7 @@ class PlatformClient(Provider):
         if signed is False:
             raise ResponseSignatureError(f"{service}: the answer's signature does not verify; not trusted",
                                          message_zh=f"{service}：平台响应签名验证失败，结果不可信")
-        if signed is None and (code in ("0000", "3001") or code not in protocol.RETURN_CODES):
+        if signed is None and (code in SUCCESS_CODES or code not in protocol.RETURN_CODES):
             # An unsigned answer is believed only as a refusal of the request.
             raise ResponseSignatureError(f"{service}: unsigned answer; not trusted",
                                          message_zh=f"{service}：平台响应未签名，结果不可信")
@@ -311,7 +297,7 @@ class PlatformClient(Provider):
                 raise TransportError(f"{service}: the answer's data does not decrypt ({error})",
                                      message_zh=f"{service}：平台响应解密失败") from None
             exchange.response = _summarise_content(data)
-        if code in ("0000", "3001"):
+        if code in SUCCESS_CODES:
             return code, data or {}
         raise self._error_for(service, code, outer)
 
@@ -356,19 +342,19 @@ class PlatformClient(Provider):
         if delay:
             self._sleep(delay)
 
-    def _retrying(self, service, payload):
+    def _retrying(self, service, payload, references=None):
         """Safe (read-only) calls: retry passing failures as they are."""
         last = None
         for attempt, planned in enumerate(self._waits(), start=1):
             if attempt > 1:
                 self._wait(planned, last)
             try:
-                return self.call(service, payload, attempt=attempt)[1]
+                return self.call(service, payload, attempt=attempt, references=references)[1]
             except TransientError as error:
                 last = error
         raise self._exhausted(service, last)
 
-    def _submit(self, service, payload, serial_no, lookup):
+    def _submit(self, service, payload, serial_no, lookup, references=None):
         """A submission under a fixed serial number: never sent again before
         its fate is known when an earlier attempt may have reached the platform."""
         last, uncertain = None, False
@@ -380,7 +366,7 @@ class PlatformClient(Provider):
                     found = lookup()
                     if found is not None:
                         return found
-                return self.call(service, payload, serial_no=serial_no, attempt=attempt)
+                return self.call(service, payload, serial_no=serial_no, attempt=attempt, references=references)
             except TransientError as error:
                 last = error
                 uncertain = uncertain or error.ambiguous
@@ -408,8 +394,8 @@ class PlatformClient(Provider):
 
     def issue_red_invoice(self, serial_no, form_number):
         payload = {"serialNo": serial_no, "formNumber": form_number}
-        code, data = self._submit("redinvoice.issue", payload, serial_no,
-                                  lambda: self._lookup_invoice(serial_no))
+        code, data = self._submit("redinvoice.issue", payload, serial_no, lambda: self._lookup_invoice(serial_no),
+                                  references={"form_number": form_number})
         return self._invoice_result(code, data)
 
     def _lookup_invoice(self, serial_no):
@@ -430,14 +416,15 @@ class PlatformClient(Provider):
         serial_nos = list(dict.fromkeys(serial_nos))
         results = {}
         for start in range(0, len(serial_nos), MAX_QUERY_BATCH):
-            data = self._retrying("invoice.query", {"serialNos": serial_nos[start:start + MAX_QUERY_BATCH]})
+            batch = serial_nos[start:start + MAX_QUERY_BATCH]
+            data = self._retrying("invoice.query", {"serialNos": batch}, {"serial_nos": batch})
             for item in data.get("results") or []:
                 result = wire.from_wire(documents.InvoiceResult, item)
                 results[result.serial_no] = result
         return results
 
     def void(self, invoice_number):
-        data = self._retrying("invoice.void", {"invoiceNumber": invoice_number})
+        data = self._retrying("invoice.void", {"invoiceNumber": invoice_number}, {"invoice_number": invoice_number})
         return wire.from_wire(documents.InvoiceResult, data) if data else None
 
     def apply_red_form(self, form):
@@ -450,12 +437,12 @@ class PlatformClient(Provider):
         return wire.from_wire(documents.RedFormResult, data)
 
     def query_red_forms(self, form_numbers=(), serial_nos=()):
-        payload = {}
+        payload, references = {}, {}
         if form_numbers:
-            payload["formNumbers"] = list(form_numbers)
+            payload["formNumbers"] = references["form_numbers"] = list(form_numbers)
         if serial_nos:
-            payload["serialNos"] = list(serial_nos)
-        data = self._retrying("redform.query", payload)
+            payload["serialNos"] = references["serial_nos"] = list(serial_nos)
+        data = self._retrying("redform.query", payload, references)
         return [wire.from_wire(documents.RedFormResult, item) for item in data.get("forms") or []]
 
     def list_red_forms(self, direction="inbound", status=None, since=None):
@@ -465,14 +452,17 @@ class PlatformClient(Provider):
         if since:
             payload["since"] = since
         data = self._retrying("redform.list", payload)
-        return [wire.from_wire(documents.RedFormResult, item) for item in data.get("forms") or []]
+        forms = documents.Listing(wire.from_wire(documents.RedFormResult, item) for item in data.get("forms") or [])
+        server_time = data.get("serverTime")
+        forms.server_time = server_time if isinstance(server_time, int) and not isinstance(server_time, bool) else 0
+        return forms
 
     def _form_action(self, service, form_number, target_states, **extra):
         """Confirm / reject / revoke. A state conflict after a retry may mean an earlier
         attempt went through: the form being in the state asked for is success."""
         payload = {"formNumber": form_number, **extra}
         try:
-            data = self._retrying(service, payload)
+            data = self._retrying(service, payload, {"form_number": form_number})
         except StateConflict:
             current = self.query_red_forms(form_numbers=[form_number])
             if current and current[0].status in target_states:
@@ -504,7 +494,8 @@ class PlatformClient(Provider):
         return wire.from_wire(documents.QuotaResult, self._retrying("quota.query", {}))
 
     def download_document(self, invoice_number, file_format="pdf"):
-        data = self._retrying("document.download", {"invoiceNumber": invoice_number, "format": file_format})
+        data = self._retrying("document.download", {"invoiceNumber": invoice_number, "format": file_format},
+                              {"invoice_number": invoice_number})
         try:
             content = base64.b64decode(data.get("content") or "", validate=True)
         except (binascii.Error, ValueError):
@@ -517,6 +508,13 @@ class PlatformClient(Provider):
             file_name=str(data.get("fileName") or f"{invoice_number}.{file_format}"),
             content=content, sm3=expected,
         )
+
+    def open_callback(self, path, headers, body, claim_nonce):
+        return callback.open_callback(self.config.keys, self.config.app_id, path, headers, body,
+                                      claim_nonce=claim_nonce)
+
+    def callback_answer(self, path, headers, outcome=CALLBACK_OK, message="", retry_after=None):
+        return callback.answer(self.config.keys, path, headers, outcome, message=message, retry_after=retry_after)
 
     def test_connection(self):
         """A cheap authenticated round trip (the quota query) without retries."""

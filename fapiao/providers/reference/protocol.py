@@ -49,6 +49,10 @@ SERVICES = {
     "document.download": "/v1/documents/download",
 }
 PATHS = {path: name for name, path in SERVICES.items()}
+# Services that act at the tax bureau on the drawer's behalf: refused with 2007 while the drawer's
+# login has lapsed. Reading (queries, lists, files, catalogue, quota) goes on.
+BUREAU_SERVICES = frozenset({"invoice.issue", "invoice.void", "redform.apply", "redform.confirm",
+                             "redform.reject", "redform.revoke", "redinvoice.issue"})
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ _CODES = [
     ReturnCode("2005", "REPLAYED_NONCE", 401, False, "nonce already used", "随机数重复使用（重放）"),
     ReturnCode("2006", "MISSING_AUTH", 401, False, "authentication headers missing",
                "缺少认证请求头"),
+    ReturnCode("2007", "LOGIN_REQUIRED", 403, False,
+               "the drawer's tax bureau (电子税局) login has lapsed: log in again, then send the same request",
+               "开票员电子税局登录已失效，请重新登录后再提交"),
     ReturnCode("3001", "DUPLICATE_SERIAL", 200, False, "duplicate serial number: original result returned",
                "流水号重复，返回原结果"),
     ReturnCode("3002", "NOT_FOUND", 404, False, "not found", "记录不存在"),
@@ -87,6 +94,9 @@ _CODES = [
                "fully digitalised e-invoices cannot be voided: issue a red invoice instead",
                "数电票不能作废，请开具红字发票"),
     ReturnCode("3005", "QUOTA_EXCEEDED", 409, False, "credit quota exceeded", "授信额度不足"),
+    ReturnCode("3006", "SERIAL_IN_USE", 409, False,
+               "serial number already used by another kind of submission: use a new serial number",
+               "流水号已被其他类型的提交使用，请使用新的流水号"),
     ReturnCode("9001", "SYSTEM_BUSY", 503, True, "system busy, retry later", "系统繁忙，请稍后重试"),
     ReturnCode("9999", "SYSTEM_ERROR", 500, True, "platform internal error", "平台内部错误"),
 ]

@@ -47,6 +47,9 @@ FAULT_OPTIONS = [  # flag, type, default, help
     ("--pending-seconds", _seconds, 30.0, "business-clock seconds until a pending invoice resolves"),
     ("--pending-fail-rate", _rate, 0.0, "share of pending invoices that end 'failed' instead of 'issued'"),
 ]
+SWITCH_OPTIONS = [  # flag, help
+    ("--login-lapsed", "the drawers' tax-bureau login has lapsed: services that act at the bureau answer 2007"),
+]
 
 
 def parser():
@@ -98,6 +101,8 @@ def parser():
         metavar = {_rate: "RATE", _seconds: "S"}.get(kind, "N")
         faults.add_argument(flag, type=kind, default=default, metavar=metavar,
                             help=help_text + (" (default %(default)s)" if default else ""))
+    for flag, help_text in SWITCH_OPTIONS:
+        faults.add_argument(flag, action="store_true", help=help_text)
     return p
 
 

@@ -147,6 +147,10 @@ class Gateway:
         except Refusal as refusal:
             return refused(refusal)
 
+        settings = self.faults.settings(app)
+        if settings.login_lapsed and name in protocol.BUREAU_SERVICES:
+            self.store.count_fault(app.app_id, "loginLapsed")
+            return answer("LOGIN_REQUIRED")
         faults = self.faults.draw(app)
         # busy and drop pre-empt the others: only what happens is counted.
         faults = next(({f} for f in ("busy", "drop") if f in faults), faults)
@@ -154,7 +158,6 @@ class Gateway:
             self.store.count_fault(app.app_id, fault)
         if faults & FAILING_FAULTS:  # one failed request, however many faults made it fail
             self.store.count_fault(app.app_id, "failedRequests")
-        settings = self.faults.settings(app)
         if "busy" in faults:
             return answer("SYSTEM_BUSY", retry_after=settings.retry_after)
         if "drop" in faults:

@@ -82,9 +82,15 @@ class Ledger:
         return self.store.one("SELECT * FROM invoices WHERE app_id = ? AND serial_no = ?",
                               (app_id, serial_no))
 
-    def refuse_duplicate(self, app_id, serial_no, payload_sm3):
-        """3001 with the original result when the serial number is known."""
+    def refuse_duplicate(self, app_id, serial_no, payload_sm3, kind):
+        """3001 with the original result when the serial number is known; 3006 when it is a
+        ``kind`` (blue / red) invoice's serial number that holds the other kind: blue and red
+        invoices share the serial numbers (one query answers both), never the result."""
         row = self.by_serial(app_id, serial_no)
+        if row is not None and row["kind"] != kind:
+            held = {"blue": "蓝字", "red": "红字"}.get(row["kind"], "")
+            raise Refusal("SERIAL_IN_USE", f"流水号 {serial_no} 已用于{held}发票 / "
+                                           f"serial number {serial_no} is a {row['kind']} invoice's")
         if row is not None:
             raise Refusal("DUPLICATE_SERIAL",
                           data={**result(row), "sameContent": row["payload_sm3"] == payload_sm3})
@@ -92,7 +98,7 @@ class Ledger:
     def issue(self, app, invoice, payload_sm3, pending_seconds=None, fails=False):
         """Issue a blue invoice at once, or accept it as pending for ``pending_seconds``."""
         with self.store.transaction() as db:
-            self.refuse_duplicate(app.app_id, invoice.serial_no, payload_sm3)
+            self.refuse_duplicate(app.app_id, invoice.serial_no, payload_sm3, "blue")
             now_ms = self.clock.now_ms()
             month = period(now_ms)
             total, used = self.quota_total(app), self.quota_used(app.app_id, month)
