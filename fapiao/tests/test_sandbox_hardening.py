@@ -46,9 +46,10 @@ def test_line_number_beyond_64_bits_is_a_parameter_error(wire, sandbox, app, mak
         "messageZh": "9223372036854775808 超出 64 位整数范围（-9223372036854775808 至 9223372036854775807）"}]
     stats = sandbox.stats(app.app_id)
     assert stats["invoices"] == 0 and stats["sequences"] == {}
-    # The largest 64-bit line number is a number like any other.
+    # The largest 64-bit line number is a number like any other: read, then refused as a line number
+    # out of sequence (the only line is line 1; issue 13 made the platform check it).
     payload["lines"][0]["lineNo"] = INT64_OVER - 1
-    assert wire.call("invoice.issue", payload).code == "0000"
+    assert paths(wire.call("invoice.issue", payload), "LINE_NO_SEQUENCE") == ["lines[0].lineNo"]
 
 
 BLUE_NUMBER = "26351000000000000001"

@@ -9,6 +9,7 @@ the return-code table.
 import base64
 import binascii
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -243,11 +244,17 @@ def valid_nonce(nonce):
     return isinstance(nonce, str) and 16 <= len(nonce) <= 64 and set(nonce) <= NONCE_ALPHABET
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+
+
 def timestamp_fresh(timestamp, now=None, window_ms=TIMESTAMP_WINDOW_MS):
-    """True when ``timestamp`` (ms, str or int) is within ``window_ms`` of ``now``."""
-    try:
+    """True when ``timestamp`` (ms, as decimal digits or an int) is within ``window_ms`` of ``now``.
+    Digits only (§3.1): int() alone would also take "+1", " 1", "1_0" and other scripts' digits."""
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        value = timestamp
+    elif isinstance(timestamp, str) and _TIMESTAMP.fullmatch(timestamp):
         value = int(timestamp)
-    except (TypeError, ValueError):
+    else:
         return False
     now = now_ms() if now is None else now
     return abs(now - value) <= window_ms
