@@ -4,12 +4,15 @@ malformed headers and bodies, and what a refusal leaves of a serial number."""
 
 import base64
 import json
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fapiao.errors import InvalidTaxpayerId
 from fapiao.providers.reference import protocol
 from fapiao.providers.reference.sandbox.refusal import Refusal
 from fapiao.providers.reference.sandbox.services import Services
@@ -234,3 +237,28 @@ def test_reading_any_submission_lists_its_problems_and_never_crashes(data):
         except Refusal as refusal:
             assert refusal.code_name == "PARAMETER_ERROR" and refusal.errors
             assert all(error["code"] and error["message"] and error["messageZh"] for error in refusal.errors)
+
+
+# --- the spec lists every code ------------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+PACKAGE = Path(__file__).resolve().parents[1]
+CLIENT_SIDE = {"RESULT_MISMATCH", "RESULT_MISSING"}     # the client's checks of answers, never sent
+
+
+def _literal_codes(path):
+    return set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', path.read_text(encoding="utf-8")))
+
+
+def test_every_error_code_the_platform_can_send_is_documented():
+    codes = set()
+    for module in ("rules.py", "providers/reference/wire.py", "providers/reference/sandbox/services.py"):
+        codes |= _literal_codes(PACKAGE / module)
+    codes -= set(protocol.CODE) | CLIENT_SIDE | {"INVALID"}     # return codes; what a foreign error lacks
+    codes |= {"INTEGER_RANGE", "TEXT_ENCODING"}
+    reasons = re.findall(r"``(\w+)``", InvalidTaxpayerId.__doc__.split("``position``")[0])
+    codes |= {f"TAXPAYER_ID_{reason.upper()}" for reason in reasons if reason != "reason"}
+    table = DOC.read_text(encoding="utf-8").split("### 4.3 Error codes")[1].split("## 5.")[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", table))
+    assert codes - documented == set()
+    assert documented - codes == set()
