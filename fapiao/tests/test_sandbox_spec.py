@@ -262,3 +262,13 @@ def test_every_error_code_the_platform_can_send_is_documented():
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", table))
     assert codes - documented == set()
     assert documented - codes == set()
+
+
+def test_the_sandbox_serves_special_codes_as_digits(wire):
+    """190 codes of the shipped table were in scientific notation (1.06401902E8) until issue 13."""
+    served = {}
+    for page in range(1, 6):
+        items = wire.ok("catalogue.download", {"since": 0, "page": page, "pageSize": 1000})["items"]
+        served.update((item["code"], item["vatSpecialCode"]) for item in items)
+    assert len(served) == 4236 and served["1020504020000000000"] == "106401902"
+    assert all(part.isdigit() for code in served.values() if code for part in code.split("、"))
