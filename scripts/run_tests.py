@@ -118,7 +118,7 @@ def run_odoo_tests():
                 logged_errors.append(line.rstrip())
             # Echo what a developer needs: progress of our tests and every problem.
             # (the client's warnings are expected by the fault-injection tests: log file only)
-            warning = " WARNING " in line and ".reference.client:" not in line
+            warning = " WARNING " in line and ".fapiao.client:" not in line
             if (f"{MODULE}.tests" in line or LOG_LEVEL_RE.match(line) or warning
                     or line.startswith((" ", "Traceback", "AssertionError"))):
                 sys.stdout.write(line)

@@ -54,7 +54,9 @@ from ...provider import Exchange as NeutralExchange
 from . import callback, protocol, wire
 from .capabilities import CAPABILITIES, QUERY_BATCH
 
-_logger = logging.getLogger(__name__)
+# Logged under the name it has always had (fapiao.client): log configurations and the soak test
+# that checks what reaches the server log select it by name.
+_logger = logging.getLogger(__name__.rsplit(".providers.", 1)[0] + ".client")
 
 DEFAULT_RETRY_SCHEDULE = (10, 30, 60)
 MAX_QUERY_BATCH = QUERY_BATCH
