@@ -39,8 +39,8 @@ class Nonces:
         return True
 
 
-def sealed(app, event=EVENT, path=PATH, keys=None):
-    return callback.seal(keys or Keyring(app.secret, app.sm4_key_hex), app.app_id, path, event)
+def sealed(app, event=None, path=PATH, keys=None):
+    return callback.seal(keys or Keyring(app.secret, app.sm4_key_hex), app.app_id, path, event or EVENT)
 
 
 # --- the checks, in the platform's order -------------------------------------------------------

@@ -113,4 +113,3 @@ def answer(keys, path, headers, outcome, *, message="", retry_after=None):
     if keys is None or not protocol.valid_nonce(nonce):
         return status, dict(JSON_HEADERS), body
     return status, keys.response_headers(status, path, nonce, body), body
-
