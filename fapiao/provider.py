@@ -30,8 +30,9 @@ What the contract promises, whatever the platform:
   knowledge of any wire format to file it.
 - Secrets never sit in a settings dict as text: the Odoo layer passes each
   secret setting as a zero-argument callable that opens it (:func:`reveal`);
-  ``connect`` calls it once and keeps the value only in closures, so that
-  nothing a template can walk (attributes, lists, partials) reaches it.
+  ``connect`` calls it once and keeps the value only in closures (the
+  reference provider's Keyring), so that nothing a template can walk
+  (attributes, lists, partials) reaches it.
 - Callbacks, where the platform sends them (``capabilities.callbacks``), are
   verified and opened by the provider (:meth:`Provider.open_callback`) and
   answered in its format (:meth:`Provider.callback_answer`): the controller
@@ -339,9 +340,9 @@ class ProviderSpec:
 
 def reveal(settings, name):
     """The text of the secret setting ``name``: ``settings[name]`` is a zero-argument callable that
-    returns it (e.g. one that opens a sealed field), or empty. Text given as such is refused: a dict
-    of settings may be kept or shown, a callable can only be called. For ``connect`` alone, which
-    hands the text on to closures at once."""
+    returns it (e.g. one that opens a sealed field, and refuses while a template renders), or empty.
+    Text given as such is refused: a settings dict may be kept, logged or shown, where a callable
+    shows nothing. For ``connect`` alone, which hands the text on to closures at once."""
     value = settings.get(name)
     if value in (None, ""):
         return ""
