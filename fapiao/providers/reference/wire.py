@@ -39,15 +39,16 @@ def dec_str(value):
 
 # --- field errors ---------------------------------------------------------------------------
 
+# FieldError keeps its own to_wire / from_wire (fapiao.errors: they also recover its line, attribute
+# and detail from our names and labels); the rest of this package goes through these two.
+
 def field_error_to_wire(error):
-    return {"field": error.field, "code": error.code, "message": error.message, "messageZh": error.message_zh}
+    return error.to_wire()
 
 
 def field_error_from_wire(value):
     """A FieldError from an ``errors[]`` item, whatever it holds (a platform's text is shown as is)."""
-    value = value if isinstance(value, dict) else {"message": str(value)}
-    return FieldError(str(value.get("field") or ""), str(value.get("code") or "INVALID"),
-                      str(value.get("message") or ""), str(value.get("messageZh") or value.get("message") or ""))
+    return FieldError.from_wire(value)
 
 
 def errors_to_wire(errors):
@@ -399,5 +400,6 @@ def line_number_errors(data):
             errors.append(FieldError(path, "LINE_NO_SEQUENCE",
                                      f"is {number}: lines are numbered 1, 2, 3 ... in their order, "
                                      f"so this one is {index + 1}",
-                                     f"为 {number}：明细行按顺序从 1 起连续编号，本行应为 {index + 1}"))
+                                     f"为 {number}：明细行按顺序从 1 起连续编号，本行应为 {index + 1}",
+                                     params={"value": number, "expected": index + 1}))
     return errors
