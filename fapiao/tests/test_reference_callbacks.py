@@ -3,7 +3,6 @@
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -176,5 +175,6 @@ def test_the_sandboxs_deliveries_open_through_the_provider(wire, sandbox, app, m
                for event in by_serial.values())
     form = receiver.events[2]
     assert form.kind == provider.CALLBACK_RED_FORM and form.result.status == "03" and form.result.direction == "inbound"
-    time.sleep(0.2)     # every delivery was accepted at once: none is sent again
-    assert [d["status"] for d in sandbox.callback_deliveries(app.app_id)] == ["delivered"] * 3
+    # every delivery was accepted at the first attempt
+    wait_for(lambda: [(d["status"], d["attempts"]) for d in sandbox.callback_deliveries(app.app_id)]
+             == [("delivered", 1)] * 3)
