@@ -27,6 +27,7 @@ from sandbox_process import sandbox_process
 from fapiao import crypto, protocol
 from fapiao.client import ClientConfig, PlatformClient
 from fapiao.documents import Invoice, InvoiceLine, Party
+from fapiao.providers.reference.wire import to_wire
 
 SECRET = "sandbox-demo-secret"
 SM4_KEY_HEX = "0123456789abcdeffedcba9876543210"
@@ -70,7 +71,7 @@ def bench_crypto():
     from gmssl import sm3 as gm_sm3
     from gmssl.sm4 import SM4_ENCRYPT, CryptSM4
 
-    payload = make_invoice("BENCH-CRYPTO").to_wire()
+    payload = to_wire(make_invoice("BENCH-CRYPTO"))
     key = bytes.fromhex(SM4_KEY_HEX)
     secret = SECRET.encode()
     plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()

@@ -235,6 +235,31 @@ def _rate_problem(text):
     return None
 
 
+_SCIENTIFIC = re.compile(r"[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+")
+
+
+def _special_code_problem(text):
+    """(English, Chinese) of what is wrong with a 增值税特殊管理 code list (digits, several joined
+    by 、), or None. A spreadsheet writes a long code as a number in scientific notation
+    (1.06401902E8 for 106401902): the import takes the file's text, so that it never becomes a code."""
+    for raw in (text or "").replace("，", "、").replace(",", "、").split("、"):
+        part = raw.strip()
+        if not part or (part.isascii() and part.isdigit()):
+            continue
+        if _SCIENTIFIC.fullmatch(part):
+            value = Decimal(part)
+            # no digits for what no code can be (a fraction, or so long that writing it out would cost)
+            digits = f"{value:f}" if value == value.to_integral_value() and value.adjusted() < 40 else ""
+            write_en, write_zh = (f"write its digits ({digits})", f"请填写编码的数字（{digits}）") if digits \
+                else ("write the code's digits", "请填写编码的数字")
+            return (f"{part!r} is a number in scientific notation, as a spreadsheet shows long numbers, not a code: "
+                    f"{write_en} and keep the column as text",
+                    f"“{part}”是电子表格显示长数字时用的科学计数法，不是编码：{write_zh}，并将该列设为文本格式")
+        return (f"{part!r} is not a code: digits only, several joined by 、",
+                f"“{part}”不是有效编码：只能是数字，多个以“、”分隔")
+    return None
+
+
 def _date_problem(text):
     if not text:
         return False
@@ -265,6 +290,9 @@ def _row_errors(row, line, seen):
         problems.append(("vat_rates", "RATE_FORMAT",
                          f"{bad_rate!r} is not a rate such as 13% (several joined by 、)",
                          f"“{bad_rate}”不是有效税率，如 13%（多个以“、”分隔）"))
+    special_code = _special_code_problem(row.get("vat_special_code"))
+    if special_code is not None:
+        problems.append(("vat_special_code", "SPECIAL_CODE_FORMAT", *special_code))
     for column, default in (("is_summary", "N"), ("usable", "Y")):
         flag = (row.get(column) or default).strip().upper()
         if flag not in _FLAGS:

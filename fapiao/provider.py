@@ -28,6 +28,15 @@ What the contract promises, whatever the platform:
 - Every HTTP exchange reaches ``exchange_hook`` as an :class:`Exchange`, with
   the references it concerns, timing and masked bodies: the log needs no
   knowledge of any wire format to file it.
+- Secrets never sit in a settings dict as text: the Odoo layer passes each
+  secret setting as a zero-argument callable that opens it (:func:`reveal`);
+  ``connect`` calls it once and keeps the value only in closures (the
+  reference provider's Keyring), so that nothing a template can walk
+  (attributes, lists, partials) reaches it.
+- Callbacks, where the platform sends them (``capabilities.callbacks``), are
+  verified and opened by the provider (:meth:`Provider.open_callback`) and
+  answered in its format (:meth:`Provider.callback_answer`): the controller
+  and the models know no platform's headers, signatures or encryption.
 """
 
 import threading
@@ -58,10 +67,13 @@ class Capabilities:
     callbacks: str = CALLBACKS_NONE
     catalogue: bool = False               # tax classification codes can be downloaded
     quota: bool = False                   # the credit quota (授信额度) can be asked
-    login_session: bool = False           # issuing stops while the drawer's tax-bureau login is lapsed
+    # The provider offers login_status / login_start / login_complete, so that a person can renew
+    # the drawer's tax-bureau session through us. Any provider may raise LoginRequired whatever this
+    # says: on 数电 platforms issuing stops whenever that session lapses.
+    login_session: bool = False
     void: bool = False                    # legacy (non 数电) invoices can be voided
     query_batch: int = 50                 # serial numbers one result query answers
-    list_page: int = 50                   # red-letter forms one list call returns
+    list_page: int = 50                   # red-letter forms one list call returns (0: all of them)
     rate_limit: float = 0.0               # requests per second the platform allows one app (0: unpublished)
     limits: FieldLimits = PROTOCOL_LIMITS  # field lengths the platform accepts
 
@@ -74,8 +86,9 @@ class Exchange:
     """One exchange with a platform, as the audit log keeps it (secrets already masked).
 
     ``references`` says what it concerns, in neutral terms: ``serial_no`` (a
-    submission's serial number), ``invoice_number``, ``form_number``; the log
-    links the exchange to the record holding one of them."""
+    submission's serial number), ``invoice_number``, ``form_number``, and for
+    calls about several at once ``serial_nos`` / ``form_numbers`` (lists); the
+    log links the exchange to the record holding one of them."""
 
     service: str                           # the provider's name of the operation, e.g. "invoice.issue"
     path: str = ""
@@ -95,6 +108,28 @@ class Exchange:
     def serial_no(self):
         return self.references.get("serial_no", "")
 
+    @serial_no.setter
+    def serial_no(self, value):
+        # for whoever learns it only once the exchange is over (a callback's event)
+        self.references["serial_no"] = value
+
+
+def mask(value, secrets_to_hide):
+    """Replace every occurrence of a secret in a (nested) value by ``***``. A callable among
+    ``secrets_to_hide`` (such as a Keyring's ``mask``) masks what it knows itself."""
+    if isinstance(value, str):
+        for secret in secrets_to_hide:
+            if callable(secret):
+                value = secret(value)
+            elif secret and secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: mask(v, secrets_to_hide) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, secrets_to_hide) for v in value]
+    return value
+
 
 # --- the session with the tax bureau --------------------------------------------------------------
 
@@ -107,6 +142,60 @@ class LoginStatus:
     message: str = ""
     qr_content: str = ""         # what the drawer scans with the tax bureau's app, when asked for
     qr_expires_at: float = 0.0   # epoch seconds
+
+
+# --- callbacks --------------------------------------------------------------------------------
+
+# What the ERP answers a callback (Provider.callback_answer), in neutral names; each provider says it
+# in its platform's terms. Refusals before the sender is proven the platform's (they are counted,
+# not logged one by one: anybody can post to the URL):
+CALLBACK_REFUSED_UNAUTHENTICATED = frozenset({
+    "MISSING_AUTH",         # authentication headers missing or malformed
+    "UNKNOWN_APP",          # another application (or callbacks disabled)
+    "STALE_TIMESTAMP",      # outside the platform's time window
+    "BAD_SIGNATURE",        # does not verify with our credentials
+    "REPLAYED_NONCE",       # a nonce seen before
+})
+# after it (logged with the event):
+CALLBACK_MALFORMED = "MALFORMED_REQUEST"        # the body is not the platform's envelope
+CALLBACK_UNDECRYPTABLE = "DECRYPTION_FAILED"    # it does not decrypt with our key
+CALLBACK_INVALID = "PARAMETER_ERROR"            # the event is not of the right shape
+# what processing the event gave:
+CALLBACK_OK = "SUCCESS"
+CALLBACK_BUSY = "SYSTEM_BUSY"                   # not now: send it again later
+CALLBACK_ERROR = "SYSTEM_ERROR"                 # it failed here: send it again later
+CALLBACK_NOT_FOUND = "NOT_FOUND"                # nothing here it concerns (yet)
+
+
+class CallbackRefused(Exception):
+    """A callback refused by :meth:`Provider.open_callback`: ``code`` is one of the names above;
+    ``authenticated`` says whether the sender was proven the platform's before it was refused."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def authenticated(self):
+        return self.code not in CALLBACK_REFUSED_UNAUTHENTICATED
+
+
+CALLBACK_INVOICE = "invoice"            # ``result`` is an InvoiceResult
+CALLBACK_RED_FORM = "red_form"          # ``result`` is a RedFormResult
+
+
+@dataclass
+class CallbackEvent:
+    """A verified, opened callback."""
+
+    event_id: str                  # the platform's id of the event: process each once
+    name: str                      # the platform's name of the event, for the log ("invoice.issued")
+    kind: str = ""                 # CALLBACK_INVOICE / CALLBACK_RED_FORM; "" for an event we do not use
+    result: object = None          # the InvoiceResult or RedFormResult it brings
+    occurred_at: str = ""
+    payload: object = None         # the opened content, secrets masked, for the log
+    references: dict = field(default_factory=dict)   # as on an Exchange
 
 
 # --- the provider --------------------------------------------------------------------------------
@@ -145,7 +234,9 @@ class Provider(ABC):
 
     @abstractmethod
     def list_red_forms(self, direction="inbound", status=None, since=None):
-        """Forms raised by others against our invoices (inbound) or by us -> [RedFormResult]."""
+        """Forms raised by others against our invoices (inbound) or by us, changed after ``since``
+        -> documents.Listing of RedFormResult, whose ``server_time`` is the ``since`` of the next
+        call (0 when the platform does not say)."""
 
     @abstractmethod
     def confirm_red_form(self, form_number):
@@ -190,6 +281,18 @@ class Provider(ABC):
         """After the drawer scanned the QR code -> LoginStatus."""
         raise NotSupported("login session")
 
+    def open_callback(self, path, headers, body, claim_nonce):
+        """Verify and open a callback POSTed to ``path`` (``headers``: a case-insensitive mapping,
+        ``body``: bytes) -> CallbackEvent, or raise CallbackRefused. ``claim_nonce(nonce)`` records
+        the request's nonce and answers False when it was seen before; it is called only once the
+        signature verified, so that forged callbacks cannot burn nonces."""
+        raise NotSupported("callbacks")
+
+    def callback_answer(self, path, headers, outcome=CALLBACK_OK, message="", retry_after=None):
+        """``(http_status, headers, body)`` answering a callback with ``outcome`` (CALLBACK_OK, a
+        refusal's code, CALLBACK_BUSY ...), signed where the platform expects it."""
+        raise NotSupported("callbacks")
+
     def test_connection(self):
         """Prove that the credentials work, with the cheapest call the platform has -> a short text
         for the person who asked (e.g. the credit quota)."""
@@ -211,7 +314,7 @@ class Provider(ABC):
 @dataclass(frozen=True)
 class Setting:
     """One setting a provider needs from the company. ``name`` is its key in the settings the
-    Odoo layer passes to ``connect``; ``secret`` ones reach the provider only inside a Keyring."""
+    Odoo layer passes to ``connect``; the values of ``secret`` ones are callables (:func:`reveal`)."""
 
     name: str
     label: str
@@ -225,14 +328,31 @@ class ProviderSpec:
     """A provider as the registry knows it.
 
     ``connect(settings, exchange_hook=None, **options)`` builds a :class:`Provider` for one company:
-    ``settings`` maps each :class:`Setting` name to its value (secrets as a keyring the provider
-    can use but nobody can read back); ``options`` are the layer's tuning (timeouts ...)."""
+    ``settings`` maps each :class:`Setting` name to its value, a secret one to a zero-argument
+    callable returning its text (:func:`reveal`); ``options`` are the layer's tuning (timeouts ...)."""
 
     code: str
     label: str
     connect: Callable
     capabilities: Capabilities
     settings: tuple = ()
+
+
+def reveal(settings, name):
+    """The text of the secret setting ``name``: ``settings[name]`` is a zero-argument callable that
+    returns it (e.g. one that opens a sealed field, and refuses while a template renders), or empty.
+    Text given as such is refused: a settings dict may be kept, logged or shown, where a callable
+    shows nothing. For ``connect`` alone, which hands the text on to closures at once."""
+    value = settings.get(name)
+    if value in (None, ""):
+        return ""
+    if not callable(value):
+        raise TypeError(f"the secret setting {name!r} must be a zero-argument callable returning it, "
+                        "never the text itself")
+    text = value()
+    if not isinstance(text, str):
+        raise TypeError(f"the secret setting {name!r} gave {type(text).__name__}, not text")
+    return text
 
 
 _REGISTRY = {}

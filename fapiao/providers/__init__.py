@@ -1,1 +1,3 @@
 """One package per tax platform; importing this registers them all (see fapiao.provider)."""
+
+from . import reference

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from fapiao import protocol
-from fapiao.sandbox import Sandbox
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.sandbox import Sandbox
 
 BUYER_TAX_ID = "91110108MA01ABCD1E"
 BUYER_NAME = "北京某某贸易有限公司"

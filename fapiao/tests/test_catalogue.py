@@ -145,3 +145,30 @@ def test_suggest_ignores_short_latin_fragments_and_empty_names():
     assert Catalogue([rice]).suggest("Laptop") == []
     assert Catalogue([rice]).suggest("  ") == []
     assert Catalogue([rice]).suggest("PTA resin") == [rice]
+
+
+def _special_row(code, special, special_code):
+    return f"{code},大米,谷物加工品,9%,,N,Y,{special},{special_code},,0,32.0,20190401"
+
+
+def test_check_csv_refuses_special_codes_in_scientific_notation():
+    """A spreadsheet shows 106401902 as 1.06401902E8: saved so, it is not the code any more (issue 13)."""
+    with pytest.raises(ValidationFailed) as info:
+        check_csv(_file(_special_row(RICE, "即征即退50%", "1.06401902E8"),
+                        _special_row("1030102010200000000", "免税", "10640190x")))
+    first, second = info.value.errors
+    assert (first.field, first.code) == ("line 2, vat_special_code", "SPECIAL_CODE_FORMAT")
+    assert "scientific notation" in first.message and "(106401902)" in first.message
+    assert "科学计数法" in first.message_zh and "106401902" in first.message_zh
+    assert (second.field, second.code) == ("line 3, vat_special_code", "SPECIAL_CODE_FORMAT")
+    assert "digits only" in second.message and "只能是数字" in second.message_zh
+    entries = check_csv(_file(_special_row(RICE, "即征即退50%", "000106401901、000000000999")))
+    assert entries[0].vat_special_code == "000106401901、000000000999"
+
+
+def test_the_shipped_table_holds_special_codes_as_digits():
+    entries = read_csv(DEFAULT_CSV)
+    codes = [entry.vat_special_code for entry in entries if entry.vat_special_code]
+    assert len(codes) > 400
+    assert all(part.isdigit() for code in codes for part in code.split("、"))
+    assert {entry.code: entry.vat_special_code for entry in entries}["1020504020000000000"] == "106401902"

@@ -11,8 +11,6 @@ from decimal import Decimal
 
 import pytest
 
-from fapiao import protocol
-from fapiao.client import ClientConfig, PlatformClient
 from fapiao.documents import Invoice, InvoiceLine, Party, RedForm, RedFormLine
 from fapiao.errors import (
     AuthenticationError,
@@ -23,6 +21,8 @@ from fapiao.errors import (
     TransportError,
     VoidNotAllowed,
 )
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.client import ClientConfig, PlatformClient
 
 FAST_RETRIES = (0.01, 0.01, 0.01)
 

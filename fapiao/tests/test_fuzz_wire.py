@@ -9,9 +9,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fapiao import protocol
-from fapiao.client import ClientConfig, PlatformClient
 from fapiao.errors import FieldError, PlatformError
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.client import ClientConfig, PlatformClient
 
 KEY = bytes.fromhex("0123456789abcdeffedcba9876543210")
 SECRET = "sandbox-demo-secret"

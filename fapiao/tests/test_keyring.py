@@ -10,9 +10,9 @@ import types
 
 import pytest
 
-from fapiao import protocol
-from fapiao.client import ClientConfig, Keyring, PlatformClient, mask
 from fapiao.errors import CryptoError
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.client import ClientConfig, Keyring, PlatformClient, mask
 
 SECRET = "app-secret-Zq7yK2"
 SM4_KEY = "0123456789ABCDEFFEDCBA9876543210"

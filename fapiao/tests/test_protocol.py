@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fapiao import crypto, protocol
+from fapiao import crypto
+from fapiao.providers.reference import protocol
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 SECRET = b"sandbox-demo-secret"

@@ -9,6 +9,7 @@ import pytest
 from fapiao.catalogue import Catalogue
 from fapiao.documents import CatalogueEntry, Invoice, InvoiceLine, InvoiceResult, Party, RedForm, RedFormLine
 from fapiao.errors import InvalidTaxpayerId, ValidationFailed
+from fapiao.providers.reference.wire import to_wire
 from fapiao.rules import (
     INVOICE_TAX_TOLERANCE,
     LINE_TAX_TOLERANCE,
@@ -811,7 +812,7 @@ def test_lengths_count_characters_up_to_the_protocols_limits(path, mutate, limit
 
 
 def _field_text(invoice, path):
-    wire = invoice.to_wire()
+    wire = to_wire(invoice)
     for part in re.findall(r"\w+|\[\d+\]", path):
         wire = wire[int(part[1:-1])] if part.startswith("[") else wire.get(part, "")
     return wire

@@ -7,8 +7,9 @@ import json
 import pytest
 import requests
 
-from fapiao import crypto, protocol
-from fapiao.sandbox import DEFAULT_APP, Sandbox
+from fapiao import crypto
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.sandbox import DEFAULT_APP, Sandbox
 
 ISSUE = "invoice.issue"
 

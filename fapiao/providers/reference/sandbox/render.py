@@ -25,9 +25,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from ..catalogue import format_rate
-from ..documents import Invoice
-from ..rules import format_line_name
+from ....catalogue import format_rate
+from ....documents import Invoice
+from ....rules import format_line_name
+from ..wire import from_wire
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -60,7 +61,7 @@ class InvoiceView:
 
     @classmethod
     def of(cls, row, catalogue):
-        invoice = Invoice.from_wire(json.loads(row["payload"]))
+        invoice = from_wire(Invoice, json.loads(row["payload"]))
         return cls(number=row["invoice_number"], invoice_type=row["invoice_type"], kind=row["kind"],
                    issue_time=row["issue_time"], qr_payload=row["qr_payload"],
                    invoice=invoice, line_names=[printed_name(line, catalogue) for line in invoice.lines],

@@ -5,8 +5,8 @@ import string
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
-from ..rules import MAX_MAGNITUDE
-from ..taxid import validate_taxpayer_id
+from ....rules import MAX_MAGNITUDE
+from ....taxid import validate_taxpayer_id
 from .store import marks
 
 HEX = frozenset(string.hexdigits)

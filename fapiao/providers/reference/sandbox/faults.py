@@ -14,6 +14,10 @@ payload validation:
   (the client's read timeout fires first);
 - malformed: process and commit, then answer HTTP 200 with a body that is
   not JSON.
+
+And a state rather than a draw: ``login_lapsed`` (the drawer's tax-bureau login
+has lapsed) answers 2007 to every service that acts at the bureau, before any
+fault is drawn; nothing is processed.
 """
 
 import random
@@ -41,12 +45,14 @@ class FaultSettings:
     pending_rate: float = 0.0
     pending_seconds: float = 30.0
     pending_fail_rate: float = 0.0
+    login_lapsed: bool = False
 
     # wire (admin JSON) name -> field name
     WIRE: ClassVar[dict] = {"busy": "busy", "retryAfter": "retry_after", "drop": "drop", "slow": "slow",
             "slowSeconds": "slow_seconds", "timeout": "timeout", "timeoutSeconds": "timeout_seconds",
             "malformed": "malformed", "seed": "seed", "pendingRate": "pending_rate",
-            "pendingSeconds": "pending_seconds", "pendingFailRate": "pending_fail_rate"}
+            "pendingSeconds": "pending_seconds", "pendingFailRate": "pending_fail_rate",
+            "loginLapsed": "login_lapsed"}
     RATES: ClassVar[tuple] = ("busy", "drop", "slow", "timeout", "malformed", "pending_rate", "pending_fail_rate")
 
     def to_wire(self):
@@ -60,6 +66,11 @@ class FaultSettings:
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown fault setting {name!r}")
+            if name == "login_lapsed":
+                if not isinstance(value, bool):
+                    raise ValueError("login_lapsed must be true or false")
+                checked[name] = value
+                continue
             if name == "seed":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                     raise ValueError("seed must be an integer")

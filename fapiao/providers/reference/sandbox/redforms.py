@@ -12,8 +12,8 @@ import json
 import uuid
 from decimal import Decimal
 
-from .. import rules
-from ..documents import (
+from .... import rules
+from ....documents import (
     RED_FORM_AWAITING,
     RED_FORM_ISSUABLE,
     Invoice,
@@ -22,6 +22,7 @@ from ..documents import (
     RedFormLine,
     RedFormResult,
 )
+from ..wire import errors_to_wire, from_wire, to_wire
 from .apps import region_of
 from .clock import at, iso, period
 from .ledger import ACTIVE_FORMS, ISSUED, money, result
@@ -68,14 +69,14 @@ def side_of(tax_id, row):
 
 def view(row, tax_id):
     """The form as the taxpayer ``tax_id`` sees it (RedFormResult wire)."""
-    return RedFormResult(
+    return to_wire(RedFormResult(
         form_number=row["form_number"], status=row["status"], serial_no=row["serial_no"],
         blue_invoice_number=row["blue_invoice_number"], reason=row["reason"], applicant=row["applicant"],
         direction="outbound" if side_of(tax_id, row) == row["applicant"] else "inbound",
         total_amount=Decimal(row["total_amount"]), total_tax=Decimal(row["total_tax"]),
         created_at=iso(row["created_ms"]), expires_at=iso(row["expires_ms"]),
         red_invoice_number=row["red_invoice_number"], lines=form_lines(row),
-    ).to_wire()
+    ))
 
 
 class RedForms:
@@ -85,6 +86,14 @@ class RedForms:
         self.apps = apps
         self.ledger = ledger
         self.callbacks = callbacks
+        self._last_stamp = store.scalar("SELECT MAX(updated_ms) FROM red_forms", default=0)
+
+    def _stamp(self):
+        """A form's change time: the business clock, but later than every stamp before, so that a
+        list's serverTime (a stamp too) is passed by every change made after it."""
+        with self.store.lock:
+            self._last_stamp = max(self.clock.now_ms(), self._last_stamp + 1)
+            return self._last_stamp
 
     # --- reading -------------------------------------------------------------------------
 
@@ -99,18 +108,27 @@ class RedForms:
         return self.store.one("SELECT * FROM red_forms WHERE id = ?", (form_id,))
 
     def query(self, app, form_numbers=(), serial_nos=()):
+        """The forms asked for by number or by the application's serial number, each once, and
+        ``notFound``: what matched no form the application may see."""
         self.lapse_due()
+        form_numbers, serial_nos = list(dict.fromkeys(form_numbers)), list(dict.fromkeys(serial_nos))
         rows = []
         if form_numbers:
             rows += self.store.all(f"SELECT * FROM red_forms WHERE form_number IN "  # noqa: S608
-                                   f"({marks(form_numbers)})", list(form_numbers))
+                                   f"({marks(form_numbers)})", form_numbers)
         if serial_nos:
             rows += self.store.all(f"SELECT * FROM red_forms WHERE app_id = ? AND serial_no IN "  # noqa: S608
                                    f"({marks(serial_nos)})", [app.app_id, *serial_nos])
         unique = {row["id"]: row for row in rows if side_of(app.seller_tax_id, row)}
-        return {"forms": [view(row, app.seller_tax_id) for _, row in sorted(unique.items())]}
+        found_numbers = {row["form_number"] for row in unique.values()}
+        found_serials = {row["serial_no"] for row in unique.values() if row["app_id"] == app.app_id}
+        return {"forms": [view(row, app.seller_tax_id) for _, row in sorted(unique.items())],
+                "notFound": {"formNumbers": [n for n in form_numbers if n not in found_numbers],
+                             "serialNos": [s for s in serial_nos if s not in found_serials]}}
 
     def list(self, app, direction, status=None, since=None):
+        """The forms of the application's taxpayer in ``direction`` changed after ``since``, and
+        ``serverTime``: the ``since`` of the next call, which will list every later change."""
         self.lapse_due()
         sql = "SELECT * FROM red_forms WHERE (seller_tax_id = ? OR buyer_tax_id = ?)"
         params = [app.seller_tax_id, app.seller_tax_id]
@@ -120,8 +138,11 @@ class RedForms:
         if since:
             sql += " AND updated_ms > ?"
             params.append(since)
-        forms = [view(row, app.seller_tax_id) for row in self.store.all(sql + " ORDER BY id", params)]
-        return {"forms": [form for form in forms if form["direction"] == direction]}
+        with self.store.lock:   # no change between the stamp and the read: none is missed or seen twice
+            server_time = self._stamp()
+            rows = self.store.all(sql + " ORDER BY id", params)
+        forms = [view(row, app.seller_tax_id) for row in rows]
+        return {"forms": [form for form in forms if form["direction"] == direction], "serverTime": server_time}
 
     # --- applying ------------------------------------------------------------------------------
 
@@ -164,11 +185,11 @@ class RedForms:
         if blue["kind"] != "blue" or blue["status"] != ISSUED:
             raise Refusal("STATE_CONFLICT", f"蓝字发票状态为 {blue['status']}，不能红冲 / "
                                             f"the blue invoice is {blue['status']}: it cannot be reversed")
-        blue_invoice = Invoice.from_wire(json.loads(blue["payload"]))
+        blue_invoice = from_wire(Invoice, json.loads(blue["payload"]))
         reserved = self._reserved(blue["invoice_number"])
         errors = rules.validate_red_form(form, blue_invoice=blue_invoice, already_reversed=reserved)
         if errors:
-            raise Refusal("PARAMETER_ERROR", errors=[error.to_wire() for error in errors])
+            raise Refusal("PARAMETER_ERROR", errors=errors_to_wire(errors))
         lines = form.lines or self._full(blue_invoice)
         if form.applicant == "buyer":
             status = "03"
@@ -182,10 +203,10 @@ class RedForms:
             "form_number": number, "app_id": app_id, "serial_no": form.serial_no, "applicant": form.applicant,
             "seller_tax_id": blue["seller_tax_id"], "buyer_tax_id": blue["buyer_tax_id"],
             "blue_invoice_number": blue["invoice_number"], "reason": form.reason, "status": status,
-            "lines": json.dumps([line.to_wire() for line in lines]),
+            "lines": json.dumps([to_wire(line) for line in lines]),
             "total_amount": str(money(sum(line.amount for line in lines))),
             "total_tax": str(money(sum(line.tax_amount for line in lines))),
-            "created_ms": now_ms, "expires_ms": now_ms + LAPSE_MS, "updated_ms": now_ms,
+            "created_ms": now_ms, "expires_ms": now_ms + LAPSE_MS, "updated_ms": self._stamp(),
             "payload_sm3": payload_sm3,
         }
         row = insert_row(db, "red_forms", values)
@@ -201,7 +222,7 @@ class RedForms:
 
     def _move(self, db, row, status):
         db.execute("UPDATE red_forms SET status = ?, updated_ms = ? WHERE id = ?",
-                   (status, self.clock.now_ms(), row["id"]))
+                   (status, self._stamp(), row["id"]))
         row = self._by_id(row["id"])
         self._notify(db, row)
         return row
@@ -249,7 +270,7 @@ class RedForms:
     def issue_red_invoice(self, app, serial_no, form_number, payload_sm3):
         self.lapse_due()
         with self.store.transaction() as db:
-            self.ledger.refuse_duplicate(app.app_id, serial_no, payload_sm3)
+            self.ledger.refuse_duplicate(app.app_id, serial_no, payload_sm3, "red")
             form = self._visible(app, form_number)
             if side_of(app.seller_tax_id, form) != "seller":
                 raise Refusal("PERMISSION_DENIED", "只有销方可以开具红字发票 / only the seller issues the red invoice")
@@ -257,7 +278,7 @@ class RedForms:
                 raise self._conflict(form, ("used for a red invoice", "开具红字发票"))
             blue = self.store.one("SELECT * FROM invoices WHERE invoice_number = ?",
                                   (form["blue_invoice_number"],))
-            red = self._red_invoice(serial_no, form, Invoice.from_wire(json.loads(blue["payload"])))
+            red = self._red_invoice(serial_no, form, from_wire(Invoice, json.loads(blue["payload"])))
             now_ms = self.clock.now_ms()
             number, issue_time, qr = self.ledger.stamp(app, red.invoice_type, money(red.total_with_tax), now_ms)
             row = self.ledger.insert(db, app, red, payload_sm3=payload_sm3, charged_period=period(now_ms),
@@ -265,7 +286,7 @@ class RedForms:
                                      issue_time=issue_time, qr_payload=qr)
             self.ledger.reverse_lines(db, blue, form_lines(form))
             db.execute("UPDATE red_forms SET red_invoice_number = ?, updated_ms = ? WHERE id = ?",
-                       (number, now_ms, form["id"]))
+                       (number, self._stamp(), form["id"]))
             return result(row)
 
     @staticmethod

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .. import protocol
+from .. import callback
+from ..client import Keyring
 from .clock import iso, real_ms
 
 _logger = logging.getLogger(__name__)
@@ -92,9 +93,9 @@ class Callbacks:
         if app is None:
             error = "application no longer exists"
         else:
-            body = protocol.seal(app.sm4_key, json.loads(row["payload"]))
             path = urlsplit(row["url"]).path or "/"
-            headers = protocol.request_headers(app.app_id, app.secret_bytes, path, body)
+            body, headers = callback.seal(Keyring(app.secret, app.sm4_key_hex), app.app_id, path,
+                                          json.loads(row["payload"]))
             try:
                 response = self._session.post(row["url"], data=body, headers=headers, timeout=SEND_TIMEOUT)
                 answer = response.json() if response.content else {}

@@ -5,8 +5,9 @@ import logging
 import threading
 from decimal import Decimal
 
-from ..catalogue import DEFAULT_CSV
-from ..documents import CatalogueEntry
+from ....catalogue import DEFAULT_CSV
+from ....documents import CatalogueEntry
+from ..wire import from_wire
 from .apps import DEFAULT_APP, AppRegistry, parse_app_spec, parse_quota
 from .callbacks import Callbacks
 from .classification import ClassificationTable
@@ -38,7 +39,8 @@ class Sandbox:
                  timestamp_window=300, admin_token=None, catalogue=DEFAULT_CSV, quota=DEFAULT_QUOTA,
                  callback_url=None, fault_busy=0.0, retry_after=2, fault_timeout=0.0, timeout_seconds=30.0,
                  fault_drop=0.0, fault_malformed=0.0, fault_slow=0.0, slow_seconds=2.0, fault_seed=None,
-                 pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0, read_timeout=READ_TIMEOUT):
+                 pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0, login_lapsed=False,
+                 read_timeout=READ_TIMEOUT):
         # Bad values are refused before any file is created.
         default_quota = parse_quota(quota)
         apps = [parse_app_spec(spec) if isinstance(spec, str) else spec for spec in app]
@@ -46,7 +48,8 @@ class Sandbox:
             "busy": fault_busy, "retry_after": retry_after, "timeout": fault_timeout,
             "timeout_seconds": timeout_seconds, "drop": fault_drop, "malformed": fault_malformed,
             "slow": fault_slow, "slow_seconds": slow_seconds, "seed": fault_seed, "pending_rate": pending_rate,
-            "pending_seconds": pending_seconds, "pending_fail_rate": pending_fail_rate}))
+            "pending_seconds": pending_seconds, "pending_fail_rate": pending_fail_rate,
+            "login_lapsed": login_lapsed}))
         if not read_timeout > 0:
             raise ValueError(f"read timeout {read_timeout} is not a number of seconds > 0")
         self.host, self.port = host, port
@@ -204,7 +207,7 @@ class Sandbox:
 
     def upsert_catalogue(self, entries):
         """Add or change classification codes (CatalogueEntry objects or their wire dicts)."""
-        entries = [e if isinstance(e, CatalogueEntry) else CatalogueEntry.from_wire(e) for e in entries]
+        entries = [e if isinstance(e, CatalogueEntry) else from_wire(CatalogueEntry, e) for e in entries]
         return self.table.upsert(entries)
 
     def invoices(self, app_id=None):

@@ -1,6 +1,7 @@
 """The one exception the platform's services raise to answer with a return code."""
 
-from ..errors import FieldError
+from ....errors import FieldError
+from ..wire import field_error_to_wire
 
 
 class Refusal(Exception):
@@ -21,4 +22,4 @@ class Refusal(Exception):
 
 def parameter_error(field, code, message, message_zh):
     """A 1001 refusal about one field."""
-    return Refusal("PARAMETER_ERROR", errors=[FieldError(field, code, message, message_zh).to_wire()])
+    return Refusal("PARAMETER_ERROR", errors=[field_error_to_wire(FieldError(field, code, message, message_zh))])

@@ -13,8 +13,9 @@ import math
 import os
 import threading
 
-from ..catalogue import Catalogue, read_csv
-from ..documents import CatalogueEntry
+from ....catalogue import Catalogue, read_csv
+from ....documents import CatalogueEntry
+from ..wire import from_wire, to_wire
 
 MAX_PAGE_SIZE = 1000
 _csv_cache = {}
@@ -32,7 +33,7 @@ def _read_csv_cached(path):
 
 def _content(entry):
     """An entry's wire JSON without its change time: what decides whether it changed."""
-    wire = entry.to_wire()
+    wire = to_wire(entry)
     wire.pop("updatedAt")
     return json.dumps(wire, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -59,7 +60,7 @@ class ClassificationTable:
             else:
                 changed.append(entry)
         for row in stored.values():  # rows only the database has (admin upserts)
-            self.lookup.update([CatalogueEntry.from_wire(json.loads(row["entry"]))])
+            self.lookup.update([from_wire(CatalogueEntry, json.loads(row["entry"]))])
             self.updated[row["code"]] = row["updated_ms"]
         if changed:
             self.upsert(changed)
@@ -90,7 +91,7 @@ class ClassificationTable:
             server_time = self._stamp()  # later upserts get a later stamp
             codes = sorted(code for code, updated in self.updated.items() if updated > since)
         start = (page - 1) * page_size
-        items = [{**self.lookup.get(code).to_wire(), "updatedAt": self.updated[code]}
+        items = [{**to_wire(self.lookup.get(code)), "updatedAt": self.updated[code]}
                  for code in codes[start:start + page_size]]
         return {"items": items, "page": page,
                 "pageCount": max(1, math.ceil(len(codes) / page_size)), "total": len(codes),

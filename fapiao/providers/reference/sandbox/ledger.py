@@ -10,8 +10,9 @@ import base64
 import json
 from decimal import Decimal
 
-from .. import crypto, rules
-from ..documents import RED_FORM_AWAITING, RED_FORM_ISSUABLE, Invoice, InvoiceResult, QuotaResult
+from .... import crypto, rules
+from ....documents import RED_FORM_AWAITING, RED_FORM_ISSUABLE, Invoice, InvoiceResult, QuotaResult
+from ..wire import from_wire, to_wire
 from . import render
 from .clock import at, iso, period
 from .refusal import Refusal
@@ -48,14 +49,14 @@ def qr_payload(invoice_type, number, total_with_tax, day):
 
 def result(row):
     """The InvoiceResult wire dict of an invoice row."""
-    return InvoiceResult(
+    return to_wire(InvoiceResult(
         serial_no=row["serial_no"], status=row["status"], invoice_number=row["invoice_number"] or "",
         invoice_type=row["invoice_type"], issue_time=row["issue_time"], qr_payload=row["qr_payload"],
         total_amount=Decimal(row["total_amount"]), total_tax=Decimal(row["total_tax"]),
         total_with_tax=Decimal(row["total_with_tax"]), blue_invoice_number=row["blue_invoice_number"],
         red_form_number=row["red_form_number"], failure_code=row["failure_code"],
         failure_message=row["failure_message"], buyer_tax_id=row["buyer_tax_id"], buyer_name=row["buyer_name"],
-    ).to_wire()
+    ))
 
 
 class Ledger:
@@ -81,9 +82,15 @@ class Ledger:
         return self.store.one("SELECT * FROM invoices WHERE app_id = ? AND serial_no = ?",
                               (app_id, serial_no))
 
-    def refuse_duplicate(self, app_id, serial_no, payload_sm3):
-        """3001 with the original result when the serial number is known."""
+    def refuse_duplicate(self, app_id, serial_no, payload_sm3, kind):
+        """3001 with the original result when the serial number is known; 3006 when it is a
+        ``kind`` (blue / red) invoice's serial number that holds the other kind: blue and red
+        invoices share the serial numbers (one query answers both), never the result."""
         row = self.by_serial(app_id, serial_no)
+        if row is not None and row["kind"] != kind:
+            held = {"blue": "蓝字", "red": "红字"}.get(row["kind"], "")
+            raise Refusal("SERIAL_IN_USE", f"流水号 {serial_no} 已用于{held}发票 / "
+                                           f"serial number {serial_no} is a {row['kind']} invoice's")
         if row is not None:
             raise Refusal("DUPLICATE_SERIAL",
                           data={**result(row), "sameContent": row["payload_sm3"] == payload_sm3})
@@ -91,7 +98,7 @@ class Ledger:
     def issue(self, app, invoice, payload_sm3, pending_seconds=None, fails=False):
         """Issue a blue invoice at once, or accept it as pending for ``pending_seconds``."""
         with self.store.transaction() as db:
-            self.refuse_duplicate(app.app_id, invoice.serial_no, payload_sm3)
+            self.refuse_duplicate(app.app_id, invoice.serial_no, payload_sm3, "blue")
             now_ms = self.clock.now_ms()
             month = period(now_ms)
             total, used = self.quota_total(app), self.quota_used(app.app_id, month)
@@ -118,7 +125,7 @@ class Ledger:
             "total_amount": str(money(invoice.total_amount)),
             "total_tax": str(money(invoice.total_tax)), "total_with_tax": str(money(invoice.total_with_tax)),
             "blue_invoice_number": invoice.blue_invoice_number, "red_form_number": invoice.red_form_number,
-            "payload": json.dumps(invoice.to_wire(), ensure_ascii=False), "payload_sm3": payload_sm3,
+            "payload": json.dumps(to_wire(invoice), ensure_ascii=False), "payload_sm3": payload_sm3,
             "period": charged_period, "created_ms": now_ms, **columns,
         }
         row = insert_row(db, "invoices", values)
@@ -204,7 +211,7 @@ class Ledger:
         reversed_sums = {line["line_no"]: (line["reversed_quantity"], line["reversed_amount"], line["reversed_tax"])
                          for line in self.lines(blue_row["id"])}
         # The rules say what is left: a discount line counts with the line it discounts.
-        left = rules.left_to_reverse(Invoice.from_wire(json.loads(blue_row["payload"])),
+        left = rules.left_to_reverse(from_wire(Invoice, json.loads(blue_row["payload"])),
                                      {number: tuple(map(Decimal, sums)) for number, sums in reversed_sums.items()})
         if all(amount == 0 and tax == 0 for _, amount, tax in left.values()):
             db.execute("UPDATE invoices SET status = ? WHERE id = ?", (RED_REVERSED, blue_row["id"]))
@@ -236,8 +243,8 @@ class Ledger:
     def quota(self, app):
         current = period(self.clock.now_ms())
         total, used = self.quota_total(app), self.quota_used(app.app_id, current)
-        return QuotaResult(total=money(total), used=money(used), remaining=money(max(total - used, 0)),
-                           period=current).to_wire()
+        return to_wire(QuotaResult(total=money(total), used=money(used), remaining=money(max(total - used, 0)),
+                           period=current))
 
     # --- files ---------------------------------------------------------------------------------
 

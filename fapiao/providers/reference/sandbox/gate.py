@@ -9,8 +9,10 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from .. import crypto, protocol
-from ..errors import CryptoError
+from .... import crypto
+from ....errors import CryptoError
+from .. import protocol
+from ..wire import errors_to_wire
 from .clock import real_ms
 from .refusal import Refusal
 
@@ -139,12 +141,16 @@ class Gateway:
         # before any service reads the payload, every one of them with its path.
         errors = protocol.payload_errors(payload)
         if errors:
-            return answer("PARAMETER_ERROR", errors=[error.to_wire() for error in errors])
+            return answer("PARAMETER_ERROR", errors=errors_to_wire(errors))
         try:
             args = self.services.read(name, payload)
         except Refusal as refusal:
             return refused(refusal)
 
+        settings = self.faults.settings(app)
+        if settings.login_lapsed and name in protocol.BUREAU_SERVICES:
+            self.store.count_fault(app.app_id, "loginLapsed")
+            return answer("LOGIN_REQUIRED")
         faults = self.faults.draw(app)
         # busy and drop pre-empt the others: only what happens is counted.
         faults = next(({f} for f in ("busy", "drop") if f in faults), faults)
@@ -152,7 +158,6 @@ class Gateway:
             self.store.count_fault(app.app_id, fault)
         if faults & FAILING_FAULTS:  # one failed request, however many faults made it fail
             self.store.count_fault(app.app_id, "failedRequests")
-        settings = self.faults.settings(app)
         if "busy" in faults:
             return answer("SYSTEM_BUSY", retry_after=settings.retry_after)
         if "drop" in faults:

@@ -1,14 +1,19 @@
 """The /v1 services: each one reads its payload (1001 with every field error
 when it cannot), then acts on the platform and returns its result data.
 
+A submission's payload is read as far as it can be, then the rules run on
+what was read: one answer lists the fields that cannot be read (a missing
+total, a text where a number goes) together with every rule the rest breaks.
+
 Reading is separate from acting because fault injection sits between the
 two: a payload is refused before any fault is drawn, and a fault that says
 "nothing processed" comes before anything is done.
 """
 
-from .. import rules
-from ..documents import RED_FORM_STATES, Invoice, RedForm
-from ..errors import FieldError, ValidationFailed
+from .... import rules
+from ....documents import RED_FORM_STATES, Invoice, RedForm
+from ....errors import FieldError
+from ..wire import errors_to_wire, line_number_errors, read
 from .classification import MAX_PAGE_SIZE
 from .ledger import canonical_sm3
 from .refusal import Refusal, parameter_error
@@ -19,14 +24,18 @@ MAX_BATCH = 100
 
 def _refuse_errors(errors):
     if errors:
-        raise Refusal("PARAMETER_ERROR", errors=[error.to_wire() for error in errors])
+        raise Refusal("PARAMETER_ERROR", errors=errors_to_wire(errors))
 
 
-def _from_wire(cls, payload):
-    try:
-        return cls.from_wire(payload)
-    except ValidationFailed as failed:
-        _refuse_errors(failed.errors)
+def _read_checked(cls, payload, *checks):
+    """The ``cls`` document in ``payload``, or 1001 listing what cannot be read and what each of
+    ``checks`` (document -> FieldErrors) finds: a field that cannot be read is reported once."""
+    document, errors = read(cls, payload)
+    unreadable = {error.field for error in errors}
+    for check in checks:
+        errors += [error for error in check(document) if error.field not in unreadable]
+    _refuse_errors(errors)
+    return document
 
 
 def _text(payload, key, required=True):
@@ -78,6 +87,13 @@ def _serial_no(payload):
     return serial_no
 
 
+def _blue_only(invoice):
+    if invoice.kind == "blue":
+        return []
+    return [FieldError("kind", "KIND_NOT_ALLOWED", "must be blue here: red invoices are issued from a red form",
+                       "此处只能开具蓝字发票：红字发票请通过红字确认单开具")]
+
+
 class Services:
     def __init__(self, ledger, forms, table, faults):
         self.ledger = ledger
@@ -114,13 +130,8 @@ class Services:
     # --- invoices -----------------------------------------------------------------------
 
     def _read_invoice(self, payload):
-        invoice = _from_wire(Invoice, payload)
-        errors = rules.validate_invoice(invoice, self.table.lookup)
-        if invoice.kind != "blue":
-            errors.append(FieldError("kind", "KIND_NOT_ALLOWED",
-                                     "must be blue here: red invoices are issued from a red form",
-                                     "此处只能开具蓝字发票：红字发票请通过红字确认单开具"))
-        _refuse_errors(errors)
+        invoice = _read_checked(Invoice, payload, lambda _: line_number_errors(payload),
+                                lambda invoice: rules.validate_invoice(invoice, self.table.lookup), _blue_only)
         return invoice, canonical_sm3(payload)
 
     def _issue(self, app, args):
@@ -147,9 +158,7 @@ class Services:
 
     @staticmethod
     def _read_red_form(payload):
-        form = _from_wire(RedForm, payload)
-        _refuse_errors(rules.validate_red_form(form))
-        return form, canonical_sm3(payload)
+        return _read_checked(RedForm, payload, rules.validate_red_form), canonical_sm3(payload)
 
     @staticmethod
     def _read_form_query(payload):

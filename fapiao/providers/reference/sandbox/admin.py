@@ -10,8 +10,9 @@ import hmac
 import ipaddress
 from urllib.parse import parse_qs
 
+from ....documents import RedForm
 from .. import protocol
-from ..documents import RedForm
+from ..wire import errors_to_wire, from_wire
 from .faults import FaultSettings
 from .gate import json_reply
 from .refusal import Refusal
@@ -87,7 +88,7 @@ def _buyer_apply(sandbox, body):
     number = _required(body, "blueInvoiceNumber")
     reason = body.get("reason") or "01"
     # Read the lines as a form's, for the same field errors (ValidationFailed: 400).
-    lines = RedForm.from_wire({"serialNo": "admin", "blueInvoiceNumber": number, "reason": reason,
+    lines = from_wire(RedForm, {"serialNo": "admin", "blueInvoiceNumber": number, "reason": reason,
                                "lines": body.get("lines") or []}).lines
     return {"form": sandbox.buyer_apply_red_form(number, reason, lines, app_id=body.get("appId"))}
 
@@ -164,7 +165,7 @@ def handle(sandbox, request):
             errors = protocol.payload_errors(arguments)
             if errors:
                 raise Refusal("PARAMETER_ERROR", "; ".join(map(str, errors)),
-                              errors=[error.to_wire() for error in errors])
+                              errors=errors_to_wire(errors))
         return json_reply(200, route(sandbox, arguments))
     except protocol.EnvelopeError as error:
         return json_reply(400, {"error": str(error)})

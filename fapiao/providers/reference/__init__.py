@@ -1,0 +1,40 @@
+"""The reference provider: our own protocol (docs/protocol.md) and its embedded sandbox.
+
+- ``protocol``: the envelope (SM4-CBC, HMAC-SM3 / SM2 signatures, replay rules, return codes);
+- ``wire``: the neutral documents as our JSON;
+- ``client``: the provider (``PlatformClient``), with the ``Keyring`` that holds the credentials
+  in closures;
+- ``callback``: callbacks sealed (the platform's side), verified, opened and answered (the ERP's);
+- ``capabilities``: what the platform offers and the settings it needs;
+- ``sandbox``: the platform itself, for development and tests (``python -m fapiao.sandbox``).
+
+docs/providers/reference.md says more.
+"""
+
+from ... import provider
+from .capabilities import CAPABILITIES, CODE, LABEL, SETTINGS
+from .client import ClientConfig, PlatformClient
+
+_CONFIG_OPTIONS = ("connect_timeout", "read_timeout", "retry_schedule", "verify_tls")
+_CLIENT_OPTIONS = ("sleep", "session")
+
+
+def connect(settings, exchange_hook=None, **options):
+    """A PlatformClient for one company. ``settings``: ``endpoint``, ``app_id``, and the secret
+    ``app_secret``, ``sm4_key``, ``sm2_private_key`` as zero-argument callables (provider.reveal),
+    opened here once into the client's Keyring. ``options``: ``connect_timeout``, ``read_timeout``,
+    ``retry_schedule`` (waits between attempts, () for none), ``verify_tls``, ``sleep``, ``session``."""
+    unknown = set(options) - set(_CONFIG_OPTIONS) - set(_CLIENT_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
+    config = ClientConfig(
+        settings.get("endpoint") or "", settings.get("app_id") or "",
+        provider.reveal(settings, "app_secret"), provider.reveal(settings, "sm4_key"),
+        sm2_private_key=provider.reveal(settings, "sm2_private_key"),
+        **{name: options[name] for name in _CONFIG_OPTIONS if name in options})
+    return PlatformClient(config, exchange_hook=exchange_hook,
+                          **{name: options[name] for name in _CLIENT_OPTIONS if name in options})
+
+
+SPEC = provider.register(provider.ProviderSpec(code=CODE, label=LABEL, connect=connect,
+                                               capabilities=CAPABILITIES, settings=SETTINGS))
