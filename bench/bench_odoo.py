@@ -258,7 +258,7 @@ def phase_make_pending(sync_ids):
         for start in range(0, len(sync_ids), 500):
             moves = env["account.move"].browse(sync_ids[start:start + 500])
             moves._l10n_cn_einv_enqueue()
-            with _company(env)._l10n_cn_einv_client() as client:
+            with _company(env)._l10n_cn_einv_provider() as client:
                 for move in moves:
                     result = client.issue(move._l10n_cn_einv_document())
                     assert result.status == "pending", result

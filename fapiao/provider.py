@@ -329,13 +329,20 @@ class ProviderSpec:
 
     ``connect(settings, exchange_hook=None, **options)`` builds a :class:`Provider` for one company:
     ``settings`` maps each :class:`Setting` name to its value, a secret one to a zero-argument
-    callable returning its text (:func:`reveal`); ``options`` are the layer's tuning (timeouts ...)."""
+    callable returning its text (:func:`reveal`); ``options`` are the layer's tuning, which every
+    provider accepts: ``read_timeout`` (seconds) and ``retry_schedule`` (waits between the
+    provider's own attempts, () for none: the Odoo layer retries from its queue)."""
 
     code: str
     label: str
     connect: Callable
     capabilities: Capabilities
     settings: tuple = ()
+    # Where the platform sends callbacks: ``callback_answer(path, headers, outcome, message="",
+    # retry_after=None)`` answers one without credentials (for a company that has none usable, or
+    # none at all), and ``callback_log_headers`` names the request headers the log keeps.
+    callback_answer: Callable | None = None
+    callback_log_headers: tuple = ()
 
 
 def reveal(settings, name):

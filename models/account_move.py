@@ -23,17 +23,18 @@ submission the platform definitively failed gets a new serial number.
 import hashlib
 import logging
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import SUPERUSER_ID, Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, float_round
+from odoo.tools import SQL, email_split, float_compare
 
-from ..fapiao import documents, rules, title
-from ..fapiao.client import MAX_QUERY_BATCH
+from ..fapiao import chinatime, documents, rules, title
 from ..fapiao.errors import PlatformError, TransientError
-from .l10n_cn_einv_guard import check_access, flow, text_as_html
-from .l10n_cn_einv_red_form import deterministic_serial
+from .l10n_cn_einv_guard import check_access, flow, in_flow, text_as_html
+from .l10n_cn_einv_red_form import RED_REASONS, deterministic_serial, money
 
 _logger = logging.getLogger(__name__)
 
@@ -61,6 +62,10 @@ PRINTED_LINE_FIELDS = {
 }
 LOCKED_STATES = ("to_issue", "submitting", "pending", "issued")
 QUEUE_STATES = ("to_issue", "submitting")
+IN_PROGRESS = ("to_issue", "submitting", "pending")
+DELIVERY_TEMPLATE = "l10n_cn_einvoice.email_template_l10n_cn_einv_delivery"
+# Context key: ids of invoices that Send & Print is about to mail itself.
+MAILED_BY_SEND = "l10n_cn_einv_mailed_by_send"
 
 
 def buyer_title_values(partner):
@@ -202,6 +207,12 @@ class AccountMove(models.Model):
                                    note=_("Taken out of the e-invoice queue: the invoice was reset."))
 
     def button_draft(self):
+        waiting = self.sudo().l10n_cn_einv_credit_form_ids.filtered(
+            lambda f: f._l10n_cn_einv_holds_amounts() and f.state != "red_issued")
+        if waiting:
+            raise UserError(_("The credit notes %(moves)s have red-letter forms on the tax platform (%(forms)s): "
+                              "revoke them before resetting to draft.", moves=", ".join(waiting.credit_move_id.mapped(
+                                  "name")), forms=", ".join(waiting.mapped("name"))))
         self._l10n_cn_einv_dequeue_for_draft()
         self._l10n_cn_einv_refuse_if_locked(_("Resetting to draft"))
         return super().button_draft()
@@ -383,7 +394,7 @@ class AccountMove(models.Model):
         """Submit queued invoices at once (rows locked by the caller), one client per company;
         their files are fetched at once too."""
         for company, company_moves in self.grouped("company_id").items():
-            with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
+            with company._l10n_cn_einv_provider(self) as client:
                 company_moves._l10n_cn_einv_submit(client, fetch_documents=True, after_each=after_each)
 
     # --- automatic issue when paid -------------------------------------------------------------
@@ -497,35 +508,10 @@ class AccountMove(models.Model):
             raise
         self.invalidate_recordset()
 
-    def _l10n_cn_einv_log_router(self, company=None):
-        """Exchange hook writing each exchange to the log, linked to the invoice it concerns
-        (found by serial number, or by invoice number for document downloads), within the
-        client's company: numbers are only unique on one platform."""
-        log = self.env["l10n_cn_einv.log"]
-        company = company or self.company_id[:1]
-        scope = [("company_id", "=", company.id)] if company else []
-        found = {}
-
-        def remember(moves):
-            """Invoices about to be sent: their exchanges are linked without a search."""
-            found.update({("serial", move.l10n_cn_einv_serial_no): move for move in moves})
-
-        def move_of(exchange):
-            request = exchange.request or {}
-            serials = [exchange.serial_no] if exchange.serial_no else list(request.get("serialNos") or [])[:1]
-            key = ("serial", serials[0]) if serials else ("number", request.get("invoiceNumber"))
-            if not key[1]:
-                return self.browse()
-            if key not in found:
-                field = "l10n_cn_einv_serial_no" if key[0] == "serial" else "l10n_cn_einv_number"
-                found[key] = self.search([*scope, (field, "=", key[1])], limit=1)
-            return found[key]
-
-        def hook(exchange):
-            move = move_of(exchange)
-            log._l10n_cn_einv_record(move.company_id or self.env.company, exchange, move or None)
-        hook.remember = remember
-        return hook
+    def _l10n_cn_einv_log_keys(self):
+        """What the platform's exchanges may name this invoice by (see l10n_cn_einv.log)."""
+        return [(name, value) for name, value in (("serial_no", self.l10n_cn_einv_serial_no),
+                                                  ("invoice_number", self.l10n_cn_einv_number)) if value]
 
     def _l10n_cn_einv_submit(self, client, fetch_documents=False, after_each=None):
         """One attempt for each of these queued invoices (rows locked by the caller). The caller
@@ -670,22 +656,17 @@ class AccountMove(models.Model):
             problems=problems)), uncertain=False)
         return True
 
-    def _l10n_cn_einv_after_issue(self):
-        """Extension point once an e-invoice is issued and its files fetched (delivery hooks in)."""
 
     @staticmethod
     def _l10n_cn_einv_parse_time(text):
-        """ISO 8601 with +08:00 -> naive UTC datetime as Odoo stores it."""
-        if not text:
-            return fields.Datetime.now()
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo:
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-        return moment
+        """A time the platform gave -> naive UTC datetime as Odoo stores it (now when it gave none)."""
+        return chinatime.parse_platform_time(text) or fields.Datetime.now()
 
     def _l10n_cn_einv_fetch_documents(self, client):
-        """Attach the platform's PDF and XML; a failure leaves them for the poll cron."""
+        """Attach the platform's PDF and XML; a failure leaves them for the poll cron. Files that
+        arrive after the issue are delivered then."""
         self.ensure_one()
+        had_pdf = bool(self.l10n_cn_einv_pdf_id)
         attachments = self.env["ir.attachment"]
         vals = {}
         try:
@@ -706,6 +687,8 @@ class AccountMove(models.Model):
             # logged, not posted: posting would make the PDF the entry's main attachment through
             # account.move.write, the slowest step of the Issue button
             self._message_log(body=_("E-invoice files received."), attachment_ids=attachments.ids)
+        if not had_pdf and self.l10n_cn_einv_pdf_id:
+            self._l10n_cn_einv_deliver_if_due()
 
     def _l10n_cn_einv_notify_result(self, extra_lines=()):
         issued = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
@@ -792,8 +775,8 @@ class AccountMove(models.Model):
                 moves.invalidate_recordset()
                 for company, company_moves in moves.grouped("company_id").items():
                     if company not in clients:
-                        router = self._l10n_cn_einv_log_router(company)
-                        clients[company] = (company._l10n_cn_einv_client(router), router)
+                        router = self.env["l10n_cn_einv.log"]._l10n_cn_einv_router(company)
+                        clients[company] = (company._l10n_cn_einv_provider(exchange_hook=router), router)
                     client, router = clients[company]
                     router.remember(company_moves)
                     company_moves._l10n_cn_einv_submit(client, after_each=report)
@@ -812,7 +795,6 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_cron_poll_pending(self, batch_size=100, company_ids=None):
         """Bring pending submissions up to date: per batch one platform query and a constant
         number of database queries (results written together, files left to the files cron)."""
-        batch_size = min(batch_size, MAX_QUERY_BATCH)  # what one platform query answers
         processed, last_id = 0, 0
         while True:
             self.env["account.move"].flush_model(["l10n_cn_einv_state"])
@@ -848,7 +830,7 @@ class AccountMove(models.Model):
                 break
             last_id = max(moves.ids)
             for company, company_moves in moves.grouped("company_id").items():
-                with company._l10n_cn_einv_client(company_moves._l10n_cn_einv_log_router(company)) as client:
+                with company._l10n_cn_einv_provider(company_moves) as client:
                     for move in company_moves:
                         move._l10n_cn_einv_fetch_documents(client)
             done |= moves
@@ -857,12 +839,15 @@ class AccountMove(models.Model):
         return done
 
     def _l10n_cn_einv_poll(self, company):
-        with company._l10n_cn_einv_client(self._l10n_cn_einv_log_router(company)) as client:
-            try:
-                results = client.query(self.mapped("l10n_cn_einv_serial_no"))
-            except PlatformError as error:
-                _logger.warning("polling e-invoice results failed: %s", error.message)
-                return
+        """One platform query per as many serial numbers as the platform answers at once."""
+        chunk = company._l10n_cn_einv_capabilities().query_batch or len(self)
+        results = {}
+        with company._l10n_cn_einv_provider(self) as client:
+            for start in range(0, len(self), chunk):
+                try:
+                    results.update(client.query(self[start:start + chunk].mapped("l10n_cn_einv_serial_no")))
+                except PlatformError as error:
+                    _logger.warning("polling e-invoice results failed: %s", error.message)
         for move in self:
             result = results.get(move.l10n_cn_einv_serial_no)
             if result and result.status != "pending":
@@ -882,84 +867,420 @@ class AccountMove(models.Model):
         return (self.env.uid == SUPERUSER_ID and self.env.context.get("l10n_cn_einv_commit")) \
             or self.env["account.move.send"]._can_commit()
 
+    # --- red reversal (红冲) ----------------------------------------------------------------------
 
-class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
+    l10n_cn_einv_red_form_ids = fields.One2many("l10n_cn_einv.red.form", "blue_move_id", "Red-Letter Forms",
+                                                l10n_cn_einv_flow=True)
+    l10n_cn_einv_credit_form_ids = fields.One2many("l10n_cn_einv.red.form", "credit_move_id",
+                                                   "Red-Letter Forms of the Credit Note", l10n_cn_einv_flow=True)
+    l10n_cn_einv_red_form_count = fields.Integer("Red Form Count", compute="_compute_l10n_cn_einv_red_form_count")
+    l10n_cn_einv_credit_form_state = fields.Selection(
+        related="l10n_cn_einv_credit_form_ids.state", string="Red-Letter Form Status")
+    l10n_cn_einv_red_reason = fields.Selection(
+        RED_REASONS, string="Red Reversal Reason", copy=False,
+        help="Why the issued e-invoice is red-reversed (冲红原因); printed on the red-letter confirmation form.")
+    l10n_cn_einv_red_amount = fields.Monetary(
+        "Red-Reversed Amount", compute="_compute_l10n_cn_einv_red_status", store=True, l10n_cn_einv_flow=True,
+        help="Total (tax included) of the red invoices issued against this e-invoice.")
+    l10n_cn_einv_red_status = fields.Selection(
+        [("none", "Not Red-Reversed"), ("partial", "Partially Red-Reversed"), ("full", "Fully Red-Reversed")],
+        string="Red Reversal", compute="_compute_l10n_cn_einv_red_status", store=True, l10n_cn_einv_flow=True)
 
-    # --- what was submitted cannot change by any path ---------------------------------------
+    def _compute_l10n_cn_einv_red_form_count(self):
+        for move in self:
+            move.l10n_cn_einv_red_form_count = len(
+                move.sudo().l10n_cn_einv_red_form_ids | move.sudo().l10n_cn_einv_credit_form_ids)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        move_ids = {vals["move_id"] for vals in vals_list if vals.get("move_id")}
-        if move_ids:
-            self.env["account.move"].browse(move_ids)._l10n_cn_einv_refuse_if_locked(_("Adding invoice lines"))
-        return super().create(vals_list)
+    @api.depends("l10n_cn_einv_red_form_ids.state", "l10n_cn_einv_red_form_ids.total_with_tax", "amount_total")
+    def _compute_l10n_cn_einv_red_status(self):
+        for move in self:
+            issued = move.sudo().l10n_cn_einv_red_form_ids.filtered(lambda f: f.state == "red_issued")
+            amount = -sum(issued.mapped("total_with_tax"))
+            move.l10n_cn_einv_red_amount = amount
+            if not issued:
+                move.l10n_cn_einv_red_status = "none"
+            elif move.currency_id.compare_amounts(amount, move.amount_total) >= 0:
+                move.l10n_cn_einv_red_status = "full"
+            else:
+                move.l10n_cn_einv_red_status = "partial"
 
-    def write(self, vals):
-        printed = PRINTED_LINE_FIELDS & set(vals)
-        if printed:
-            move_model = self.env["account.move"]
-            changing = self.filtered(lambda line: any(move_model._field_will_change(line, vals, name)
-                                                      for name in printed))
-            changing.move_id._l10n_cn_einv_refuse_if_locked(_("Changing invoice lines"))
-            if "move_id" in printed and vals["move_id"]:
-                move_model.browse(vals["move_id"])._l10n_cn_einv_refuse_if_locked(_("Moving invoice lines"))
-        return super().write(vals)
+    # --- which invoice line each printed line is ----------------------------------------------
 
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_l10n_cn_einv_locked(self):
-        self.move_id._l10n_cn_einv_refuse_if_locked(_("Deleting invoice lines"))
-
-    def _l10n_cn_einv_tax(self):
-        taxes = self.tax_ids.flatten_taxes_hierarchy()
-        return taxes[0] if len(taxes) == 1 and taxes.amount_type == "percent" else None
-
-    def _l10n_cn_einv_line_problems(self):
-        """Problems the rules cannot see: they need the Odoo records."""
+    def _l10n_cn_einv_blue_line_map(self):
+        """{line number on the issued e-invoice: invoice line}; a discounted line prints on two."""
         self.ensure_one()
-        problems = []
-        code = self.product_id.l10n_cn_einv_effective_tax_code_id if self.product_id else None
-        if not self.product_id:
-            problems.append(_("no product, so no tax classification code"))
-        elif not code:
-            problems.append(_("product %s has no tax classification code", self.product_id.display_name))
-        if not self._l10n_cn_einv_tax():
-            problems.append(_("needs exactly one percentage VAT tax"))
-        if self.quantity <= 0 or self.price_subtotal <= 0:
-            problems.append(_("quantity and amount must be positive on an invoice (use a credit note "
-                              "to reduce an issued invoice)"))
-        return problems
+        printed, number = {}, 0
+        for line in self.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+            for _printed_line in line._l10n_cn_einv_document_lines():
+                number += 1
+                printed[number] = line
+        return printed
 
-    def _l10n_cn_einv_document_lines(self):
-        """One document line, or a discounted line followed by its discount line."""
+    def _l10n_cn_einv_quantities_left(self, reversed_sums):
+        """{invoice line: quantity not red-reversed yet}, from the forms' sums per printed line."""
+        left = {}
+        for number, line in self._l10n_cn_einv_blue_line_map().items():
+            left[line] = left.get(line, line.quantity) + float(reversed_sums.get(number, (0,))[0])
+        return left
+
+    # --- credit notes raise red-letter forms --------------------------------------------------
+
+    def _l10n_cn_einv_needs_red_form(self):
+        """Whether reversing this customer invoice calls for a red invoice. Refuses what cannot
+        be red-reversed: an e-invoice still being issued, and (when a red reversal was asked
+        for explicitly) one never issued."""
         self.ensure_one()
-        currency = self.currency_id
-        code = self.product_id.l10n_cn_einv_effective_tax_code_id
-        tax = self._l10n_cn_einv_tax()
-        rate = documents.Decimal(str(tax.amount)) / 100 if tax else documents.Decimal("0")
-        name = rules.format_line_name(code.short_name or "", self.product_id.name or self.name or "")
-        dec = lambda value: documents.Decimal(str(float_round(value, precision_digits=2)))  # noqa: E731
-        amount = dec(self.price_subtotal)
-        tax_amount = dec(self.price_total - self.price_subtotal)
-        common = {"name": name, "classification_code": code.code or "", "tax_rate": rate,
-                  "spec": self.product_id.default_code or "", "unit": self.product_uom_id.name or "",
-                  "preferential_policy": "免税" if tax and not tax.amount else ""}
-        if not self.discount:
-            unit_price = documents.Decimal(str(float_round(self.price_subtotal / self.quantity, 8))) \
-                if self.quantity else None
-            return [documents.InvoiceLine(amount=amount, tax_amount=tax_amount,
-                                          amount_with_tax=amount + tax_amount,
-                                          quantity=documents.Decimal(str(self.quantity)), unit_price=unit_price,
-                                          **common)]
-        gross = currency.round(self.price_subtotal / (1 - self.discount / 100.0))
-        gross_amount = dec(gross)
-        gross_tax = (gross_amount * rate).quantize(documents.Decimal("0.01"))
-        discounted = documents.InvoiceLine(
-            amount=gross_amount, tax_amount=gross_tax, amount_with_tax=gross_amount + gross_tax,
-            quantity=documents.Decimal(str(self.quantity)),
-            unit_price=documents.Decimal(str(float_round(gross / self.quantity, 8))),
-            line_type="discounted", **common)
-        discount = documents.InvoiceLine(
-            amount=amount - gross_amount, tax_amount=tax_amount - gross_tax,
-            amount_with_tax=(amount - gross_amount) + (tax_amount - gross_tax), line_type="discount", **common)
-        return [discounted, discount]
+        if self.l10n_cn_einv_state in IN_PROGRESS:
+            raise UserError(_("The e-invoice of %s is being issued: wait for the platform's answer before "
+                              "reversing it.", self.name))
+        if self.l10n_cn_einv_state != "issued":
+            if self.env.context.get("l10n_cn_einv_red_required"):
+                raise UserError(_("%s was never issued as an e-invoice: there is nothing to red-reverse. "
+                                  "Credit or cancel it in Odoo only.", self.name))
+            return False
+        return True
+
+    def _l10n_cn_einv_red_plan(self):
+        """Values of the red-letter form this credit note calls for, checked by the rules against
+        what earlier forms took; None when it needs none. Raises a UserError naming every problem."""
+        self.ensure_one()
+        blue = self.reversed_entry_id
+        forms = self.env["l10n_cn_einv.red.form"].sudo()
+        if self.move_type != "out_refund" or blue.move_type != "out_invoice" \
+                or not blue._l10n_cn_einv_needs_red_form():
+            return None
+        if any(form._l10n_cn_einv_holds_amounts() for form in self.sudo().l10n_cn_einv_credit_form_ids):
+            return None     # raised already, e.g. the credit note of a confirmed inbound form
+        per_number, covered, labels = self._l10n_cn_einv_red_lines(blue)
+        blue_document = blue._l10n_cn_einv_document()
+        already = forms._l10n_cn_einv_reversed(blue)
+        blue_lines = blue.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        currency = blue.currency_id
+        full = not already and all(
+            float_compare(covered[line][0], line.quantity, precision_digits=6) == 0
+            and currency.compare_amounts(covered[line][1], line.price_subtotal) == 0
+            and currency.compare_amounts(covered[line][2], line.price_total) == 0 for line in blue_lines)
+        red_lines = [documents.RedFormLine(blue_line_no=number, quantity=-quantity if same_price else None,
+                                           amount=-amount, tax_amount=-tax)
+                     for number, (quantity, amount, tax, same_price) in sorted(per_number.items())]
+        reason = self.l10n_cn_einv_red_reason or "01"
+        document = documents.RedForm(serial_no=forms._l10n_cn_einv_serial_for(self),
+                                     blue_invoice_number=blue.l10n_cn_einv_number, reason=reason,
+                                     lines=[] if full else red_lines)
+        errors = rules.validate_red_form(document, blue_document, already)
+        if errors:
+            line_labels = [labels[number] for number in sorted(per_number)]
+            credit_name = self.name if self.name not in (False, "/") else _("The credit note")
+            raise UserError(_("%(credit)s cannot red-reverse e-invoice %(number)s of %(blue)s:\n%(problems)s",
+                              credit=credit_name, number=blue.l10n_cn_einv_number,
+                              blue=blue.name, problems="\n".join(
+                                  f"  - {self._l10n_cn_einv_describe(error, line_labels)}" for error in errors)))
+        self._l10n_cn_einv_check_red_total(blue)
+        if full:    # kept per line all the same, so that later forms know what is taken
+            red_lines = [documents.RedFormLine(
+                blue_line_no=line.line_no or index + 1, amount=-line.amount, tax_amount=-line.tax_amount,
+                quantity=None if line.quantity is None else -line.quantity)
+                for index, line in enumerate(blue_document.lines)]
+        return {
+            "company_id": self.company_id.id, "blue_move_id": blue.id, "blue_number": blue.l10n_cn_einv_number,
+            "credit_move_id": self.id, "reason": reason, "direction": "outbound", "applicant": "seller",
+            "serial_no": document.serial_no, "full_reversal": full,
+            "line_ids": forms._l10n_cn_einv_line_vals(red_lines, blue),
+        }
+
+    def _l10n_cn_einv_check_red_total(self, blue):
+        """Over the whole invoice as well: per line, a discounted line's reversal is checked
+        against its gross amount only."""
+        held = -sum(form.total_with_tax for form in self.env["l10n_cn_einv.red.form"].sudo().search(
+            [("blue_move_id", "=", blue.id)]) if form._l10n_cn_einv_holds_amounts())
+        currency = blue.currency_id
+        if currency.compare_amounts(held + self.amount_total, blue.amount_total) > 0:
+            raise UserError(_(
+                "This credit note would red-reverse %(amount)s of %(blue)s, but only %(left)s of its %(total)s are "
+                "left (%(held)s reversed or being reversed).", amount=self.amount_total, blue=blue.name,
+                left=max(blue.amount_total - held, 0.0), total=blue.amount_total, held=held))
+
+    def _l10n_cn_einv_red_lines(self, blue):
+        """What each credit note line reverses, by printed blue line number:
+        ({number: [quantity, amount, tax, same unit price]}, {blue line: [quantity, subtotal, total]},
+        {number: labels of the credit note lines})."""
+        printed = blue._l10n_cn_einv_blue_line_map()
+        numbers = defaultdict(list)
+        for number, line in printed.items():
+            numbers[line].append(number)
+        blue_lines = blue.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        per_number, labels, problems = {}, defaultdict(list), []
+        covered = defaultdict(lambda: [0.0, 0.0, 0.0])
+        taken = self.env["account.move.line"]
+        for index, line in enumerate(self.invoice_line_ids.filtered(lambda line: line.display_type == "product"),
+                                     start=1):
+            label = _("Line %(index)s (%(name)s)", index=index, name=line.name or line.product_id.display_name)
+            counterpart = line._l10n_cn_einv_blue_counterpart(blue_lines, taken)
+            if not counterpart:
+                problems.append(_("%(line)s is not a line of %(blue)s: a red invoice only reverses lines of the "
+                                  "e-invoice it reverses.", line=label, blue=blue.name))
+                continue
+            taken |= counterpart
+            number = numbers[counterpart][0]
+            same_price = len(numbers[counterpart]) == 1 and line.product_uom_id == counterpart.product_uom_id \
+                and float_compare(line.price_unit, counterpart.price_unit, precision_digits=6) == 0 \
+                and float_compare(line.discount, counterpart.discount, precision_digits=6) == 0
+            entry = per_number.setdefault(number, [Decimal(0), Decimal(0), Decimal(0), True])
+            entry[0] += Decimal(str(line.quantity))
+            entry[1] += money(line.price_subtotal)
+            entry[2] += money(line.price_total - line.price_subtotal)
+            entry[3] = entry[3] and same_price
+            labels[number].append(label)
+            for position, value in enumerate((line.quantity, line.price_subtotal, line.price_total)):
+                covered[counterpart][position] += value
+        if problems:
+            raise UserError("\n".join(problems))
+        return per_number, covered, {number: ", ".join(names) for number, names in labels.items()}
+
+    def _post(self, soft=True):
+        plans = {}
+        for move in self.filtered(lambda m: m.move_type == "out_refund" and m.reversed_entry_id):
+            vals = move._l10n_cn_einv_red_plan()
+            if vals:
+                plans[move] = vals
+        if plans and not in_flow():     # a person red-reverses: their right, not the automation's
+            check_access(self.browse([move.id for move in plans]))
+        posted = super()._post(soft)
+        todo = [vals for move, vals in plans.items() if move in posted]
+        if todo:
+            with flow():
+                forms = self.env["l10n_cn_einv.red.form"].sudo().create(todo)
+            forms._l10n_cn_einv_send_now()
+        return posted
+
+
+    # --- making credit notes for red reversals --------------------------------------------------
+
+    def _l10n_cn_einv_make_credit_note(self, reason, changes=None, reconcile=False):
+        """A credit note of this invoice: all of it, or only the invoice lines in ``changes``
+        ({invoice line: values to write on its copy}, {} = as invoiced). Posted (and reconciled)
+        only with ``reconcile``, which needs the whole invoice."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        credit = self._reverse_moves([{
+            "l10n_cn_einv_red_reason": reason, "date": today, "invoice_date": today,
+            "ref": _("Reversal of: %s", self.name),
+        }], cancel=reconcile)
+        if changes is not None:
+            blue_lines = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+            credit_lines = credit.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+            commands = []
+            for blue_line, credit_line in zip(blue_lines, credit_lines, strict=True):
+                if blue_line not in changes:
+                    commands.append(Command.delete(credit_line.id))
+                elif changes[blue_line]:
+                    commands.append(Command.update(credit_line.id, changes[blue_line]))
+            if commands:
+                credit.write({"invoice_line_ids": commands})
+        return credit
+
+    def _l10n_cn_einv_red_reverse(self, reason="01"):
+        """Credit this issued e-invoice in full and raise its red-letter form; returns the form."""
+        self.ensure_one()
+        move = self.with_context(l10n_cn_einv_red_required=True)
+        move._l10n_cn_einv_needs_red_form()
+        credit = move._l10n_cn_einv_make_credit_note(reason, reconcile=move.payment_state == "not_paid")
+        if credit.state == "draft":
+            credit.action_post()
+        return credit.sudo().l10n_cn_einv_credit_form_ids[:1]
+
+    def action_l10n_cn_einv_red_reverse_batch(self):
+        """Server action of the invoice list: full red reversal of each selected invoice, each on
+        its own (a refusal rolls back that invoice only); a summary with one line per invoice."""
+        check_access(self)
+        forms = self.env["l10n_cn_einv.red.form"]
+        state_labels = dict(forms._fields["state"]._description_selection(self.env))
+        lines, failed = [], False
+        for move in self:
+            try:
+                with self.env.cr.savepoint():
+                    form = move._l10n_cn_einv_red_reverse()
+            except UserError as error:
+                failed = True
+                lines.append(_("%(invoice)s: not reversed: %(reason)s", invoice=move.name, reason=error.args[0]))
+                continue
+            failed = failed or form.state == "failed"
+            detail = _("red invoice %s", form.red_invoice_number) if form.red_invoice_number else \
+                (form.error or "").split("\n")[0]
+            lines.append(_("%(invoice)s: %(state)s", invoice=move.name, state=state_labels[form.state])
+                         + (f" ({detail})" if detail else ""))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if failed else "success",
+                "title": _("Red reversal: some invoices were not reversed") if failed else _("Red reversal"),
+                "message": "\n".join(lines),
+                "sticky": failed,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_l10n_cn_einv_open_red_forms(self):
+        self.ensure_one()
+        forms = self.l10n_cn_einv_red_form_ids | self.l10n_cn_einv_credit_form_ids
+        action = self.env["ir.actions.act_window"]._for_xml_id("l10n_cn_einvoice.action_l10n_cn_einv_red_form")
+        action["domain"] = [("id", "in", forms.ids)]
+        action["context"] = {"create": False}
+        if len(forms) == 1:
+            action.update(view_mode="form", res_id=forms.id, views=[(False, "form")])
+        return action
+
+    # --- void ----------------------------------------------------------------------------------
+
+    def action_l10n_cn_einv_void(self):
+        """Void an issued e-invoice. Only legacy (non 数电) types can be: 数电票 are red-reversed."""
+        check_access(self)
+        for move in self:
+            if move.l10n_cn_einv_state != "issued":
+                raise UserError(_("%s has no issued e-invoice to void.", move.name))
+            if move.l10n_cn_einv_invoice_type in documents.INVOICE_TYPES:
+                raise UserError(_(
+                    "数电票不能作废，只能红冲：请为 %(invoice)s 开具贷项通知单，系统会申请红字确认单并开具红字发票。\n"
+                    "A fully digitalised e-invoice (数电票) cannot be voided, only red-reversed: create a credit "
+                    "note for %(invoice)s; it raises the red-letter confirmation form and issues the red invoice.",
+                    invoice=move.name))
+        for move in self:
+            with move.company_id._l10n_cn_einv_provider(move) as client:
+                try:
+                    client.void(move.l10n_cn_einv_number)
+                except PlatformError as error:
+                    raise UserError(_("The tax platform refused to void %(invoice)s: %(error)s",
+                                      invoice=move.name, error=error.message)) from None
+            move.message_post(body=_("E-invoice %s voided on the tax platform.", move.l10n_cn_einv_number))
+
+    # --- delivery to the buyer ------------------------------------------------------------------
+
+    l10n_cn_einv_delivered_at = fields.Datetime("E-Invoice Delivered", copy=False, readonly=True,
+                                                l10n_cn_einv_flow=True)
+    l10n_cn_einv_delivered_to = fields.Char("E-Invoice Delivered To", copy=False, readonly=True,
+                                            l10n_cn_einv_flow=True)
+    l10n_cn_einv_delivery_error = fields.Text("E-Invoice Delivery Problem", copy=False, readonly=True,
+                                              l10n_cn_einv_flow=True)
+    l10n_cn_einv_delivery_state = fields.Selection(
+        [("not_sent", "Not Sent"), ("delivered", "Delivered"), ("failed", "Not Delivered")],
+        string="E-Invoice Delivery", compute="_compute_l10n_cn_einv_delivery_state", store=True,
+        l10n_cn_einv_flow=True)
+
+    @api.depends("l10n_cn_einv_delivered_at", "l10n_cn_einv_delivery_error")
+    def _compute_l10n_cn_einv_delivery_state(self):
+        for move in self:
+            if move.l10n_cn_einv_delivery_error:
+                move.l10n_cn_einv_delivery_state = "failed"
+            elif move.l10n_cn_einv_delivered_at:
+                move.l10n_cn_einv_delivery_state = "delivered"
+            else:
+                move.l10n_cn_einv_delivery_state = "not_sent"
+
+    def _l10n_cn_einv_after_issue(self):
+        """Once issued: mail the e-invoice to the buyer at once when its files are here; bulk
+        issuing leaves them to the poll cron, which delivers on arrival (_l10n_cn_einv_fetch_documents)."""
+        for move in self:
+            if move.l10n_cn_einv_pdf_id:
+                move._l10n_cn_einv_deliver_if_due()
+
+    def _l10n_cn_einv_deliver_if_due(self):
+        """Automatic delivery, once: unless the company does not deliver, the buyer already
+        has it, or Send & Print is mailing this invoice itself."""
+        self.ensure_one()
+        mailed_by_send = set(self.env.context.get(MAILED_BY_SEND) or ())
+        if self.company_id.l10n_cn_einv_auto_deliver and not self.l10n_cn_einv_delivered_at \
+                and self.id not in mailed_by_send and self.l10n_cn_einv_state == "issued":
+            self._l10n_cn_einv_auto_deliver()
+
+    def _l10n_cn_einv_auto_deliver(self):
+        """Deliver without ever undoing the issue it follows: whatever goes wrong is written on the invoice."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._l10n_cn_einv_deliver()
+        except Exception as error:
+            _logger.exception("e-invoice delivery of %s failed", self.name)
+            self._l10n_cn_einv_delivery_failed(_("The e-invoice could not be mailed: %s", error))
+
+    def _l10n_cn_einv_delivery_address(self):
+        """Where the buyer receives e-invoices: the delivery e-mail of the invoice, else the customer's."""
+        self.ensure_one()
+        return (self.l10n_cn_einv_buyer_email or self.partner_id.email or "").strip()
+
+    def _l10n_cn_einv_delivery_problem(self):
+        """Why the e-invoice cannot be mailed now (a sentence), or None."""
+        self.ensure_one()
+        if self.l10n_cn_einv_state != "issued":
+            return _("The e-invoice of %s is not issued yet.", self.name)
+        address = self._l10n_cn_einv_delivery_address()
+        if not address:
+            return _("The e-invoice was not sent: there is no delivery e-mail on the invoice (E-Invoice tab) "
+                     "and no e-mail address on customer %s. Add one, then click Send e-invoice.",
+                     self.partner_id.display_name)
+        if not email_split(address):
+            return _("The e-invoice was not sent: “%s” is not a valid e-mail address. Correct it, then click "
+                     "Send e-invoice.", address)
+        if not self.l10n_cn_einv_pdf_id:
+            return _("The e-invoice was not sent: its PDF has not been received from the tax platform yet. "
+                     "Click Send e-invoice to fetch it and send it.")
+        return None
+
+    def _l10n_cn_einv_deliver(self):
+        """Mail the e-invoice files to the buyer. Returns True when queued; otherwise writes on the
+        invoice why not and returns False."""
+        self.ensure_one()
+        problem = self._l10n_cn_einv_delivery_problem()
+        if problem:
+            self._l10n_cn_einv_delivery_failed(problem)
+            return False
+        address = self._l10n_cn_einv_delivery_address()
+        files = self.l10n_cn_einv_pdf_id | self.l10n_cn_einv_xml_id
+        template = self.env.ref(DELIVERY_TEMPLATE)
+        template.send_mail(self.id, force_send=False, email_values={
+            "email_to": address,
+            "recipient_ids": [],
+            "attachment_ids": [Command.link(attachment.id) for attachment in files],
+        })
+        self._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
+                                  "l10n_cn_einv_delivered_to": address, "l10n_cn_einv_delivery_error": False})
+        self.message_post(body=_("E-invoice %(number)s sent to %(address)s with its PDF and XML.",
+                                 number=self.l10n_cn_einv_number, address=address))
+        return True
+
+    def _l10n_cn_einv_delivery_failed(self, problem):
+        self.ensure_one()
+        self._l10n_cn_einv_write({"l10n_cn_einv_delivery_error": problem})
+        self.message_post(body=problem)
+
+    def action_l10n_cn_einv_send(self):
+        """Send e-invoice button (also to send again): fetch missing files, then mail the buyer."""
+        check_access(self)
+        moves = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
+        if not moves:
+            raise UserError(_("Only issued e-invoices can be sent to the buyer."))
+        for company, company_moves in moves.grouped("company_id").items():
+            missing = company_moves.filtered(lambda m: not m.l10n_cn_einv_pdf_id or not m.l10n_cn_einv_xml_id)
+            if missing:
+                with company._l10n_cn_einv_provider(missing) as client:
+                    for move in missing:
+                        move._l10n_cn_einv_fetch_documents(client)
+        sent, lines = self.browse(), []
+        for move in moves:
+            if move._l10n_cn_einv_deliver():
+                sent |= move
+                lines.append(_("%(name)s: sent to %(address)s", name=move.name,
+                               address=move.l10n_cn_einv_delivered_to))
+            else:
+                lines.append(f"{move.name}: {move.l10n_cn_einv_delivery_error}")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if sent == moves else "warning",
+                "title": _("E-invoices sent") if sent == moves else _("Some e-invoices were not sent"),
+                "message": "\n".join(lines),
+                "sticky": sent != moves,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

@@ -1,4 +1,6 @@
-from odoo import _, api, models
+from odoo import _, api, fields, models
+
+from .account_move import MAILED_BY_SEND
 
 
 class AccountMoveSend(models.AbstractModel):
@@ -24,6 +26,12 @@ class AccountMoveSend(models.AbstractModel):
     def _call_web_service_before_invoice_pdf_render(self, invoices_data):
         # EXTENDS 'account'
         super()._call_web_service_before_invoice_pdf_render(invoices_data)
+        # invoices Send & Print mails get the e-invoice in that mail only
+        mailed = [move.id for move, data in invoices_data.items()
+                  if "email" in (data.get("sending_methods") or ()) and move.partner_id.email]
+        self.with_context(**{MAILED_BY_SEND: mailed})._l10n_cn_einv_issue_before_render(invoices_data)
+
+    def _l10n_cn_einv_issue_before_render(self, invoices_data):
         to_issue = self.env["account.move"]
         for invoice, invoice_data in invoices_data.items():
             if "l10n_cn_einv_issue" not in invoice_data["extra_edis"]:
@@ -48,3 +56,15 @@ class AccountMoveSend(models.AbstractModel):
                 self.env["account.move"]._l10n_cn_einv_commit()
 
         to_issue._l10n_cn_einv_send_now(after_each=report)
+
+    @api.model
+    def _send_mail(self, move, mail_template, **kwargs):
+        # EXTENDS 'account': the mail carries the e-invoice files (see _get_invoice_extra_attachments).
+        partner_ids = list(kwargs.get("partner_ids") or [])
+        result = super()._send_mail(move, mail_template, **kwargs)
+        if move.l10n_cn_einv_state == "issued" and move.l10n_cn_einv_pdf_id:
+            partners = self.env["res.partner"].browse(partner_ids)
+            move._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
+                                      "l10n_cn_einv_delivered_to": ", ".join(filter(None, partners.mapped("email"))),
+                                      "l10n_cn_einv_delivery_error": False})
+        return result

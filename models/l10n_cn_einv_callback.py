@@ -1,32 +1,28 @@
-"""Callbacks from the tax platform (docs/protocol.md §8).
+"""Callbacks from the tax platform, whatever its format.
 
-The platform POSTs events signed and encrypted exactly like a request. A
-callback is accepted only when, in this order (the platform's own order of
-checks, §3.5): the authentication headers are present, the application id is
-the company's, the timestamp is within the 300 s window, the HMAC-SM3
-signature verifies with the company's app secret, and the nonce was never
-seen (a nonce is remembered only once its signature verified, so forged
-callbacks cannot burn nonces). Then the body must decrypt with the company's
-SM4 key into ``{"eventId", "event", "occurredAt", "data"}``.
+The company's provider verifies and opens a callback (Provider.open_callback:
+authentication first, a nonce remembered only once the signature verified, so
+forged callbacks cannot burn nonces, then the envelope and the event) and
+answers it in its platform's format (Provider.callback_answer); this model
+knows none of its headers, signatures or encryption (for ours,
+docs/protocol.md §8).
 
-Each ``eventId`` is processed once: its row in ``l10n_cn_einv.callback.event``
+Each event id is processed once: its row in ``l10n_cn_einv.callback.event``
 is written in the same transaction as the change the event brings, so a
-second delivery of the same event is answered ``0000`` ("already processed")
-and changes nothing. Deliveries of one event that arrive together never fail:
-the first takes a transaction lock on the event and applies it, the others
-are answered busy (the platform retries) or, once it committed, already
-processed; none of the claims can raise a serialization failure.
+second delivery of the same event is answered "already processed" and changes
+nothing. Deliveries of one event that arrive together never fail: the first
+takes a transaction lock on the event and applies it, the others are answered
+busy (the platform retries) or, once it committed, already processed; none of
+the claims can raise a serialization failure.
 
-Callbacks authenticated by their signature are written to the interaction log
-(refused or not). Requests refused before that (see
-l10n_cn_einv_callback_refusal) store nothing but a count per company and
-reason: anybody can POST to the URL, and the log is kept five years.
-
-The company's secrets are used through its Keyring (l10n_cn_einv_platform):
-the callback checks signatures and opens bodies without ever holding them.
+Callbacks proven the platform's are written to the interaction log (refused or
+not). Requests refused before that (see l10n_cn_einv_callback_refusal) store
+nothing but a count per company and reason: anybody can POST to the URL, and
+the log is kept five years.
 """
 
 import contextlib
+import json
 import logging
 import time
 from datetime import timedelta
@@ -39,40 +35,27 @@ from odoo.osv import expression
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
-from ..fapiao import documents, protocol
-from ..fapiao.client import Exchange
+from ..fapiao import provider
 from ..fapiao.errors import CryptoError, ValidationFailed
+from ..fapiao.provider import CallbackRefused, Exchange
 from . import l10n_cn_einv_platform as platform
 from .l10n_cn_einv_callback_refusal import log_refusal
 from .l10n_cn_einv_vault import SecretUnreadable
 
 _logger = logging.getLogger(__name__)
 
-REQUIRED_HEADERS = (protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, protocol.H_SIGNATURE)
-LOGGED_HEADERS = (protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, protocol.H_SIGN_TYPE)
-# A nonce can be replayed only while its timestamp is fresh: at most the window on either side of
-# the moment it was first seen. Older ones are pruned.
-NONCE_RETENTION = timedelta(milliseconds=2 * protocol.TIMESTAMP_WINDOW_MS)
-INVOICE_EVENTS = ("invoice.issued", "invoice.failed")
-RED_FORM_EVENT = "redform.changed"
+# A nonce can be replayed only while its timestamp is fresh: at most the platform's window on either
+# side of the moment it was first seen. Older ones are pruned; ten minutes outlast every platform's
+# window (ours: 5 minutes either way).
+NONCE_RETENTION = timedelta(minutes=10)
 # States in which a platform result still means something for the blue invoice.
 ACCEPTS_ISSUED = ("to_issue", "submitting", "pending", "failed")
 ACCEPTS_FAILED = ("to_issue", "submitting", "pending")
 ALREADY_PROCESSED = "event already processed: nothing changed"
 BUSY_RETRY_AFTER = 5    # seconds the platform is asked to wait before delivering a busy event again
-JSON = {"Content-Type": "application/json; charset=utf-8"}
 # A claim that meets a concurrent one: a row another transaction inserted (and committed after this
 # transaction's snapshot) answers a unique or a serialization failure instead of "nothing to do".
 CLAIM_CONFLICTS = (psycopg2.errors.UniqueViolation, psycopg2.errors.SerializationFailure)
-
-
-class CallbackRefused(Exception):
-    """A callback answered with a refusal: ``code_name`` of protocol.RETURN_CODES, and why."""
-
-    def __init__(self, code_name, reason):
-        super().__init__(reason)
-        self.code_name = code_name
-        self.reason = reason
 
 
 class L10nCnEinvCallbackNonce(models.Model):
@@ -131,23 +114,23 @@ class L10nCnEinvCallbackEvent(models.Model):
     ]
 
     @api.model
-    def _l10n_cn_einv_claim(self, company, payload):
+    def _l10n_cn_einv_claim(self, company, event):
         """Record the event for this transaction: the event row, False when it was processed before.
 
-        Raises CallbackRefused("SYSTEM_BUSY") while another transaction processes the same event
+        Raises CallbackRefused(CALLBACK_BUSY) while another transaction processes the same event
         (it holds the event's transaction lock): the platform delivers it again later. A delivery
         whose snapshot predates the commit of the one that processed it meets that row as a unique
         or serialization failure: processed before, too."""
         cr = self.env.cr
         # processed and committed before this transaction began: no need to wait for anybody
         cr.execute(SQL("SELECT 1 FROM l10n_cn_einv_callback_event WHERE company_id = %s AND event_id = %s",
-                       company.id, payload["eventId"]))
+                       company.id, event.event_id))
         if cr.fetchone():
             return False
         cr.execute(SQL("SELECT pg_try_advisory_xact_lock(hashtext('l10n_cn_einv_callback_event'), hashtext(%s))",
-                       f"{company.id}:{payload['eventId']}"))
+                       f"{company.id}:{event.event_id}"))
         if not cr.fetchone()[0]:
-            raise CallbackRefused("SYSTEM_BUSY", f"event {payload['eventId']} is being processed right now")
+            raise CallbackRefused(provider.CALLBACK_BUSY, f"event {event.event_id} is being processed right now")
         try:
             with cr.savepoint(flush=False):
                 cr.execute(SQL("""
@@ -155,7 +138,7 @@ class L10nCnEinvCallbackEvent(models.Model):
                                                              create_uid, create_date, write_uid, write_date)
                     VALUES (%s, %s, %s, %s, %s, NOW() AT TIME ZONE 'UTC', %s, NOW() AT TIME ZONE 'UTC')
                     ON CONFLICT (company_id, event_id) DO NOTHING RETURNING id
-                """, company.id, payload["eventId"], payload["event"], str(payload.get("occurredAt") or "")[:64],
+                """, company.id, event.event_id, event.name, (event.occurred_at or "")[:64],
                     self.env.uid, self.env.uid), log_exceptions=False)
                 row = cr.fetchone()
         except CLAIM_CONFLICTS:
@@ -173,176 +156,143 @@ class L10nCnEinvCallback(models.AbstractModel):
     def _l10n_cn_einv_receive(self, company_id, path, headers, body):
         """Answer one callback POSTed to ``path``: ``(http_status, response headers, response body)``.
 
-        ``headers`` is a case-insensitive mapping; runs as superuser (the caller is the platform)."""
+        ``headers`` is a case-insensitive mapping; runs as superuser (the caller is the platform).
+        The company's provider verifies, opens and answers it: nothing here knows its format."""
         started = time.time()
         company = self.env["res.company"].browse(company_id).exists() if 0 < company_id < 2 ** 31 else None
         if not company:
             # nothing to count it against, and nothing stored: the server log, aggregated
             log_refusal(self.env.cr.dbname, None, "UNKNOWN_APP", "unknown company")
-            status, answer = protocol.response_body(None, "UNKNOWN_APP", message="unknown company")
-            return status, dict(JSON), answer
+            return self._l10n_cn_einv_answer(None, None, path, headers, "UNKNOWN_APP", message="unknown company")
         company = company.sudo()
-        keyring = None
+        spec = platform.spec_of(company)
+        client = self._l10n_cn_einv_client_for(company)
         try:
-            keyring = self._l10n_cn_einv_authenticate(company, path, headers, body)
+            if not company.l10n_cn_einv_callback_enabled:
+                raise CallbackRefused("UNKNOWN_APP", "callbacks are disabled for this company")
+            if client is None:
+                raise CallbackRefused("BAD_SIGNATURE", "signature does not verify")
+            event = client.open_callback(
+                path, headers, body,
+                claim_nonce=lambda nonce: self.env["l10n_cn_einv.callback.nonce"]._l10n_cn_einv_claim(company, nonce))
         except CallbackRefused as refusal:
-            # not the platform, as far as we know: a count and (at most now and then) a server log line
-            log_refusal(self.env.cr.dbname, company.id, refusal.code_name, refusal.reason)
-            self.env["l10n_cn_einv.callback.refusal"]._l10n_cn_einv_count(company, refusal.code_name)
-            return self._l10n_cn_einv_answer(company, keyring, path, headers, refusal.code_name, message=refusal.reason)
-        exchange = Exchange(
-            service="callback", path=path, started_at=started,
-            request={"headers": {name: headers.get(name) for name in LOGGED_HEADERS if headers.get(name)},
-                     "bodyBytes": len(body)})
-        record, code_name, reason, note = None, "SUCCESS", "", ""
+            if not refusal.authenticated:
+                # not the platform, as far as we know: a count and (at most now and then) a server log line
+                log_refusal(self.env.cr.dbname, company.id, refusal.code, refusal.message)
+                self.env["l10n_cn_einv.callback.refusal"]._l10n_cn_einv_count(company, refusal.code)
+                return self._l10n_cn_einv_answer(company, client, path, headers, refusal.code,
+                                                 message=refusal.message)
+            event, refused = None, refusal
+        else:
+            refused = None
+        exchange = Exchange(service="callback", path=path, started_at=started,
+                            request={"headers": {name: headers.get(name) for name in spec.callback_log_headers
+                                                 if headers.get(name)},
+                                     "bodyBytes": len(body)})
+        record, code, reason, note = None, provider.CALLBACK_OK, "", ""
         try:
-            payload = self._l10n_cn_einv_open(keyring, body)
-            exchange.service = f"callback.{payload['event']}"[:64]
-            exchange.request = keyring.mask(payload)
-            record, note = self._l10n_cn_einv_process(company, payload)
-            exchange.serial_no = self._l10n_cn_einv_serial_of(payload)
+            if refused:
+                raise refused
+            exchange.service = f"callback.{event.name}"[:64]
+            exchange.request = event.payload
+            exchange.references = dict(event.references)
+            record, note = self._l10n_cn_einv_process(company, event)
         except CallbackRefused as refusal:
             # Reasons come from our own checks and errors: masked all the same, secrets never reach the log.
-            code_name, reason = refusal.code_name, keyring.mask(refusal.reason)
+            code, reason = refusal.code, platform.secret_mask(company)(refusal.message)
         status, response_headers, answer = self._l10n_cn_einv_answer(
-            company, keyring, path, headers, code_name, message=reason or (note if note == ALREADY_PROCESSED else ""))
-        rc = protocol.RETURN_CODES[protocol.CODE[code_name]]
-        exchange.http_status, exchange.code = status, rc.code
-        exchange.message = note or reason or rc.message_en
+            company, client, path, headers, code, message=reason or (note if note == ALREADY_PROCESSED else ""))
+        exchange.http_status, exchange.code = status, code
+        exchange.succeeded = code == provider.CALLBACK_OK
+        exchange.message = note or reason or code
         exchange.error = reason
-        exchange.response = {"code": rc.code, "message": reason or rc.message_en}
+        exchange.response = self._l10n_cn_einv_readable(answer)
         exchange.duration_ms = round((time.time() - started) * 1000, 1)
-        if code_name != "SUCCESS":
-            _logger.info("e-invoice callback to %s refused: %s %s", path, rc.code, reason)
+        if code != provider.CALLBACK_OK:
+            _logger.info("e-invoice callback to %s refused: %s %s", path, code, reason)
         # with the event and its change, in this transaction: the change may hold the rows the line refers to
         self.env["l10n_cn_einv.log"]._l10n_cn_einv_record(company, exchange, record, durable=False)
         return status, response_headers, answer
 
     @api.model
-    def _l10n_cn_einv_answer(self, company, keyring, path, headers, code_name, *, message=""):
-        """``(status, headers, body)`` of the answer, signed for the request's nonce when there is one."""
-        status, answer = protocol.response_body(None, code_name, message=message or None,
-                                                retry_after=BUSY_RETRY_AFTER if code_name == "SYSTEM_BUSY" else None)
-        nonce = headers.get(protocol.H_NONCE) or ""
-        if keyring is None and nonce and protocol.valid_nonce(nonce):
-            keyring = self._l10n_cn_einv_keyring(company)
-        if keyring is None or not nonce:
-            return status, dict(JSON), answer
-        return status, keyring.response_headers(status, path, nonce, answer), answer
-
-    @api.model
-    def _l10n_cn_einv_keyring(self, company):
-        """The company's keyring; None when it has no usable credentials (nothing can verify then)."""
-        if not all(platform.secrets_set(company)[name] for name in ("l10n_cn_einv_app_secret", "l10n_cn_einv_sm4_key")):
+    def _l10n_cn_einv_client_for(self, company):
+        """The company's provider to verify and answer with; None when it has no usable credentials
+        (nothing can verify then)."""
+        if not company.l10n_cn_einv_callback_enabled or platform.missing_settings(company):
             return None
         try:
-            return platform.company_keyring(company)
-        except (SecretUnreadable, CryptoError) as error:   # another master key, or none usable
+            return platform.connect(company)
+        except (SecretUnreadable, CryptoError, ValueError) as error:   # another master key, or none usable
             log_refusal(self.env.cr.dbname, company.id, "UNREADABLE_KEYS", str(error))
             return None
 
     @api.model
-    def _l10n_cn_einv_authenticate(self, company, path, headers, body):
-        """The company's keyring once the request is proven the platform's: headers, application,
-        timestamp, signature, and a nonce never seen (remembered only now). CallbackRefused with a
-        code of REFUSED_BEFORE_AUTHENTICATION otherwise; nothing is stored before the signature
-        verified."""
-        missing = [name for name in REQUIRED_HEADERS if not headers.get(name)]
-        if missing:
-            raise CallbackRefused("MISSING_AUTH", "authentication headers missing: " + ", ".join(missing))
-        nonce = headers.get(protocol.H_NONCE)
-        if not protocol.valid_nonce(nonce):
-            raise CallbackRefused("MISSING_AUTH", "X-Nonce must be 16-64 characters of [0-9A-Za-z]")
-        if not company.l10n_cn_einv_callback_enabled:
-            raise CallbackRefused("UNKNOWN_APP", "callbacks are disabled for this company")
-        if headers.get(protocol.H_APP_ID) != company.l10n_cn_einv_app_id:
-            raise CallbackRefused("UNKNOWN_APP", "application id is not this company's")
-        timestamp = headers.get(protocol.H_TIMESTAMP)
-        if not protocol.timestamp_fresh(timestamp):
-            raise CallbackRefused("STALE_TIMESTAMP", "timestamp more than 300 s away from our clock")
-        sign_type = headers.get(protocol.H_SIGN_TYPE) or protocol.SIGN_TYPE_HMAC
-        canonical = protocol.canonical_request("POST", path, timestamp, nonce, body)
-        keyring = self._l10n_cn_einv_keyring(company) if sign_type == protocol.SIGN_TYPE_HMAC else None
-        if keyring is None or not keyring.signature_matches(canonical, headers.get(protocol.H_SIGNATURE)):
-            raise CallbackRefused("BAD_SIGNATURE", "signature does not verify")
-        if not self.env["l10n_cn_einv.callback.nonce"]._l10n_cn_einv_claim(company, nonce):
-            raise CallbackRefused("REPLAYED_NONCE", "nonce already used")
-        return keyring
-
-    @api.model
-    def _l10n_cn_einv_open(self, keyring, body):
-        """The decrypted, checked payload of an authenticated callback; CallbackRefused otherwise."""
-        try:
-            payload = keyring.open_envelope(body)
-        except ValueError as error:
-            kind = getattr(error, "kind", "decryption")
-            raise CallbackRefused("DECRYPTION_FAILED" if kind == "decryption" else "MALFORMED_REQUEST",
-                                  str(error)) from None
-        problems = [name for name in ("eventId", "event") if not isinstance(payload.get(name), str)
-                    or not payload[name] or len(payload[name]) > 128]
-        if not isinstance(payload.get("data"), dict):
-            problems.append("data")
-        if problems:
-            raise CallbackRefused("PARAMETER_ERROR", "invalid or missing: " + ", ".join(problems))
-        return payload
+    def _l10n_cn_einv_answer(self, company, client, path, headers, code, *, message=""):
+        """``(status, headers, body)`` of the answer, in the platform's format (signed where it signs)."""
+        retry_after = BUSY_RETRY_AFTER if code == provider.CALLBACK_BUSY else None
+        if client is not None:
+            return client.callback_answer(path, headers, code, message=message, retry_after=retry_after)
+        spec = platform.spec_of(company) if company else provider.get(platform.DEFAULT_PROVIDER)
+        return spec.callback_answer(path, headers, code, message=message, retry_after=retry_after)
 
     @staticmethod
-    def _l10n_cn_einv_serial_of(payload):
-        data = payload.get("data") or {}
-        value = data.get("serialNo") or data.get("formNumber") or ""
-        return value if isinstance(value, str) else ""
+    def _l10n_cn_einv_readable(answer):
+        """An answer's body as the log shows it."""
+        try:
+            return json.loads(answer)
+        except (TypeError, ValueError):
+            return answer.decode(errors="replace") if isinstance(answer, bytes) else answer
 
     # --- the events ------------------------------------------------------------------------
 
     @api.model
-    def _l10n_cn_einv_process(self, company, payload):
+    def _l10n_cn_einv_process(self, company, event):
         """Apply an event once: ``(record concerned or None, note for the log)``.
 
         The event row and the change are written together; anything that fails rolls both back
         and answers an error the platform retries."""
         try:
             with self.env.cr.savepoint():
-                event = self.env["l10n_cn_einv.callback.event"]._l10n_cn_einv_claim(company, payload)
-                if not event:
+                claimed = self.env["l10n_cn_einv.callback.event"]._l10n_cn_einv_claim(company, event)
+                if not claimed:
                     return None, ALREADY_PROCESSED
-                record, note = self._l10n_cn_einv_dispatch(company, payload["event"], payload["data"])
-                event.write({"res_model": record._name if record else False,
+                record, note = self._l10n_cn_einv_dispatch(company, event)
+                claimed.write({"res_model": record._name if record else False,
                              "res_id": record.id if record else False, "note": note[:200]})
                 return record, note
         except CallbackRefused:
             raise
         except ValidationFailed as error:
-            raise CallbackRefused("PARAMETER_ERROR", str(error)) from None
+            raise CallbackRefused(provider.CALLBACK_INVALID, str(error)) from None
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
             # a row of the change is being written by another transaction: a passing state, retried
-            _logger.info("e-invoice callback %s met a concurrent update: %s", payload.get("eventId"), error.pgcode)
-            raise CallbackRefused("SYSTEM_BUSY", "a record of this event is being changed right now") from None
+            _logger.info("e-invoice callback %s met a concurrent update: %s", event.event_id, error.pgcode)
+            raise CallbackRefused(provider.CALLBACK_BUSY, "a record of this event is being changed right now") from None
         except Exception as error:
-            _logger.exception("e-invoice callback %s could not be processed", payload.get("eventId"))
-            raise CallbackRefused("SYSTEM_ERROR", f"{type(error).__name__}: {str(error)[:200]}") from None
+            _logger.exception("e-invoice callback %s could not be processed", event.event_id)
+            raise CallbackRefused(provider.CALLBACK_ERROR, f"{type(error).__name__}: {str(error)[:200]}") from None
 
     @api.model
-    def _l10n_cn_einv_dispatch(self, company, event, data):
-        if event in INVOICE_EVENTS:
-            return self._l10n_cn_einv_on_invoice(company, documents.InvoiceResult.from_wire(data))
-        if event == RED_FORM_EVENT:
-            return self._l10n_cn_einv_on_red_form(company, documents.RedFormResult.from_wire(data))
-        return None, f"unknown event {event}: ignored"
+    def _l10n_cn_einv_dispatch(self, company, event):
+        if event.kind == provider.CALLBACK_INVOICE:
+            return self._l10n_cn_einv_on_invoice(company, event.result)
+        if event.kind == provider.CALLBACK_RED_FORM:
+            return self._l10n_cn_einv_on_red_form(company, event.result)
+        return None, f"unknown event {event.name}: ignored"
 
     @staticmethod
     def _l10n_cn_einv_lock(record, **kwargs):
         """Lock the row the event changes; when a worker holds it, answer busy: the platform retries."""
-        if not hasattr(record, "_l10n_cn_einv_lock"):
-            return
         try:
             record._l10n_cn_einv_lock(**kwargs)
         except UserError:
-            raise CallbackRefused("SYSTEM_BUSY", f"{record.display_name} is being processed right now") from None
+            raise CallbackRefused(provider.CALLBACK_BUSY, f"{record.display_name} is being processed right now") \
+                from None
 
     @api.model
     def _l10n_cn_einv_on_invoice(self, company, result):
         if not result.serial_no:
-            raise CallbackRefused("PARAMETER_ERROR", "data.serialNo is required")
+            raise CallbackRefused(provider.CALLBACK_INVALID, "the result names no serial number")
         moves = self.env["account.move"].with_company(company)
         move = moves.search([("company_id", "=", company.id), ("l10n_cn_einv_serial_no", "=", result.serial_no)],
                             limit=1)
@@ -352,49 +302,39 @@ class L10nCnEinvCallback(models.AbstractModel):
         accepted = ACCEPTS_ISSUED if result.status == "issued" else ACCEPTS_FAILED
         if result.status not in ("issued", "failed") or move.l10n_cn_einv_state not in accepted:
             return move, f"invoice {move.name} is {move.l10n_cn_einv_state}: result {result.status} not applied"
-        with company._l10n_cn_einv_client(move._l10n_cn_einv_log_router(company)) as client:
+        with company._l10n_cn_einv_provider(move) as client:
             move._l10n_cn_einv_apply_result(result, client)
         return move, f"invoice {move.name}: {move.l10n_cn_einv_state}"
 
     @api.model
     def _l10n_cn_einv_on_red_invoice(self, company, result):
         """A red invoice's result: applied by the red-letter form that issued it, when that exists."""
-        if "l10n_cn_einv.red.form" not in self.env:
-            raise CallbackRefused("NOT_FOUND", f"no invoice with serial number {result.serial_no}")
-        forms = self.env["l10n_cn_einv.red.form"].with_company(company)
-        form = forms.search([("company_id", "=", company.id), ("red_serial_no", "=", result.serial_no)], limit=1) \
-            if "red_serial_no" in forms._fields else forms
+        form = self.env["l10n_cn_einv.red.form"].with_company(company).search(
+            [("company_id", "=", company.id), ("red_serial_no", "=", result.serial_no)], limit=1)
         if not form:
             # Perhaps not committed yet by whoever sent it: answering an error makes the platform retry.
-            raise CallbackRefused("NOT_FOUND", f"no invoice with serial number {result.serial_no}")
-        if result.status == "issued" and form.state != "red_issued" and hasattr(form, "_l10n_cn_einv_red_issued"):
+            raise CallbackRefused(provider.CALLBACK_NOT_FOUND, f"no invoice with serial number {result.serial_no}")
+        if result.status == "issued" and form.state != "red_issued":
             self._l10n_cn_einv_lock(form)
-            with company._l10n_cn_einv_client(form._l10n_cn_einv_log_router()) as client:
+            with company._l10n_cn_einv_provider(form) as client:
                 form._l10n_cn_einv_red_issued(result, client)
             return form, f"red form {form.form_number}: red invoice {result.invoice_number} issued"
         return form, f"red invoice {result.status}: left to the red-letter form's schedule"
 
     @api.model
     def _l10n_cn_einv_on_red_form(self, company, result):
-        if "l10n_cn_einv.red.form" not in self.env:
-            return None, f"red-letter form {result.form_number} {result.status}: not handled (logged only)"
         forms = self.env["l10n_cn_einv.red.form"].with_company(company)
-        if hasattr(forms, "_l10n_cn_einv_apply_platform_result"):
-            form = forms._l10n_cn_einv_apply_platform_result(company, result)
-            return form or None, f"red-letter form {result.form_number}: {result.status}"
-        keys = [("form_number", result.form_number)]
-        if "serial_no" in forms._fields:
-            keys.append(("serial_no", result.serial_no))
-        leaves = [[(name, "=", value)] for name, value in keys if value]
+        leaves = [[(name, "=", value)] for name, value in (("form_number", result.form_number),
+                                                          ("serial_no", result.serial_no)) if value]
         form = forms.search(expression.AND([[("company_id", "=", company.id)], expression.OR(leaves)]), limit=1) \
             if leaves else forms
         if form:
             self._l10n_cn_einv_lock(form)
-            if form.platform_status != result.status and hasattr(form, "_l10n_cn_einv_apply_result"):
+            if form.platform_status != result.status:
                 form._l10n_cn_einv_apply_result(result)
             return form, f"red-letter form {result.form_number}: {result.status}"
-        if result.direction == "inbound" and hasattr(forms, "_l10n_cn_einv_sync_inbound"):
+        if result.direction == "inbound":
             forms._l10n_cn_einv_sync_inbound(company, [result])
             form = forms.search([("company_id", "=", company.id), ("form_number", "=", result.form_number)], limit=1)
             return form or None, f"inbound red-letter form {result.form_number}: {result.status}"
-        raise CallbackRefused("NOT_FOUND", f"no red-letter form {result.form_number}")
+        raise CallbackRefused(provider.CALLBACK_NOT_FOUND, f"no red-letter form {result.form_number}")

@@ -5,37 +5,17 @@ whatever the time zone of the person looking: "issued today" means today on
 the platform, and the credit quota runs by calendar month in China.
 """
 
-from datetime import datetime, time, timedelta
-
-import pytz
-from dateutil.relativedelta import relativedelta
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from ..fapiao.chinatime import china_midnight_utc, china_month_start_utc
 from .l10n_cn_einv_guard import check_access, may_call_platform
 
-CHINA_TZ = pytz.timezone("Asia/Shanghai")
 WINDOW_DAYS = 30
 # Submitted, not yet issued nor failed.
 WAITING_STATES = ("to_issue", "submitting", "pending")
-
-
-def china_today(moment_utc):
-    """The day in China at ``moment_utc`` (a naive UTC datetime)."""
-    return pytz.utc.localize(moment_utc).astimezone(CHINA_TZ).date()
-
-
-def china_midnight_utc(moment_utc, days=0):
-    """Naive UTC datetime of midnight in China starting the day of ``moment_utc``, plus ``days``."""
-    local = china_today(moment_utc) + timedelta(days=days)
-    return CHINA_TZ.localize(datetime.combine(local, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
-
-
-def china_month_start_utc(moment_utc, months=0):
-    """Naive UTC datetime of midnight in China starting the month of ``moment_utc``, plus ``months``."""
-    local = china_today(moment_utc).replace(day=1) + relativedelta(months=months)
-    return CHINA_TZ.localize(datetime.combine(local, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
 
 
 def format_duration(seconds):

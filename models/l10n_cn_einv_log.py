@@ -12,6 +12,14 @@ from odoo.tools import SQL
 RETENTION_YEARS = 5
 
 
+# What an exchange's references name (fapiao.provider.Exchange) -> where the records hold it.
+REFERENCE_FIELDS = {
+    "serial_no": (("account.move", "l10n_cn_einv_serial_no"), ("l10n_cn_einv.red.form", "serial_no")),
+    "form_number": (("l10n_cn_einv.red.form", "form_number"),),
+    "invoice_number": (("account.move", "l10n_cn_einv_number"),),
+}
+
+
 class L10nCnEinvLog(models.Model):
     """One request/response exchange with the tax platform.
 
@@ -50,6 +58,48 @@ class L10nCnEinvLog(models.Model):
         for line in self:
             created = line.create_date or fields.Datetime.now()
             line.retention_until = (created + relativedelta(years=RETENTION_YEARS)).date()
+
+    @api.model
+    def _l10n_cn_einv_router(self, company, records=None):
+        """Exchange hook writing each exchange of ``company``'s provider to the log, linked to the
+        record it concerns: found by the exchange's neutral references (serial number, invoice
+        number, form number) among ``records`` first (those about to be sent: no search), then in
+        the company (numbers are only unique on one platform). A single record stands for the
+        exchanges that name none of its numbers. ``hook.remember(records)`` adds records to know."""
+        known = {}
+
+        def remember(records):
+            for record in records:
+                for key in record._l10n_cn_einv_log_keys():
+                    known.setdefault(key, record)
+
+        remember(records or ())
+        alone = records if records is not None and len(records) == 1 else None
+
+        def record_of(exchange):
+            references = exchange.references or {}
+            keys = [(name, references[name]) for name in REFERENCE_FIELDS if references.get(name)]
+            keys += [(single, values[0]) for plural, single in (("serial_nos", "serial_no"),
+                                                                ("form_numbers", "form_number"))
+                     for values in [references.get(plural) or ()] if values]
+            for key in keys:
+                if key in known:
+                    return known[key]
+            if alone is not None:
+                return alone
+            for key in keys:
+                for model, field in REFERENCE_FIELDS[key[0]]:
+                    found = self.env[model].sudo().search([("company_id", "=", company.id), (field, "=", key[1])],
+                                                          limit=1)
+                    if found:
+                        known[key] = found
+                        return found
+            return None
+
+        def hook(exchange):
+            self._l10n_cn_einv_record(company, exchange, record_of(exchange))
+        hook.remember = remember
+        return hook
 
     @api.model
     def _l10n_cn_einv_record(self, company, exchange, record=None, durable=True):

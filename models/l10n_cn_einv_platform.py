@@ -1,19 +1,21 @@
-"""Glue between a company's configuration and the fapiao platform client.
+"""Glue between a company's configuration and its tax platform's provider (fapiao.provider).
 
-Kept out of the models so that they stay thin: building a client from the
-company's credentials, the embedded sandbox platform used when no endpoint
-is configured, and the hook that turns each HTTP exchange into an
-interaction log line.
+The models reach a platform only through here and the provider contract: the
+company's ``l10n_cn_einv_provider`` names a registered provider, whose settings
+(:class:`fapiao.provider.Setting`) are company fields (:func:`setting_field`);
+:func:`connect` builds the provider from them. In the sandbox environment
+without an endpoint, the provider's own simulator, embedded in this Odoo
+process, plays the platform, so that a fresh database works out of the box.
 
-The company's secrets are sealed at rest (l10n_cn_einv_vault). They are
-opened only here, in module-level functions, and handed on at once to the
-closures of a ``fapiao.client.Keyring``: no model method returns them, and no
-attribute of a client, a keyring or a record holds them.
+The company's secrets are sealed at rest (l10n_cn_einv_vault). They reach a
+provider as zero-argument callables that open them (fapiao.provider.reveal),
+which ``connect`` calls once to hand the text on to closures: no model method
+returns them, and no attribute of a provider or a record holds them.
 
 Closures keep them from ``safe_eval``'s attribute walks, not from
 ``str.format``, which walks ``__closure__`` on its own: so nothing is opened
 while a mail template renders (:func:`rendering_template`), and a template
-cannot get a client or a keyring to walk.
+cannot get a provider to walk.
 """
 
 import contextlib
@@ -26,35 +28,38 @@ import threading
 from odoo.exceptions import AccessError
 from odoo.tools import config
 
-from ..fapiao.client import ClientConfig, Keyring, PlatformClient
+from ..fapiao import provider
 from . import l10n_cn_einv_vault as vault
 
 _logger = logging.getLogger(__name__)
 
+DEFAULT_PROVIDER = "reference"
+# A company without a taxpayer id still gets an account on the embedded simulator (the connection
+# test works); issuing is refused earlier by the rules, which need the seller's id.
+PLACEHOLDER_TAX_ID = "91350100M000100Y43"
+
 _EMBEDDED_LOCK = threading.Lock()
-_EMBEDDED = {}          # data_dir -> running Sandbox, one per Odoo process
-_REGISTERED_APPS = {}   # (sandbox url, app id) -> digest of the credentials last registered
+_EMBEDDED = {}          # (provider code, data_dir) -> running simulator, one per Odoo process
+_REGISTERED = {}        # (simulator url, account key) -> digest of what was last registered
 
 
-def embedded_sandbox():
-    """The sandbox platform serving this Odoo process on a loopback port.
+def provider_selection():
+    """The selection of res.company.l10n_cn_einv_provider: every registered provider."""
+    return [(code, spec.label) for code, spec in provider.specs().items()]
 
-    Started on first use. Its SQLite state lives in Odoo's data directory so
-    issued invoices survive restarts, like a real platform's would.
-    """
-    from ..fapiao.sandbox import Sandbox
 
-    data_dir = config["data_dir"]
-    with _EMBEDDED_LOCK:
-        sandbox = _EMBEDDED.get(data_dir)
-        if sandbox is None:
-            os.makedirs(data_dir, exist_ok=True)
-            sandbox = Sandbox(os.path.join(data_dir, "l10n_cn_einvoice_sandbox.sqlite3"),
-                              host="127.0.0.1", port=0)
-            sandbox.start()
-            _EMBEDDED[data_dir] = sandbox
-            _logger.info("embedded e-invoice sandbox platform listening on %s", sandbox.url)
-        return sandbox
+def spec_of(company):
+    """The ProviderSpec of the company's platform."""
+    return provider.get(company.sudo().l10n_cn_einv_provider or DEFAULT_PROVIDER)
+
+
+def setting_field(spec, setting):
+    """The res.company field holding ``setting`` of provider ``spec``: ``l10n_cn_einv_<name>`` for
+    the reference provider (the fields it always had), ``l10n_cn_einv_<provider>_<name>`` for the
+    others. A secret one is sealed (l10n_cn_einv_vault.SEALED_FIELDS)."""
+    if spec.code == DEFAULT_PROVIDER:
+        return f"l10n_cn_einv_{setting.name}"
+    return f"l10n_cn_einv_{spec.code}_{setting.name}"
 
 
 _RENDERING = contextvars.ContextVar("l10n_cn_einv_rendering_template", default=False)
@@ -70,13 +75,12 @@ def rendering_template():
         _RENDERING.reset(token)
 
 
-def _opened(company):
-    """``(app id, app secret, SM4 key, SM2 private key)`` in plaintext: for the functions below only."""
+def _open(company, field_name):
+    """The plaintext of one sealed secret field: for the functions below only."""
     if _RENDERING.get():
         raise AccessError(company.env._("E-invoice credentials cannot be used while a template is rendered."))
     company = company.sudo()
-    return (company.l10n_cn_einv_app_id or "",
-            *(vault.unseal(company, name, company[sealed]) for name, sealed in vault.SEALED_FIELDS.items()))
+    return vault.unseal(company, field_name, company[vault.SEALED_FIELDS[field_name]])
 
 
 def secrets_set(company):
@@ -85,38 +89,104 @@ def secrets_set(company):
     return {name: bool(company[sealed]) for name, sealed in vault.SEALED_FIELDS.items()}
 
 
-def company_keyring(company):
-    """The company's credentials as a Keyring: verify, sign, seal, open and mask, never read."""
-    _app_id, secret, sm4_key, sm2_private_key = _opened(company)
-    return Keyring(secret, sm4_key, sm2_private_key)
+def settings(company, spec=None):
+    """The provider settings of the company, by Setting name: text, and for a secret one a
+    callable that opens it (provider.reveal), or "" when it is not set."""
+    spec = spec or spec_of(company)
+    company = company.sudo()
+    values = {}
+    for setting in spec.settings:
+        name = setting_field(spec, setting)
+        if setting.secret:
+            values[setting.name] = (lambda name=name: _open(company, name)) \
+                if company[vault.SEALED_FIELDS[name]] else ""
+        else:
+            values[setting.name] = company[name] or ""
+    return values
 
 
-def register_embedded_app(sandbox, company, *, seller_tax_id, seller_name):
-    """Make the embedded sandbox know the company as an application (idempotent)."""
-    app_id, secret, sm4_key, _sm2 = _opened(company)
+def missing_settings(company, spec=None):
+    """Labels (in the user's language) of the required settings the company has not set; the
+    endpoint does not count where the embedded simulator stands in for the platform."""
+    spec = spec or spec_of(company)
+    values = settings(company, spec)
+    fields = company.env["res.company"]._fields
+    embedded = uses_embedded_simulator(company)
+    return [fields[setting_field(spec, setting)].get_description(company.env)["string"]
+            for setting in spec.settings
+            if setting.required and not values[setting.name] and not (embedded and setting.name == "endpoint")]
+
+
+def uses_embedded_simulator(company):
+    company = company.sudo()
+    return company.l10n_cn_einv_environment == "sandbox" and not company.l10n_cn_einv_endpoint \
+        and spec_of(company).simulator is not None
+
+
+def embedded_simulator(spec):
+    """The simulator of provider ``spec`` serving this Odoo process on a loopback port.
+
+    Started on first use. Its state lives in Odoo's data directory so issued invoices survive
+    restarts, like a real platform's would."""
+    data_dir = config["data_dir"]
+    key = (spec.code, data_dir)
+    with _EMBEDDED_LOCK:
+        simulator = _EMBEDDED.get(key)
+        if simulator is None:
+            directory = os.path.join(data_dir, f"l10n_cn_einvoice_{spec.code}_simulator")
+            os.makedirs(directory, exist_ok=True)
+            simulator = spec.simulator(directory, host="127.0.0.1", port=0)
+            _EMBEDDED[key] = simulator
+            _logger.info("embedded %s e-invoice platform simulator listening on %s", spec.code, simulator.url)
+        return simulator
+
+
+def register_with_simulator(simulator, company, *, callback_url=None):
+    """Make a simulator know the company's account, with its credentials and seller (idempotent;
+    ``callback_url``: where the platform posts callbacks, "" for none, None to leave it)."""
+    spec = spec_of(company)
+    plain = tooling_credentials(company, spec)
+    company = company.sudo()
+    seller = (company.vat or PLACEHOLDER_TAX_ID, company.name)
     # a digest, so that no module state holds the credentials themselves
-    credentials = hashlib.sha256("\n".join((secret, sm4_key.lower(), seller_tax_id, seller_name)).encode()).digest()
-    key = (sandbox.url, app_id)
-    if _REGISTERED_APPS.get(key) == credentials:
+    digest = hashlib.sha256(repr((sorted(plain.items()), seller, callback_url)).encode()).digest()
+    key = (simulator.url, simulator.account_key(plain))
+    if _REGISTERED.get(key) == digest:
         return
-    sandbox.add_app(app_id=app_id, secret=secret, sm4_key_hex=sm4_key.lower(),
-                    seller_tax_id=seller_tax_id, seller_name=seller_name)
-    _REGISTERED_APPS[key] = credentials
+    simulator.register(settings=plain, seller_tax_id=seller[0], seller_name=seller[1],
+                       **({"callback_url": callback_url} if callback_url is not None else {}))
+    _REGISTERED[key] = digest
 
 
-def make_client(company, base_url, *, exchange_hook=None, read_timeout=20.0):
-    """A platform client for the company that never sleeps between retries: waits between
-    attempts belong to the queue cron, not to a user's request."""
-    app_id, secret, sm4_key, sm2_private_key = _opened(company)
-    client_config = ClientConfig(base_url, app_id, secret, sm4_key, sm2_private_key=sm2_private_key,
-                                 read_timeout=read_timeout, retry_schedule=())
-    return PlatformClient(client_config, exchange_hook=exchange_hook)
+def connect(company, *, exchange_hook=None, read_timeout=20.0):
+    """A provider for the company that never sleeps between retries: waits between attempts
+    belong to the queue cron, not to a user's request."""
+    spec = spec_of(company)
+    values = settings(company, spec)
+    if uses_embedded_simulator(company):
+        simulator = embedded_simulator(spec)
+        register_with_simulator(simulator, company)
+        values["endpoint"] = simulator.url
+    return spec.connect(values, exchange_hook=exchange_hook, read_timeout=read_timeout, retry_schedule=())
 
 
-def tooling_credentials(company):
-    """The company's credentials in plaintext, for tests, benchmarks and scripts that play the
-    platform's part (registering the company with a sandbox, signing a callback): a dict with
-    ``app_id``, ``secret``, ``sm4_key`` and ``sm2_private_key``. Python code only: nothing an
-    Odoo user or template can call leads here."""
-    app_id, secret, sm4_key, sm2_private_key = _opened(company)
-    return {"app_id": app_id, "secret": secret, "sm4_key": sm4_key, "sm2_private_key": sm2_private_key}
+def secret_mask(company):
+    """A function masking the company's secrets in a text (for what is shown of logged bodies)."""
+    spec = spec_of(company)
+    openers = [value for value in settings(company, spec).values() if callable(value)]
+
+    def mask(text):
+        for opener in openers:
+            secret = opener()
+            if secret and secret in text:
+                text = text.replace(secret, "***")
+        return text
+    return mask
+
+
+def tooling_credentials(company, spec=None):
+    """The company's provider settings in plaintext, by Setting name, for tests, benchmarks and
+    scripts that play the platform's part (registering the company with a simulator, signing a
+    callback). Python code only: nothing an Odoo user or template can call leads here."""
+    spec = spec or spec_of(company)
+    return {name: value() if callable(value) else value for name, value in settings(company, spec).items()}

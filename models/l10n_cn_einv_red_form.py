@@ -233,25 +233,11 @@ class L10nCnEinvRedForm(models.Model):
 
     # --- sending ----------------------------------------------------------------------------
 
-    def _l10n_cn_einv_log_router(self):
-        """Exchange hook linking each exchange to the form it concerns (by serial or number)."""
-        log = self.env["l10n_cn_einv.log"]
-        forms = self
-
-        def form_of(exchange):
-            request = exchange.request or {}
-            keys = {exchange.serial_no, request.get("serialNo"), request.get("formNumber"),
-                    request.get("invoiceNumber"), *(request.get("serialNos") or [])[:1],
-                    *(request.get("formNumbers") or [])[:1]} - {None, ""}
-            for form in forms:
-                if keys & {form.serial_no, form.red_serial_no, form.form_number, form.red_invoice_number}:
-                    return form
-            return forms[:1] if len(forms) == 1 else forms.browse()
-
-        def hook(exchange):
-            form = form_of(exchange)
-            log._l10n_cn_einv_record(form.company_id or self.env.company, exchange, form or None)
-        return hook
+    def _l10n_cn_einv_log_keys(self):
+        """What the platform's exchanges may name this form by (see l10n_cn_einv.log)."""
+        return [(name, value) for name, value in (("serial_no", self.serial_no), ("form_number", self.form_number),
+                                                  ("serial_no", self.red_serial_no),
+                                                  ("invoice_number", self.red_invoice_number)) if value]
 
     def _l10n_cn_einv_lock(self):
         """Lock the rows for the transaction so that two workers never act on one form at once."""
@@ -275,7 +261,7 @@ class L10nCnEinvRedForm(models.Model):
     def _l10n_cn_einv_process(self):
         """One step for each form (rows locked by the caller), one client per company."""
         for company, forms in self.grouped("company_id").items():
-            with company._l10n_cn_einv_client(forms._l10n_cn_einv_log_router()) as client:
+            with company._l10n_cn_einv_provider(forms) as client:
                 awaiting = forms.filtered(lambda f: f.state == "awaiting")
                 if awaiting:
                     awaiting._l10n_cn_einv_refresh(client)
@@ -299,10 +285,11 @@ class L10nCnEinvRedForm(models.Model):
             self._l10n_cn_einv_fail(error)
 
     def _l10n_cn_einv_refresh(self, client):
-        """Bring forms up to date with the platform (one query per 100 forms)."""
+        """Bring forms up to date with the platform (one query per as many forms as it answers at once)."""
         numbered = self.filtered("form_number")
-        for start in range(0, len(numbered), CRON_BATCH):
-            batch = numbered[start:start + CRON_BATCH]
+        chunk = numbered.company_id[:1]._l10n_cn_einv_capabilities().query_batch or len(numbered) or 1
+        for start in range(0, len(numbered), chunk):
+            batch = numbered[start:start + chunk]
             try:
                 results = client.query_red_forms(form_numbers=batch.mapped("form_number"))
             except PlatformError as error:
@@ -472,7 +459,7 @@ class L10nCnEinvRedForm(models.Model):
         """Run ``call(client, form)`` on the platform; a refusal becomes a UserError."""
         self.ensure_one()
         self._l10n_cn_einv_lock()
-        with self.company_id._l10n_cn_einv_client(self._l10n_cn_einv_log_router()) as client:
+        with self.company_id._l10n_cn_einv_provider(self) as client:
             try:
                 self._l10n_cn_einv_apply_result(call(client, self), alert=False)
             except PlatformError as error:
@@ -556,7 +543,7 @@ class L10nCnEinvRedForm(models.Model):
         count = 0
         for company in companies:
             forms = self.sudo().with_company(company)
-            with company._l10n_cn_einv_client(forms._l10n_cn_einv_log_router()) as client:
+            with company._l10n_cn_einv_provider(forms) as client:
                 try:
                     results = client.list_red_forms("inbound")
                 except PlatformError as error:

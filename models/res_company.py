@@ -1,15 +1,26 @@
+"""The company's e-invoicing: its tax platform and credentials, issuing, delivery, callbacks
+and the alerts of its e-invoice managers."""
+
+import logging
 import secrets
+
+from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..fapiao.chinatime import china_today
+from ..fapiao.documents import QuotaResult
 from ..fapiao.errors import CryptoError, PlatformError
 from . import l10n_cn_einv_platform as platform
 from . import l10n_cn_einv_vault as vault
-from .l10n_cn_einv_guard import check_access
+from .l10n_cn_einv_guard import check_access, text_as_html
+
+_logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_SCHEDULE = "10,30,60"
+CALLBACK_ROUTE = "/l10n_cn_einvoice/callback/%s"
 
 
 def _new_app_id():
@@ -19,6 +30,10 @@ def _new_app_id():
 class ResCompany(models.Model):
     _inherit = "res.company"
 
+    l10n_cn_einv_provider = fields.Selection(
+        lambda self: platform.provider_selection(), string="Tax Platform", default=platform.DEFAULT_PROVIDER,
+        required=True,
+        help="The platform that issues this company's e-invoices; each asks for its own credentials below.")
     l10n_cn_einv_environment = fields.Selection(
         [("sandbox", "Sandbox (test platform)"), ("production", "Production")],
         string="E-Invoice Environment", default="sandbox", required=True,
@@ -81,6 +96,40 @@ class ResCompany(models.Model):
         "Retry Waits (seconds)", default=DEFAULT_RETRY_SCHEDULE,
         help="Waits between retries of a passing failure (busy platform, time-out), comma separated. "
              "After the last one the invoice is marked failed and the e-invoice managers are alerted.")
+
+    l10n_cn_einv_auto_red_on_return = fields.Boolean(
+        "Red-Reverse Returns Automatically", default=True,
+        help="When a customer return of goods already e-invoiced is validated, create the credit note "
+             "(reason 02 销货退回) and start its red reversal.")
+
+    # delivery and callbacks
+    l10n_cn_einv_auto_deliver = fields.Boolean(
+        "Deliver E-Invoices Automatically", default=True,
+        help="Mail the e-invoice (PDF and XML) to the buyer as soon as it is issued. Otherwise use the "
+             "Send e-invoice button on the invoice.")
+    l10n_cn_einv_callback_enabled = fields.Boolean(
+        "Receive Platform Callbacks",
+        help="The tax platform notifies Odoo at the callback URL as soon as a pending e-invoice is issued or "
+             "a red-letter form changes, instead of waiting for the next poll. Signed and encrypted "
+             "notifications only; register the URL with the platform (the embedded sandbox is told "
+             "automatically).")
+    l10n_cn_einv_callback_url = fields.Char("Callback URL", compute="_compute_l10n_cn_einv_callback_url")
+
+    # monitoring
+    l10n_cn_einv_alert_failure_rate = fields.Float(
+        "E-Invoice Failure Rate Alert (%)", default=10.0, digits=(16, 2),
+        help="Alert the e-invoice managers when this share (or more) of the e-invoices submitted over the "
+             "last 30 days failed. 0 disables the alert.")
+    l10n_cn_einv_alert_backlog = fields.Integer(
+        "E-Invoice Backlog Alert", default=100,
+        help="Alert the e-invoice managers when this many e-invoices (or more) wait to be sent or for the "
+             "platform's result. 0 disables the alert.")
+    l10n_cn_einv_alert_quota = fields.Monetary(
+        "Credit Quota Alert Below", currency_field="currency_id", default=0.0,
+        help="Alert the e-invoice managers when the credit quota (授信额度) remaining for the month falls below "
+             "this amount. 0 disables the alert (and the quota query it needs).")
+    # {condition: "YYYY-MM-DD"}: the last day (China time) each alert was sent.
+    l10n_cn_einv_alerts_sent = fields.Json("E-Invoice Alerts Sent", copy=False, readonly=True)
 
     _sql_constraints = [
         ("l10n_cn_einv_rollout_range", "CHECK(l10n_cn_einv_rollout_percent BETWEEN 0 AND 100)",
@@ -183,72 +232,166 @@ class ResCompany(models.Model):
                               "such as 10,30,60 (got “%s”).", self.l10n_cn_einv_retry_schedule))
         return waits
 
-    def _l10n_cn_einv_uses_embedded_sandbox(self):
+    def _l10n_cn_einv_provider(self, records=None, exchange_hook=None):
+        """The company's tax platform (a fapiao.provider.Provider): the one its settings choose,
+        or the embedded simulator in the sandbox without an endpoint. The credentials are opened
+        with sudo by l10n_cn_einv_platform and live only in the provider's closures: callers are
+        e-invoice users, who must not see them, and templates that can walk the provider's
+        attributes find none. Every exchange goes to the log, linked to the one of ``records`` it
+        concerns (l10n_cn_einv.log._l10n_cn_einv_router), or through ``exchange_hook``."""
         self.ensure_one()
-        return self.l10n_cn_einv_environment == "sandbox" and not self.l10n_cn_einv_endpoint
-
-    def _l10n_cn_einv_client(self, exchange_hook=None):
-        """A platform client for this company (see fapiao.client). The credentials are opened with
-        sudo by l10n_cn_einv_platform and live only in the client's Keyring closures: callers are
-        e-invoice users, who must not see them, and templates that can walk the client's
-        attributes find none."""
-        self.ensure_one()
+        if exchange_hook is None:
+            exchange_hook = self.env["l10n_cn_einv.log"]._l10n_cn_einv_router(self, records)
         company = self.sudo()
         if company.l10n_cn_einv_environment == "production" and not company.l10n_cn_einv_endpoint:
             raise UserError(_("Set the tax platform URL of %s before issuing in production.", self.name))
-        is_set = platform.secrets_set(company)
-        missing = [label for label, value in (
-            (_("application ID"), company.l10n_cn_einv_app_id),
-            (_("app secret"), is_set["l10n_cn_einv_app_secret"]),
-            (_("SM4 key"), is_set["l10n_cn_einv_sm4_key"]),
-        ) if not value]
+        missing = platform.missing_settings(company)
         if missing:
             raise UserError(_("E-invoicing is not configured for %(company)s: missing %(fields)s.",
                               company=self.name, fields=", ".join(missing)))
-        url = company.l10n_cn_einv_endpoint
+        # A system parameter, so that tests and slow networks can tune it without code.
         try:
-            if company._l10n_cn_einv_uses_embedded_sandbox():
-                sandbox = platform.embedded_sandbox()
-                platform.register_embedded_app(
-                    # Without a VAT the sandbox still answers the connection test; issuing is
-                    # refused earlier by the rules (the seller's taxpayer id is required).
-                    sandbox, company, seller_tax_id=company.vat or "91350100M000100Y43", seller_name=company.name)
-                url = sandbox.url
-            # A system parameter, so that tests and slow networks can tune it without code.
-            try:
-                read_timeout = float(self.env["ir.config_parameter"].sudo().get_param(
-                    "l10n_cn_einvoice.read_timeout") or 20)
-            except ValueError:
-                read_timeout = 20.0
-            return platform.make_client(company, url, exchange_hook=exchange_hook, read_timeout=read_timeout)
-        except CryptoError as error:
+            read_timeout = float(self.env["ir.config_parameter"].sudo().get_param(
+                "l10n_cn_einvoice.read_timeout") or 20)
+        except ValueError:
+            read_timeout = 20.0
+        try:
+            if platform.uses_embedded_simulator(company):
+                # the embedded platform learns (or forgets) where to send callbacks
+                platform.register_with_simulator(
+                    platform.embedded_simulator(platform.spec_of(company)), company,
+                    callback_url=company.l10n_cn_einv_callback_url if company.l10n_cn_einv_callback_enabled else "")
+            return platform.connect(company, exchange_hook=exchange_hook, read_timeout=read_timeout)
+        except (CryptoError, ValueError) as error:
             raise UserError(_("E-invoicing configuration of %(company)s: %(error)s",
-                              company=self.name, error=error.message)) from None
+                              company=self.name, error=getattr(error, "message", None) or str(error))) from None
 
-    def _l10n_cn_einv_log_hook(self, record=None):
-        """An exchange hook writing each platform exchange to the interaction log."""
-        log = self.env["l10n_cn_einv.log"]
-        company = self
+    def _l10n_cn_einv_capabilities(self):
+        """What the company's platform offers (fapiao.provider.Capabilities)."""
+        self.ensure_one()
+        return platform.spec_of(self).capabilities
 
-        def hook(exchange):
-            log._l10n_cn_einv_record(company, exchange, record)
-        return hook
+    def _l10n_cn_einv_log_keys(self):
+        return ()
 
     def action_l10n_cn_einv_test_connection(self):
         self.ensure_one()
         check_access(self, "manager")   # whatever the caller: a button, an RPC, a sudo
         try:
-            with self._l10n_cn_einv_client(self._l10n_cn_einv_log_hook(self)) as client:
-                quota = client.test_connection()
+            with self._l10n_cn_einv_provider(self) as client:
+                answer = client.test_connection()
         except PlatformError as error:
             raise UserError(_("The tax platform refused the connection: %s", error.message)) from None
+        if isinstance(answer, QuotaResult):
+            message = _("Credit quota for %(period)s: %(remaining)s remaining of %(total)s.",
+                        period=answer.period, remaining=answer.remaining, total=answer.total)
+        else:
+            message = str(answer or "")
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "title": _("Connected to the tax platform"),
-                "message": _("Credit quota for %(period)s: %(remaining)s remaining of %(total)s.",
-                             period=quota.period, remaining=quota.remaining, total=quota.total),
-            },
+            "params": {"type": "success", "title": _("Connected to the tax platform"), "message": message},
         }
+
+    # --- delivery and callbacks ---------------------------------------------------------
+
+    def _compute_l10n_cn_einv_callback_url(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        for company in self:
+            company.l10n_cn_einv_callback_url = f"{base_url}{CALLBACK_ROUTE % company.id}" if company.id else False
+
+    @api.model
+    def _l10n_cn_einv_callback_path(self, company_id):
+        return CALLBACK_ROUTE % company_id
+
+    # --- monitoring ------------------------------------------------------------------------
+
+    def _l10n_cn_einv_quota(self):
+        """(QuotaResult, "") from the platform, or (None, why) when it cannot be had."""
+        self.ensure_one()
+        try:
+            with self._l10n_cn_einv_provider(self) as client:
+                return client.query_quota(), ""
+        except PlatformError as error:
+            return None, error.message
+        except UserError as error:
+            return None, str(error)
+
+    def _l10n_cn_einv_managers(self):
+        """Active internal users of the E-Invoice Manager group working in this company."""
+        self.ensure_one()
+        group = self.env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager", raise_if_not_found=False)
+        if not group:
+            return self.env["res.users"]
+        return group.sudo().users.filtered(
+            lambda user: user.active and not user.share and self in user.company_ids)
+
+    # --- the cron ---------------------------------------------------------------------------------
+
+    @api.model
+    def _l10n_cn_einv_cron_check_alerts(self):
+        companies = self.sudo().search([("account_fiscal_country_id.code", "=", "CN")])
+        figures = self.env["l10n_cn_einv.dashboard"].sudo()._l10n_cn_einv_figures(companies.ids)
+        empty = self.env["l10n_cn_einv.dashboard"]._l10n_cn_einv_empty_figures()
+        sent = 0
+        for company in companies:
+            for key, summary, note in company._l10n_cn_einv_alert_conditions(figures.get(company.id, empty)):
+                sent += company._l10n_cn_einv_alert_once(key, summary, note)
+        return sent
+
+    def _l10n_cn_einv_alert_conditions(self, figures):
+        """(key, summary, note) of each threshold this company passes now."""
+        self.ensure_one()
+        alerts = []
+        rate_limit = self.l10n_cn_einv_alert_failure_rate
+        if rate_limit > 0 and figures["submitted_30d"] and figures["exception_rate"] >= rate_limit:
+            alerts.append(("failure_rate", _("E-invoice failure rate at %(rate)s%%", rate=figures["exception_rate"]),
+                           _("%(failed)s of the %(submitted)s e-invoices submitted by %(company)s over the last "
+                             "30 days failed (%(rate)s%%; alert threshold %(limit)s%%).",
+                             failed=figures["failed_30d"], submitted=figures["submitted_30d"], company=self.name,
+                             rate=figures["exception_rate"], limit=rate_limit)))
+        backlog_limit = self.l10n_cn_einv_alert_backlog
+        if backlog_limit > 0 and figures["pending_count"] >= backlog_limit:
+            alerts.append(("backlog", _("%(count)s e-invoices pending", count=figures["pending_count"]),
+                           _("%(count)s e-invoices of %(company)s wait to be sent or for the platform's result "
+                             "(alert threshold %(limit)s). Check the platform connection and the scheduled "
+                             "actions.", count=figures["pending_count"], company=self.name, limit=backlog_limit)))
+        quota_limit = self.l10n_cn_einv_alert_quota
+        if quota_limit > 0:
+            quota, error = self._l10n_cn_einv_quota()
+            if quota is None:
+                _logger.info("credit quota of %s unavailable for the alert check: %s", self.name, error)
+            elif quota.remaining is not None and float(quota.remaining) < quota_limit:
+                alerts.append(("quota", _("E-invoice credit quota low: %(remaining)s left", remaining=quota.remaining),
+                               _("%(company)s has %(remaining)s of its %(total)s credit quota left for %(period)s "
+                                 "(alert below %(limit)s). Ask the tax bureau for more before issuing is refused.",
+                                 company=self.name, remaining=quota.remaining, total=quota.total,
+                                 period=quota.period, limit=quota_limit)))
+        return alerts
+
+    def _l10n_cn_einv_alert_once(self, key, summary, note):
+        """Activity and e-mail for the managers, unless this alert was already sent today; True if sent."""
+        self.ensure_one()
+        today = china_today(fields.Datetime.now()).isoformat()
+        sent = dict(self.sudo().l10n_cn_einv_alerts_sent or {})
+        if sent.get(key) == today:
+            return False
+        managers = self._l10n_cn_einv_managers()
+        if not managers:
+            _logger.warning("e-invoice alert for %s not delivered, no e-invoice manager: %s", self.name, summary)
+        partner = self.sudo().partner_id.with_context(mail_activity_quick_update=True)
+        for manager in managers:
+            partner.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=text_as_html(note),
+                                      user_id=manager.id)
+        recipients = managers.partner_id.filtered("email")
+        if recipients:
+            self.env["mail.mail"].sudo().create({
+                "subject": _("[%(company)s] %(summary)s", company=self.name, summary=summary),
+                "body_html": Markup("<p>%s</p>") % escape(note),
+                "recipient_ids": [(6, 0, recipients.ids)],
+                "email_from": self.email_formatted or self.env.user.email_formatted,
+                "auto_delete": True,
+            })
+        sent[key] = today
+        self.sudo().l10n_cn_einv_alerts_sent = sent
+        return True

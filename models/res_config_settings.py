@@ -68,3 +68,14 @@ class ResConfigSettings(models.TransientModel):
         check_access(self.company_id, "manager")   # before the settings are saved
         self.execute()
         return self.company_id.action_l10n_cn_einv_test_connection()
+
+    l10n_cn_einv_auto_red_on_return = fields.Boolean(
+        related="company_id.l10n_cn_einv_auto_red_on_return", readonly=False)
+    l10n_cn_einv_auto_deliver = fields.Boolean(related="company_id.l10n_cn_einv_auto_deliver", readonly=False)
+    l10n_cn_einv_callback_enabled = fields.Boolean(
+        related="company_id.l10n_cn_einv_callback_enabled", readonly=False)
+    l10n_cn_einv_callback_url = fields.Char(related="company_id.l10n_cn_einv_callback_url")
+    l10n_cn_einv_alert_failure_rate = fields.Float(
+        related="company_id.l10n_cn_einv_alert_failure_rate", readonly=False)
+    l10n_cn_einv_alert_backlog = fields.Integer(related="company_id.l10n_cn_einv_alert_backlog", readonly=False)
+    l10n_cn_einv_alert_quota = fields.Monetary(related="company_id.l10n_cn_einv_alert_quota", readonly=False)

@@ -155,7 +155,7 @@ class L10nCnEinvTaxCode(models.Model):
         """Download the codes changed on the platform since the last sync and apply them."""
         company = company or self.env.company
         since = self._l10n_cn_einv_catalogue_since()
-        with company._l10n_cn_einv_client(company._l10n_cn_einv_log_hook()) as client:
+        with company._l10n_cn_einv_provider() as client:
             entries, _server_time = client.download_catalogue(since)
         counts = self._l10n_cn_einv_apply_platform_entries(entries)
         _logger.info("Tax classification codes synchronised from the platform since %s: %s", since, counts)

@@ -6,18 +6,16 @@ logs and their status tracking are each read in one query whatever their
 number; the template only walks plain dictionaries.
 """
 
-from datetime import datetime, time, timedelta
 
-import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..fapiao.client import mask
+from ..fapiao.chinatime import china_days_utc, format_china
 from ..fapiao.errors import CryptoError
+from ..fapiao.provider import mask
 from ..models import l10n_cn_einv_platform as platform
-from ..models.l10n_cn_einv_dashboard import CHINA_TZ
 from ..models.l10n_cn_einv_guard import check_access
 from ..models.l10n_cn_einv_log import RETENTION_YEARS
 
@@ -35,20 +33,6 @@ LOG_FIELDS = [
     "move_id", "service", "serial_no", "attempt", "started_at", "duration_ms", "http_status", "code", "message",
     "error", "succeeded", "request", "response", "operator_id",
 ]
-
-
-def china_time(value):
-    """A naive UTC datetime as text in China time ('' for none)."""
-    if not value:
-        return ""
-    return pytz.utc.localize(value).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def china_period_utc(date_from, date_to):
-    """[start, end) in naive UTC of the days date_from to date_to included, China time."""
-    start = CHINA_TZ.localize(datetime.combine(date_from, time.min))
-    end = CHINA_TZ.localize(datetime.combine(date_to + timedelta(days=1), time.min))
-    return (start.astimezone(pytz.utc).replace(tzinfo=None), end.astimezone(pytz.utc).replace(tzinfo=None))
 
 
 class L10nCnEinvAuditReport(models.AbstractModel):
@@ -81,7 +65,7 @@ class L10nCnEinvAuditReport(models.AbstractModel):
         company = wizard.company_id
         # Raises AccessError for a company the user does not work in; record rules do the rest.
         env = self.with_company(company).env
-        start, end = china_period_utc(wizard.date_from, wizard.date_to)
+        start, end = china_days_utc(wizard.date_from, wizard.date_to)
         moves = env["account.move"].search_fetch([
             ("company_id", "=", company.id),
             ("l10n_cn_einv_state", "!=", "not_needed"),
@@ -119,8 +103,8 @@ class L10nCnEinvAuditReport(models.AbstractModel):
                 "red": move.move_type == "out_refund",
                 "amount": f"{move.amount_total_in_currency_signed:,.2f}",
                 "currency": move.currency_id.name,
-                "issue_time": china_time(move.l10n_cn_einv_issue_time),
-                "submitted_at": china_time(move.l10n_cn_einv_submitted_at),
+                "issue_time": format_china(move.l10n_cn_einv_issue_time),
+                "submitted_at": format_china(move.l10n_cn_einv_submitted_at),
                 "serial_no": move.l10n_cn_einv_serial_no or "",
                 "state": states.get(move.l10n_cn_einv_state, move.l10n_cn_einv_state),
                 "failed": move.l10n_cn_einv_state == "failed",
@@ -136,7 +120,7 @@ class L10nCnEinvAuditReport(models.AbstractModel):
             "company_vat": company.vat or "",
             "date_from": fields.Date.to_string(wizard.date_from),
             "date_to": fields.Date.to_string(wizard.date_to),
-            "generated_at": china_time(fields.Datetime.now().replace(microsecond=0)),
+            "generated_at": format_china(fields.Datetime.now().replace(microsecond=0)),
             "generated_by": self.env.user.name,
             "invoices": invoices,
             "other_logs": [self._l10n_cn_einv_log_values(log, secrets, with_bodies=False) for log in other_logs],
@@ -154,18 +138,20 @@ class L10nCnEinvAuditReport(models.AbstractModel):
 
     @api.model
     def _l10n_cn_einv_secrets(self, company):
-        """What masks the company's secrets, should a log line ever carry one: its keyring's mask
-        (the secrets themselves are sealed, and no method hands them out)."""
+        """What masks the company's secrets, should a log line ever carry one (the secrets
+        themselves are sealed, and no method hands them out)."""
+        mask_secrets = platform.secret_mask(company)
         try:
-            return [platform.company_keyring(company).mask]
-        except (UserError, CryptoError):    # no usable credentials: nothing to mask
+            mask_secrets("")        # opens them once: unusable credentials have nothing to mask
+        except (UserError, CryptoError):
             return []
+        return [mask_secrets]
 
     @api.model
     def _l10n_cn_einv_log_values(self, log, secrets, with_bodies=True):
         values = {
             "service": log.service,
-            "time": china_time(log.started_at),
+            "time": format_china(log.started_at),
             "serial_no": log.serial_no or "",
             "attempt": log.attempt,
             "code": log.code or (str(log.http_status) if log.http_status else ""),
@@ -200,5 +186,5 @@ class L10nCnEinvAuditReport(models.AbstractModel):
         changes = {}
         for move_id, date, author, old, new in self.env.cr.fetchall():
             changes.setdefault(move_id, []).append(
-                {"time": china_time(date), "author": author or "", "old": old or "", "new": new or ""})
+                {"time": format_china(date), "author": author or "", "old": old or "", "new": new or ""})
         return changes

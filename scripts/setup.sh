@@ -95,8 +95,10 @@ fi
 step "Python packages (Odoo's requirements adjusted for Python 3.11 with cryptography>=42, then ours and our tools)"
 mkdir -p "$BUILD"
 # Odoo pins cryptography 3.4.8 on Python < 3.12, which has no SM4/SM3; use the
-# set Odoo 18 itself uses on Python 3.12. cbor2 5.4.2 no longer builds.
+# set Odoo 18 itself uses on Python 3.12. cbor2 5.4.2 no longer builds. The OCA's
+# po checks need polib 1.2 (same API as Odoo's 1.1.1): pip refuses the two pins together.
 sed -E \
+    -e 's/^polib==.*/polib==1.2.0/' \
     -e 's/^cbor2==[^;]*;.*/cbor2/' \
     -e 's/^cryptography==.*/cryptography==42.0.8/' \
     -e 's/^pyopenssl==.*/pyopenssl==24.1.0/' \

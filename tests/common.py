@@ -90,7 +90,7 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         company.write({"vat": vat, "l10n_cn_einv_endpoint": cls.sandbox.url, "l10n_cn_einv_issuer": "王会计",
                        "l10n_cn_einv_retry_schedule": "10,30,60"})
         credentials = platform.tooling_credentials(company)   # the secrets are sealed: only tooling opens them
-        cls.sandbox.add_app(app_id=credentials["app_id"], secret=credentials["secret"],
+        cls.sandbox.add_app(app_id=credentials["app_id"], secret=credentials["app_secret"],
                             sm4_key_hex=credentials["sm4_key"], seller_tax_id=vat, seller_name=company.name)
 
     @classmethod

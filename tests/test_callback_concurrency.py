@@ -152,7 +152,7 @@ class TestConcurrentCallbacks(CommittedQueueCase):
 
         def delivery():   # as the platform sends each attempt: sealed and signed afresh, a nonce of its own
             body = protocol.seal(sm4_key, payload)
-            return path, body, protocol.request_headers(credentials["app_id"], credentials["secret"], path, body)
+            return path, body, protocol.request_headers(credentials["app_id"], credentials["app_secret"], path, body)
 
         answers = self._deliver_together([delivery() for _attempt in range(DELIVERIES)])
         outcomes = [(answer.status_code, answer.json()["code"], answer.json().get("message", "")) for answer in answers]
@@ -188,7 +188,7 @@ class TestConcurrentCallbacks(CommittedQueueCase):
         path = f"/l10n_cn_einvoice/callback/{company_id}"
         body = protocol.seal(bytes.fromhex(credentials["sm4_key"]), {
             "eventId": f"evt-{uuid.uuid4().hex}", "event": "ping", "data": {}})
-        headers = protocol.request_headers(credentials["app_id"], credentials["secret"], path, body)
+        headers = protocol.request_headers(credentials["app_id"], credentials["app_secret"], path, body)
         answers = self._deliver_together([(path, body, headers)] * DELIVERIES)
         outcomes = sorted((answer.status_code, answer.json()["code"]) for answer in answers)
         self.assertEqual(outcomes, [(200, "0000")] + [(401, "2005")] * (DELIVERIES - 1))

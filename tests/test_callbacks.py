@@ -25,7 +25,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         cls.path = f"/l10n_cn_einvoice/callback/{cls.company.id}"
         credentials = platform.tooling_credentials(cls.company)    # the platform's copy of them
         cls.app_id = credentials["app_id"]
-        cls.secret = credentials["secret"]
+        cls.secret = credentials["app_secret"]
         cls.sm4_key = bytes.fromhex(credentials["sm4_key"])
 
     # --- helpers ---------------------------------------------------------------------------
@@ -342,11 +342,11 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         app_id = company.sudo().l10n_cn_einv_app_id
         sandbox = platform.embedded_sandbox()
         self.addCleanup(sandbox.add_app, app_id, callback_url="")
-        with company._l10n_cn_einv_client():
+        with company._l10n_cn_einv_provider():
             self.assertEqual(sandbox.get_app(app_id).callback_url,
                              f"{self.base_url()}/l10n_cn_einvoice/callback/{company.id}")
         company.l10n_cn_einv_callback_enabled = False
-        with company._l10n_cn_einv_client():
+        with company._l10n_cn_einv_provider():
             self.assertEqual(sandbox.get_app(app_id).callback_url, "")
 
     def listen_for_callbacks(self):

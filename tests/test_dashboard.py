@@ -105,7 +105,7 @@ class TestDashboard(L10nCnEinvCase):
                          ("l10n_cn_einv_state", "in", ("to_issue", "submitting", "pending")))
 
     def test_days_are_china_days(self):
-        from ..models.l10n_cn_einv_dashboard import china_midnight_utc, china_month_start_utc
+        from ..fapiao.chinatime import china_midnight_utc, china_month_start_utc
 
         # 2026-11-20 17:30 UTC is 2026-11-21 01:30 in China.
         moment = fields.Datetime.to_datetime("2026-11-20 17:30:00")

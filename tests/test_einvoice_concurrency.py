@@ -62,7 +62,7 @@ class CommittedQueueCase(TransactionCase):
             moves.action_post()
             moves._l10n_cn_einv_enqueue()
             credentials = platform.tooling_credentials(company)
-            self.sandbox.add_app(app_id=credentials["app_id"], secret=credentials["secret"],
+            self.sandbox.add_app(app_id=credentials["app_id"], secret=credentials["app_secret"],
                                  sm4_key_hex=credentials["sm4_key"], seller_tax_id=company.vat,
                                  seller_name=company.name)
             return company.id, moves.ids, credentials["app_id"]

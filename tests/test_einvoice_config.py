@@ -16,7 +16,7 @@ class TestEinvoiceConfig(L10nCnEinvCase):
         self.assertEqual(company.l10n_cn_einv_environment, "sandbox")
         self.assertFalse(company.l10n_cn_einv_endpoint)
         credentials = platform.tooling_credentials(company)
-        self.assertTrue(credentials["secret"] and credentials["sm4_key"])
+        self.assertTrue(credentials["app_secret"] and credentials["sm4_key"])
         action = company.action_l10n_cn_einv_test_connection()
         self.assertEqual(action["params"]["type"], "success")
         self.assertIn("remaining", action["params"]["message"])
@@ -30,7 +30,7 @@ class TestEinvoiceConfig(L10nCnEinvCase):
         second._l10n_cn_einv_generate_credentials()
         self.assertNotEqual(first.l10n_cn_einv_app_id, second.l10n_cn_einv_app_id)
         first, second = platform.tooling_credentials(first), platform.tooling_credentials(second)
-        self.assertNotEqual(first["secret"], second["secret"])
+        self.assertNotEqual(first["app_secret"], second["app_secret"])
         self.assertNotEqual(first["sm4_key"], second["sm4_key"])
 
     def test_settings_secrets_are_write_only(self):

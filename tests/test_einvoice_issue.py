@@ -170,7 +170,7 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
         # even a forced second submission with the same serial number issues nothing new
-        with move.company_id._l10n_cn_einv_client() as client:
+        with move.company_id._l10n_cn_einv_provider() as client:
             again = client.issue(move._l10n_cn_einv_document())
         self.assertTrue(again.duplicate)
         self.assertEqual(again.invoice_number, move.l10n_cn_einv_number)
@@ -195,7 +195,7 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         credentials = platform.tooling_credentials(self.company)
         for line in move.l10n_cn_einv_log_ids:
-            for secret in (credentials["secret"], credentials["sm4_key"]):
+            for secret in (credentials["app_secret"], credentials["sm4_key"]):
                 self.assertNotIn(secret, (line.request or "") + (line.response or "") + (line.error or ""))
 
     def test_files_missing_after_issue_are_fetched_later(self):

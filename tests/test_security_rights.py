@@ -26,7 +26,7 @@ from odoo.tests import HttpCase, JsonRpcException, get_db_name, new_test_user, t
 from odoo.tools import mute_logger
 
 from ..fapiao.catalogue import CSV_COLUMNS
-from ..models.l10n_cn_einv_dashboard import china_today
+from ..fapiao.chinatime import china_today
 from ..models.l10n_cn_einv_guard import flow
 from .common import L10nCnEinvCase
 

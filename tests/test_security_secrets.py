@@ -223,7 +223,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
         self.manager.groups_id |= self.env.ref("mail.group_mail_template_editor")
         self.assertFalse(self.manager._is_admin() or self.manager.has_group("base.group_system"))
         company = "object.company_id.sudo()"
-        client = f"{company}._l10n_cn_einv_client()"
+        client = f"{company}._l10n_cn_einv_provider()"
         keyring = "object.env['l10n_cn_einv.callback'].sudo()._l10n_cn_einv_keyring(object.company_id)"
         # a method of a module that imports l10n_cn_einv_platform, for str.format to walk from
         module = "'{0.__func__.__globals__[platform]%s}'.format(" \
@@ -266,7 +266,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
             for form in master_key:
                 self.assertNotIn(form, str(refusal.exception))
         # outside a template, the same client works
-        with self.company.sudo()._l10n_cn_einv_client() as working:
+        with self.company.sudo()._l10n_cn_einv_provider() as working:
             self.assertTrue(working.config.keys.signature_matches)
 
     def test_the_configured_master_key_leaves_the_configuration(self):
@@ -313,7 +313,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
         self.addCleanup(vault.forget_configured_key)
         config[vault.MASTER_KEY_OPTION] = other
         with self.assertRaises(vault.SecretUnreadable) as refused:
-            self.company._l10n_cn_einv_client()
+            self.company._l10n_cn_einv_provider()
         message = str(refused.exception)
         self.assertIn(vault.MASTER_KEY_OPTION, message)
         self.assertIn(sealed_with, message)
@@ -323,10 +323,10 @@ class TestSecretsStayWithAdministrators(HttpCase):
         self.company.sudo().write({"l10n_cn_einv_app_secret": "new-secret-0123456789",
                                    "l10n_cn_einv_sm4_key": secrets.token_hex(16),
                                    "l10n_cn_einv_sm2_private_key": False})
-        self.assertEqual(platform.tooling_credentials(self.company)["secret"], "new-secret-0123456789")
+        self.assertEqual(platform.tooling_credentials(self.company)["app_secret"], "new-secret-0123456789")
         config[vault.MASTER_KEY_OPTION] = "too short"
         with self.assertRaisesRegex(UserError, "32 bytes"):
-            self.company._l10n_cn_einv_client()
+            self.company._l10n_cn_einv_provider()
 
     def test_plaintext_of_an_older_version_is_sealed_at_update(self):
         """Databases from before the secrets were sealed keep them in the columns of the fields:
@@ -341,7 +341,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
                             "FROM res_company")
         self.assertEqual({value for row in self.env.cr.fetchall() for value in row}, {None})
         credentials = platform.tooling_credentials(self.company)
-        self.assertEqual((credentials["secret"], credentials["sm4_key"], credentials["sm2_private_key"]),
+        self.assertEqual((credentials["app_secret"], credentials["sm4_key"], credentials["sm2_private_key"]),
                          ("older-plain-secret", "00112233445566778899aabbccddeeff", self.secret_values[2]))
 
     def test_the_administrator_sees_each_secret_is_set_and_the_connection_works(self):

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..models.l10n_cn_einv_dashboard import china_today
+from ..fapiao.chinatime import china_today
 from ..models.l10n_cn_einv_guard import check_access
 
 

@@ -12,6 +12,7 @@ docs/providers/reference.md says more.
 """
 
 from ... import provider
+from . import callback, protocol
 from .capabilities import CAPABILITIES, CODE, LABEL, SETTINGS
 from .client import ClientConfig, PlatformClient
 
@@ -36,5 +37,12 @@ def connect(settings, exchange_hook=None, **options):
                           **{name: options[name] for name in _CLIENT_OPTIONS if name in options})
 
 
-SPEC = provider.register(provider.ProviderSpec(code=CODE, label=LABEL, connect=connect,
-                                               capabilities=CAPABILITIES, settings=SETTINGS))
+def callback_answer(path, headers, outcome, message="", retry_after=None):
+    """An unsigned answer to a callback, for a company without usable credentials."""
+    return callback.answer(None, path, headers, outcome, message=message, retry_after=retry_after)
+
+
+SPEC = provider.register(provider.ProviderSpec(
+    code=CODE, label=LABEL, connect=connect, capabilities=CAPABILITIES, settings=SETTINGS,
+    callback_answer=callback_answer,
+    callback_log_headers=(protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, protocol.H_SIGN_TYPE)))
