@@ -24,17 +24,18 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 
-from odoo import SUPERUSER_ID, Command, _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, email_split, float_compare
 
 from ..fapiao import chinatime, documents, rules, title
-from ..fapiao.errors import PlatformError, TransientError
+from ..fapiao.errors import PlatformError
 from .l10n_cn_einv_guard import check_access, flow, in_flow, text_as_html
 from .l10n_cn_einv_red_form import RED_REASONS, deterministic_serial, money
+from .l10n_cn_einv_submission import WAITING_LOGIN
 
 _logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ EINV_STATES = [
     ("to_issue", "To Issue"),
     ("submitting", "Submitting"),
     ("pending", "Pending"),
+    ("waiting_login", "Waiting for Tax Bureau Login"),
     ("issued", "Issued"),
     ("failed", "Failed"),
 ]
@@ -84,7 +86,10 @@ def buyer_title_values(partner):
 
 class AccountMove(models.Model):
     _name = "account.move"
-    _inherit = ["account.move", "l10n_cn_einv.flow.mixin"]
+    _inherit = ["account.move", "l10n_cn_einv.flow.mixin", "l10n_cn_einv.submission"]
+    _l10n_cn_einv_queue = {"state": "l10n_cn_einv_state", "attempts": "l10n_cn_einv_attempts",
+                           "next_attempt": "l10n_cn_einv_next_attempt", "error": "l10n_cn_einv_error",
+                           "failed": "failed"}
 
     l10n_cn_einv_applicable = fields.Boolean("E-Invoicing Applies", compute="_compute_l10n_cn_einv_applicable")
     l10n_cn_einv_state = fields.Selection(
@@ -324,6 +329,10 @@ class AccountMove(models.Model):
         """Every reason this invoice cannot be issued, as readable lines (empty: fine)."""
         self.ensure_one()
         problems = []
+        if self.move_type == "out_refund" and self.l10n_cn_einv_credit_form_ids:
+            # a credit note's red invoice: its red-letter form decides (the platform knows the lines)
+            return [] if self._l10n_cn_einv_red_form() else [
+                _("The red-letter form of this credit note does not allow its red invoice (yet).")]
         if not self.l10n_cn_einv_applicable:
             problems.append(_("Only customer invoices of a company in China get a Chinese e-invoice."))
             return problems
@@ -394,8 +403,8 @@ class AccountMove(models.Model):
         """Submit queued invoices at once (rows locked by the caller), one client per company;
         their files are fetched at once too."""
         for company, company_moves in self.grouped("company_id").items():
-            with company._l10n_cn_einv_provider(self) as client:
-                company_moves._l10n_cn_einv_submit(client, fetch_documents=True, after_each=after_each)
+            with company._l10n_cn_einv_provider(company_moves) as client:
+                company_moves._l10n_cn_einv_submit(client, after_each=after_each, fetch_documents=True)
 
     # --- automatic issue when paid -------------------------------------------------------------
 
@@ -492,37 +501,23 @@ class AccountMove(models.Model):
                 vals["l10n_cn_einv_serial_no"] = move._l10n_cn_einv_serial()
             move._l10n_cn_einv_write(vals)
 
-    def _l10n_cn_einv_lock(self, nowait=False):
-        """Lock the rows for the rest of the transaction, so that two workers
-        (or a double click) never submit the same invoice at once. NO KEY UPDATE:
-        strong enough for that, and it lets foreign-key checks (log lines written on
-        another connection) through."""
-        if not self:
-            return
-        try:
-            self.env.cr.execute(SQL("SELECT id FROM account_move WHERE id IN %s FOR NO KEY UPDATE %s",
-                                    tuple(self.ids), SQL("NOWAIT") if nowait else SQL()))
-        except Exception as error:
-            if getattr(error, "pgcode", None) == "55P03":  # lock_not_available
-                raise UserError(_("These invoices are being issued right now by someone else.")) from None
-            raise
-        self.invalidate_recordset()
+    def _l10n_cn_einv_busy_message(self):
+        return _("These invoices are being issued right now by someone else.")
 
     def _l10n_cn_einv_log_keys(self):
         """What the platform's exchanges may name this invoice by (see l10n_cn_einv.log)."""
         return [(name, value) for name, value in (("serial_no", self.l10n_cn_einv_serial_no),
                                                   ("invoice_number", self.l10n_cn_einv_number)) if value]
 
-    def _l10n_cn_einv_submit(self, client, fetch_documents=False, after_each=None):
+    def _l10n_cn_einv_submit(self, client, after_each=None, fetch_documents=False):
         """One attempt for each of these queued invoices (rows locked by the caller). The caller
         commits the results; should it never do so, the committed lease makes the next worker
         ask the platform first."""
         moves = self.filtered(lambda m: m.l10n_cn_einv_state in QUEUE_STATES)
         if not moves:
             return
-        can_commit = self._l10n_cn_einv_can_commit()
-        uncertain = {move.id: move.l10n_cn_einv_uncertain or move.l10n_cn_einv_state == "submitting"
-                     for move in moves}
+        uncertain = tuple(move.id for move in moves
+                          if move.l10n_cn_einv_uncertain or move.l10n_cn_einv_state == "submitting")
         # Marked in flight, with a lease, before any request leaves: if this worker dies,
         # the rows say so, other workers leave them alone until the lease runs out, and the
         # worker that takes one over then asks the platform before sending anything.
@@ -532,66 +527,66 @@ class AccountMove(models.Model):
                                    "l10n_cn_einv_next_attempt": now + timedelta(seconds=lease)})
         moves.filtered(lambda m: not m.l10n_cn_einv_submitted_at)._l10n_cn_einv_write(
             {"l10n_cn_einv_submitted_at": now})
-        if can_commit:
+        if self._l10n_cn_einv_can_commit():
             self._l10n_cn_einv_commit()
         # Stop sending well before the lease ends: the rest goes back to the queue unsent.
         deadline = time.monotonic() + lease / 2
-        for index, move in enumerate(moves):
-            if time.monotonic() > deadline:
-                for unsent in moves[index:]:
-                    unsent._l10n_cn_einv_write({"l10n_cn_einv_state": "to_issue", "l10n_cn_einv_next_attempt": False,
-                                                "l10n_cn_einv_uncertain": uncertain[unsent.id]})
-                break
-            move._l10n_cn_einv_attempt(client, uncertain[move.id], fetch_documents)
-            if after_each:
-                after_each(move)
+        moves.with_context(l10n_cn_einv_was_uncertain=uncertain, l10n_cn_einv_fetch_documents=fetch_documents) \
+            ._l10n_cn_einv_send(client, after_each=after_each, deadline=lambda: time.monotonic() > deadline)
 
-    def _l10n_cn_einv_attempt(self, client, was_uncertain, fetch_documents):
+    def _l10n_cn_einv_was_uncertain(self):
+        """Whether the platform may hold this submission from an earlier attempt: ask it first."""
+        return self.id in (self.env.context.get("l10n_cn_einv_was_uncertain") or ())
+
+    def _l10n_cn_einv_unsent(self):
+        for move in self:
+            move._l10n_cn_einv_write({"l10n_cn_einv_state": "to_issue", "l10n_cn_einv_next_attempt": False,
+                                      "l10n_cn_einv_uncertain": move._l10n_cn_einv_was_uncertain()})
+
+    def _l10n_cn_einv_step(self, client):
+        """Issue the e-invoice (a credit note: its red invoice), or first ask the platform for the
+        result of an attempt that may have reached it."""
         self.ensure_one()
-        document = self._l10n_cn_einv_document()
-        try:
-            result = None
-            if was_uncertain:
-                result = client.query([self.l10n_cn_einv_serial_no]).get(self.l10n_cn_einv_serial_no)
-            if result is None:
-                result = client.issue(document)
-        except TransientError as error:
-            self._l10n_cn_einv_schedule_retry(error, uncertain=was_uncertain or error.ambiguous)
-            return
-        except PlatformError as error:
-            self._l10n_cn_einv_fail(error, uncertain=False)
-            return
-        self._l10n_cn_einv_apply_result(result, client if fetch_documents else None, document=document)
+        serial = self.l10n_cn_einv_serial_no
+        red_form = self._l10n_cn_einv_red_form() if self.move_type == "out_refund" else None
+        if self.move_type == "out_refund" and not red_form:
+            raise UserError(_("Credit note %s has no red-letter form allowing its red invoice.", self.name))
+        document = None if red_form else self._l10n_cn_einv_document()
+        result = client.query([serial]).get(serial) if self._l10n_cn_einv_was_uncertain() else None
+        if result is None:
+            result = client.issue_red_invoice(serial, red_form.form_number) if red_form else client.issue(document)
+        fetch = self.env.context.get("l10n_cn_einv_fetch_documents")
+        self._l10n_cn_einv_apply_result(result, client if fetch else None, document=document)
+
+    def _l10n_cn_einv_bookkeep(self, vals, note=None):
+        return self._l10n_cn_einv_write(vals, note=note)
+
+    def _l10n_cn_einv_retry_values(self):
+        return {"l10n_cn_einv_state": "to_issue"}
+
+    def _l10n_cn_einv_resume_values(self):
+        return {"l10n_cn_einv_state": "to_issue"}
+
+    def _l10n_cn_einv_renew_serial(self):
+        """A submission the platform failed for good: only a new serial number can issue."""
+        self._l10n_cn_einv_write({"l10n_cn_einv_submission": self.l10n_cn_einv_submission + 1})
+        self._l10n_cn_einv_write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
 
     def _l10n_cn_einv_lease(self):
         """Seconds a submission in flight is left to its worker: well over the read time-out."""
         return int(self.env["ir.config_parameter"].sudo().get_param("l10n_cn_einvoice.submit_lease", "120"))
 
-    def _l10n_cn_einv_schedule_retry(self, error, uncertain):
-        """Back to the queue after the next configured wait, or failed once they are used up.
-        ``uncertain``: the platform may hold the submission, so query before sending again."""
-        waits = self.company_id._l10n_cn_einv_retry_waits()
-        attempts = self.l10n_cn_einv_attempts
-        if attempts >= len(waits):
-            self._l10n_cn_einv_fail(error, uncertain=uncertain)
-            return
-        self._l10n_cn_einv_write({
-            "l10n_cn_einv_state": "to_issue",
-            "l10n_cn_einv_attempts": attempts + 1,
-            "l10n_cn_einv_next_attempt": fields.Datetime.now() + timedelta(
-                seconds=max(waits[attempts], error.retry_after or 0)),
-            "l10n_cn_einv_uncertain": uncertain,
-            "l10n_cn_einv_error": f"{error.message}\n{error.message_zh}",
-        })
+    def _l10n_cn_einv_schedule_retry(self, error, **vals):
+        # EXTENDS the engine: the platform may hold the submission when the attempt may have
+        # reached it (or an earlier one did): then it is asked before anything is sent again.
+        vals.setdefault("l10n_cn_einv_uncertain", self._l10n_cn_einv_was_uncertain() or error.ambiguous)
+        return super()._l10n_cn_einv_schedule_retry(error, **vals)
 
-    def _l10n_cn_einv_fail(self, error, uncertain):
-        self._l10n_cn_einv_write({
-            "l10n_cn_einv_state": "failed",
-            "l10n_cn_einv_uncertain": uncertain,
-            "l10n_cn_einv_next_attempt": False,
-            "l10n_cn_einv_error": f"{error.message}\n{error.message_zh}" if isinstance(error, PlatformError)
-            else str(error),
-        })
+    def _l10n_cn_einv_fail(self, error, **vals):
+        vals.setdefault("l10n_cn_einv_uncertain", False)
+        return super()._l10n_cn_einv_fail(error, **vals)
+
+    def _l10n_cn_einv_alert_failed(self):
         self._l10n_cn_einv_alert_managers(_("E-invoice failed"), self.l10n_cn_einv_error)
 
     def _l10n_cn_einv_alert_managers(self, summary, note):
@@ -604,14 +599,17 @@ class AccountMove(models.Model):
                                    user_id=manager.id)
 
     def _l10n_cn_einv_apply_result(self, result, client=None, document=None):
-        """Write what the platform says about this invoice's submission. With a client the
-        files are fetched at once; otherwise the poll cron fetches them (bulk paths). ``document``:
-        the one just sent, if at hand."""
+        """Write what the platform says about this invoice's submission (a credit note's: its red
+        invoice). With a client the files are fetched at once; otherwise the poll cron fetches
+        them (bulk paths). ``document``: the one just sent, if at hand."""
         self.ensure_one()
-        if result.status == "issued" and self._l10n_cn_einv_refuse_foreign(
-                result, document or self._l10n_cn_einv_document()):
+        red_form = self._l10n_cn_einv_red_form() if self.move_type == "out_refund" else None
+        if result.status == "issued" and self._l10n_cn_einv_refuse_foreign(result, document, red_form):
             return
         if result.status == "issued":
+            note = _("Red e-invoice %(number)s issued on the tax platform (form %(form)s).",
+                     number=result.invoice_number, form=red_form.form_number) if red_form else \
+                _("E-invoice %(number)s issued on the tax platform.", number=result.invoice_number)
             self._l10n_cn_einv_write({
                 "l10n_cn_einv_state": "issued",
                 "l10n_cn_einv_uncertain": False,
@@ -620,7 +618,9 @@ class AccountMove(models.Model):
                 "l10n_cn_einv_qr_payload": result.qr_payload,
                 "l10n_cn_einv_error": False,
                 "l10n_cn_einv_next_attempt": False,
-            }, note=_("E-invoice %(number)s issued on the tax platform.", number=result.invoice_number))
+            }, note=note)
+            if red_form:
+                red_form._l10n_cn_einv_red_issued()
             if client is not None:
                 self._l10n_cn_einv_fetch_documents(client)
             self._l10n_cn_einv_after_issue()
@@ -631,31 +631,42 @@ class AccountMove(models.Model):
             message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
             # The platform holds this serial number as failed for good: only a new one can be issued.
             # (A refusal before processing, such as a parameter error, keeps the serial number.)
-            self._l10n_cn_einv_write({"l10n_cn_einv_submission": self.l10n_cn_einv_submission + 1})
-            self._l10n_cn_einv_write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
-            self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the e-invoice: %s", message)),
-                                    uncertain=False)
+            self._l10n_cn_einv_renew_serial()
+            self._l10n_cn_einv_fail(UserError(
+                _("The platform failed to issue the red invoice: %s", message) if red_form
+                else _("The platform failed to issue the e-invoice: %s", message)))
 
-    def _l10n_cn_einv_refuse_foreign(self, result, document):
+    def _l10n_cn_einv_refuse_foreign(self, result, document=None, red_form=None):
         """The platform answers a serial number it knows with the e-invoice it issued for it. If that
-        e-invoice is not this invoice (buyer, type, totals), nothing of it is taken: the invoice fails
-        for a person to look at, and a retry uses a new serial number. True when refused."""
-        mismatches = rules.result_mismatches(document, result)
+        e-invoice is not this invoice (buyer, type, totals; a red invoice: its blue invoice and
+        amounts), nothing of it is taken: the invoice fails for a person to look at, and a retry uses
+        a new serial number. True when refused."""
+        if red_form:
+            mismatches = rules.red_result_mismatches(
+                red_form.blue_number, money(red_form.total_amount), money(red_form.total_tax),
+                money(red_form.total_with_tax), result)
+        else:
+            mismatches = rules.result_mismatches(document or self._l10n_cn_einv_document(), result)
         if not mismatches:
             return False
         lang = self.env.lang or ""
         problems = "\n".join(f"  - {error.message_zh if lang.startswith('zh') else error.message}"
                              for error in mismatches)
-        self._l10n_cn_einv_write({"l10n_cn_einv_submission": self.l10n_cn_einv_submission + 1})
-        self._l10n_cn_einv_write({"l10n_cn_einv_serial_no": self._l10n_cn_einv_serial()})
+        serial = result.serial_no or self.l10n_cn_einv_serial_no
+        self._l10n_cn_einv_renew_serial()
         self._l10n_cn_einv_fail(UserError(_(
             "The tax platform answered serial number %(serial)s with e-invoice %(number)s, which is not this "
             "invoice's:\n%(problems)s\nNothing of it was taken. Another database or system may be using the same "
             "platform account; check it before retrying (a retry uses a new serial number).",
-            serial=result.serial_no or document.serial_no, number=result.invoice_number or "?",
-            problems=problems)), uncertain=False)
+            serial=serial, number=result.invoice_number or "?", problems=problems)))
         return True
 
+    def _l10n_cn_einv_red_form(self):
+        """The red-letter form under which this credit note's red invoice is issued (or was)."""
+        self.ensure_one()
+        forms = self.sudo().l10n_cn_einv_credit_form_ids.filtered(
+            lambda form: form.state in ("applied", "confirmed", "red_issued", WAITING_LOGIN) and form.form_number)
+        return forms.sorted("id", reverse=True)[:1].with_env(self.env)
 
     @staticmethod
     def _l10n_cn_einv_parse_time(text):
@@ -729,29 +740,12 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_company_filter(company_ids):
         return SQL("AND company_id IN %s", tuple(company_ids)) if company_ids else SQL()
 
-    def _l10n_cn_einv_next_queued(self, company_ids=None, limit=1):
-        """Claim the next due invoices of the queue; rows locked by another worker are skipped."""
-        self.env["account.move"].flush_model(["l10n_cn_einv_state", "l10n_cn_einv_next_attempt"])
-        self.env.cr.execute(SQL("""
-            SELECT id FROM account_move
-             WHERE l10n_cn_einv_state IN ('to_issue', 'submitting')
-               AND (l10n_cn_einv_next_attempt IS NULL
-                    OR l10n_cn_einv_next_attempt <= NOW() AT TIME ZONE 'UTC')
-               %s
-             ORDER BY l10n_cn_einv_next_attempt NULLS FIRST, id
-             LIMIT %s
-             FOR NO KEY UPDATE SKIP LOCKED
-        """, self._l10n_cn_einv_company_filter(company_ids), limit))
-        return self.browse([row[0] for row in self.env.cr.fetchall()])
-
     @api.model
     def _l10n_cn_einv_cron_process_queue(self, limit=200, company_ids=None, batch_size=20):
-        """Send queued invoices, claimed and committed ``batch_size`` at a time. A crash loses
-        at most the results of one batch, which the next worker asks the platform for (serial
-        numbers make that safe). Their files are fetched by the poll cron, triggered here."""
-        clients = {}
-        processed = 0
-        can_commit = self._l10n_cn_einv_can_commit()
+        """Send queued invoices (and credit notes' red invoices), claimed and committed
+        ``batch_size`` at a time. A crash loses at most the results of one batch, which the next
+        worker asks the platform for (serial numbers make that safe). Their files are fetched by
+        the poll cron, triggered here."""
         last_done = [time.perf_counter()]
 
         def report(move):
@@ -760,32 +754,8 @@ class AccountMove(models.Model):
                 _logger.debug("e-invoice queue: %s in %.1f ms", move.name, (now - last_done[0]) * 1000)
                 last_done[0] = now
 
-        try:
-            while processed < limit:
-                if can_commit:
-                    # Claim in a fresh READ COMMITTED transaction: under Odoo's REPEATABLE READ
-                    # a row another worker has just finished would abort us with a
-                    # serialization failure instead of being skipped.
-                    self._l10n_cn_einv_commit()
-                    self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                last_done[0] = time.perf_counter()
-                moves = self._l10n_cn_einv_next_queued(company_ids, min(batch_size, limit - processed))
-                if not moves:
-                    break
-                moves.invalidate_recordset()
-                for company, company_moves in moves.grouped("company_id").items():
-                    if company not in clients:
-                        router = self.env["l10n_cn_einv.log"]._l10n_cn_einv_router(company)
-                        clients[company] = (company._l10n_cn_einv_provider(exchange_hook=router), router)
-                    client, router = clients[company]
-                    router.remember(company_moves)
-                    company_moves._l10n_cn_einv_submit(client, after_each=report)
-                processed += len(moves)
-                if can_commit:
-                    self._l10n_cn_einv_commit()
-        finally:
-            for client, _router in clients.values():
-                client.close()
+        processed = self._l10n_cn_einv_run_queue(SQL("l10n_cn_einv_state IN %s", QUEUE_STATES), company_ids,
+                                                 limit=limit, batch_size=batch_size, after_each=report)
         if processed:
             # the files of what was issued: fetched by the poll cron, in batches
             self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")._trigger()
@@ -852,20 +822,6 @@ class AccountMove(models.Model):
             result = results.get(move.l10n_cn_einv_serial_no)
             if result and result.status != "pending":
                 move._l10n_cn_einv_apply_result(result)
-
-    @api.model
-    def _l10n_cn_einv_commit(self):
-        """Commit the work so far. Only where _l10n_cn_einv_can_commit() says so (crons and batch
-        paths): their results must survive a crash of the rest of the batch, and another worker
-        must see what is in flight (DESIGN: reliability)."""
-        self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    @api.model
-    def _l10n_cn_einv_can_commit(self):
-        # The context flag lets a test run the production commit path on its own cursors; only as
-        # the superuser, since any RPC caller chooses its context.
-        return (self.env.uid == SUPERUSER_ID and self.env.context.get("l10n_cn_einv_commit")) \
-            or self.env["account.move.send"]._can_commit()
 
     # --- red reversal (红冲) ----------------------------------------------------------------------
 

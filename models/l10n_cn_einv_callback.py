@@ -49,8 +49,8 @@ _logger = logging.getLogger(__name__)
 # window (ours: 5 minutes either way).
 NONCE_RETENTION = timedelta(minutes=10)
 # States in which a platform result still means something for the blue invoice.
-ACCEPTS_ISSUED = ("to_issue", "submitting", "pending", "failed")
-ACCEPTS_FAILED = ("to_issue", "submitting", "pending")
+ACCEPTS_ISSUED = ("to_issue", "submitting", "pending", "waiting_login", "failed")
+ACCEPTS_FAILED = ("to_issue", "submitting", "pending", "waiting_login")
 ALREADY_PROCESSED = "event already processed: nothing changed"
 BUSY_RETRY_AFTER = 5    # seconds the platform is asked to wait before delivering a busy event again
 # A claim that meets a concurrent one: a row another transaction inserted (and committed after this
@@ -297,7 +297,8 @@ class L10nCnEinvCallback(models.AbstractModel):
         move = moves.search([("company_id", "=", company.id), ("l10n_cn_einv_serial_no", "=", result.serial_no)],
                             limit=1)
         if not move:
-            return self._l10n_cn_einv_on_red_invoice(company, result)
+            # Perhaps not committed yet by whoever sent it: answering an error makes the platform retry.
+            raise CallbackRefused(provider.CALLBACK_NOT_FOUND, f"no invoice with serial number {result.serial_no}")
         self._l10n_cn_einv_lock(move, nowait=True)
         accepted = ACCEPTS_ISSUED if result.status == "issued" else ACCEPTS_FAILED
         if result.status not in ("issued", "failed") or move.l10n_cn_einv_state not in accepted:
@@ -307,21 +308,6 @@ class L10nCnEinvCallback(models.AbstractModel):
         return move, f"invoice {move.name}: {move.l10n_cn_einv_state}"
 
     @api.model
-    def _l10n_cn_einv_on_red_invoice(self, company, result):
-        """A red invoice's result: applied by the red-letter form that issued it, when that exists."""
-        form = self.env["l10n_cn_einv.red.form"].with_company(company).search(
-            [("company_id", "=", company.id), ("red_serial_no", "=", result.serial_no)], limit=1)
-        if not form:
-            # Perhaps not committed yet by whoever sent it: answering an error makes the platform retry.
-            raise CallbackRefused(provider.CALLBACK_NOT_FOUND, f"no invoice with serial number {result.serial_no}")
-        if result.status == "issued" and form.state != "red_issued":
-            self._l10n_cn_einv_lock(form)
-            with company._l10n_cn_einv_provider(form) as client:
-                form._l10n_cn_einv_red_issued(result, client)
-            return form, f"red form {form.form_number}: red invoice {result.invoice_number} issued"
-        return form, f"red invoice {result.status}: left to the red-letter form's schedule"
-
-    @api.model
     def _l10n_cn_einv_on_red_form(self, company, result):
         forms = self.env["l10n_cn_einv.red.form"].with_company(company)
         leaves = [[(name, "=", value)] for name, value in (("form_number", result.form_number),
@@ -329,7 +315,7 @@ class L10nCnEinvCallback(models.AbstractModel):
         form = forms.search(expression.AND([[("company_id", "=", company.id)], expression.OR(leaves)]), limit=1) \
             if leaves else forms
         if form:
-            self._l10n_cn_einv_lock(form)
+            self._l10n_cn_einv_lock(form, nowait=True)
             if form.platform_status != result.status:
                 form._l10n_cn_einv_apply_result(result)
             return form, f"red-letter form {result.form_number}: {result.status}"

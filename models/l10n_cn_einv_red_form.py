@@ -21,15 +21,14 @@ invoice, so a retry never raises a second form or issues a second red invoice.
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
 from decimal import Decimal
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
-from ..fapiao import documents, rules
-from ..fapiao.errors import PlatformError, TransientError
+from ..fapiao import chinatime, documents
+from ..fapiao.errors import LoginRequired, PlatformError
 from .l10n_cn_einv_guard import check_access, flow
 
 _logger = logging.getLogger(__name__)
@@ -43,6 +42,7 @@ RED_STATES = [
     ("refused", "Refused"),
     ("lapsed", "Lapsed"),
     ("revoked", "Revoked"),
+    ("waiting_login", "Waiting for Tax Bureau Login"),
     ("failed", "Failed"),
 ]
 STATE_OF_STATUS = {
@@ -84,7 +84,9 @@ def quantity_decimal(value):
 class L10nCnEinvRedForm(models.Model):
     _name = "l10n_cn_einv.red.form"
     _description = "Red-Letter Confirmation Form (红字确认单)"
-    _inherit = ["mail.thread", "mail.activity.mixin", "l10n_cn_einv.flow.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "l10n_cn_einv.flow.mixin", "l10n_cn_einv.submission"]
+    _l10n_cn_einv_queue = {"state": "state", "attempts": "attempts", "next_attempt": "next_attempt", "error": "error",
+                           "failed": "failed"}
     _order = "id desc"
     # Forms come from credit notes (or from the platform's list of inbound forms): every fact
     # on them is the flow's (see models/l10n_cn_einv_guard.py).
@@ -117,16 +119,16 @@ class L10nCnEinvRedForm(models.Model):
     total_tax = fields.Monetary("Tax", compute="_compute_totals", store=True)
     total_with_tax = fields.Monetary("Total", compute="_compute_totals", store=True)
     expires_at = fields.Datetime("Expires", readonly=True, copy=False)
-    red_serial_no = fields.Char("Red Invoice Serial Number", readonly=True, copy=False, index=True)
-    red_submission = fields.Integer(readonly=True, copy=False,
-                                    help="Red invoice submissions the platform failed for good so far.")
-    red_invoice_number = fields.Char("Red E-Invoice Number", readonly=True, copy=False, index=True, tracking=True)
-    red_issue_time = fields.Datetime("Red Invoice Issue Time", readonly=True, copy=False)
-    red_qr_payload = fields.Char("Red Invoice QR Content", readonly=True, copy=False)
-    red_pdf_id = fields.Many2one("ir.attachment", "Red Invoice PDF", readonly=True, copy=False,
-                                 index="btree_not_null")
-    red_xml_id = fields.Many2one("ir.attachment", "Red Invoice XML", readonly=True, copy=False,
-                                 index="btree_not_null")
+    # The red invoice is the credit note's own e-invoice submission: the form shows it from there.
+    red_serial_no = fields.Char(related="credit_move_id.l10n_cn_einv_serial_no", string="Red Invoice Serial Number")
+    red_invoice_number = fields.Char(related="credit_move_id.l10n_cn_einv_number", string="Red E-Invoice Number")
+    red_issue_time = fields.Datetime(related="credit_move_id.l10n_cn_einv_issue_time",
+                                     string="Red Invoice Issue Time")
+    red_state = fields.Selection(related="credit_move_id.l10n_cn_einv_state", string="Red Invoice Status")
+    red_pdf_id = fields.Many2one(related="credit_move_id.l10n_cn_einv_pdf_id", string="Red Invoice PDF")
+    red_xml_id = fields.Many2one(related="credit_move_id.l10n_cn_einv_xml_id", string="Red Invoice XML")
+    serial_renewals = fields.Integer(readonly=True, copy=False,
+                                     help="Times the platform held the form's serial number as dead.")
     error = fields.Text("Last Error", readonly=True, copy=False)
     attempts = fields.Integer("Retries", readonly=True, copy=False)
     next_attempt = fields.Datetime(readonly=True, copy=False)
@@ -135,12 +137,10 @@ class L10nCnEinvRedForm(models.Model):
     log_count = fields.Integer("Platform Interaction Count", compute="_compute_log_count")
 
     def init(self):
-        # One serial number, one form or red invoice of ours (inbound forms carry the buyer's serial).
-        for column, condition in (("serial_no", SQL("direction = 'outbound' AND serial_no IS NOT NULL")),
-                                  ("red_serial_no", SQL("red_serial_no IS NOT NULL"))):
-            self.env.cr.execute(SQL(
-                "CREATE UNIQUE INDEX IF NOT EXISTS %s ON l10n_cn_einv_red_form (company_id, %s) WHERE %s",
-                SQL.identifier(f"l10n_cn_einv_red_form_{column}_unique"), SQL.identifier(column), condition))
+        # One serial number, one form of ours (inbound forms carry the buyer's serial).
+        self.env.cr.execute(SQL(
+            "CREATE UNIQUE INDEX IF NOT EXISTS l10n_cn_einv_red_form_serial_no_unique ON l10n_cn_einv_red_form "
+            "(company_id, serial_no) WHERE direction = 'outbound' AND serial_no IS NOT NULL"))
 
     @api.depends("form_number", "serial_no", "blue_number")
     def _compute_name(self):
@@ -197,11 +197,6 @@ class L10nCnEinvRedForm(models.Model):
         earlier = self.sudo().search_count([("credit_move_id", "=", credit_move.id)])
         return deterministic_serial(self.env, "RF", credit_move.id, earlier)
 
-    def _l10n_cn_einv_red_serial(self):
-        """The red invoice's serial, from the form: fixed before the first attempt."""
-        self.ensure_one()
-        return deterministic_serial(self.env, "RI", self.id, self.red_submission)
-
     def _l10n_cn_einv_document(self):
         self.ensure_one()
         lines = [] if self.full_reversal else [line._l10n_cn_einv_document_line() for line in self.line_ids]
@@ -239,50 +234,48 @@ class L10nCnEinvRedForm(models.Model):
                                                   ("serial_no", self.red_serial_no),
                                                   ("invoice_number", self.red_invoice_number)) if value]
 
-    def _l10n_cn_einv_lock(self):
-        """Lock the rows for the transaction so that two workers never act on one form at once."""
-        if not self:
-            return
-        try:
-            self.env.cr.execute(SQL("SELECT id FROM l10n_cn_einv_red_form WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
-                                    tuple(self.ids)))
-        except Exception as error:
-            if getattr(error, "pgcode", None) == "55P03":  # lock_not_available
-                raise UserError(_("This red-letter form is being processed right now; try again shortly.")) \
-                    from None
-            raise
-        self.invalidate_recordset()
+    def _l10n_cn_einv_busy_message(self):
+        return _("This red-letter form is being processed right now; try again shortly.")
 
     def _l10n_cn_einv_send_now(self):
         """Apply new forms and issue the red invoices that can be issued, at once."""
-        self._l10n_cn_einv_lock()
-        self._l10n_cn_einv_process()
-
-    def _l10n_cn_einv_process(self):
-        """One step for each form (rows locked by the caller), one client per company."""
+        self._l10n_cn_einv_lock(nowait=True)
         for company, forms in self.grouped("company_id").items():
             with company._l10n_cn_einv_provider(forms) as client:
-                awaiting = forms.filtered(lambda f: f.state == "awaiting")
-                if awaiting:
-                    awaiting._l10n_cn_einv_refresh(client)
-                for form in forms:
-                    form._l10n_cn_einv_advance(client)
+                forms._l10n_cn_einv_submit(client)
 
-    def _l10n_cn_einv_advance(self, client):
-        """Apply a draft form; issue the red invoice of a form that allows it."""
+    def _l10n_cn_einv_submit(self, client, after_each=None):
+        # EXTENDS the engine: forms awaiting the other side are brought up to date first
+        awaiting = self.filtered(lambda f: f.state == "awaiting")
+        if awaiting:
+            awaiting._l10n_cn_einv_refresh(client)
+        return super()._l10n_cn_einv_submit(client, after_each=after_each)
+
+    def _l10n_cn_einv_step(self, client):
+        """Apply a draft form; have the credit note issue the red invoice of a form that allows it."""
         self.ensure_one()
-        try:
-            if self.state == "draft":
-                self._l10n_cn_einv_check_origin()
-                self._l10n_cn_einv_apply_result(client.apply_red_form(self._l10n_cn_einv_document()))
-            if self.state in ("applied", "confirmed") and not self.red_invoice_number:
-                if self.direction == "inbound" and not self.credit_move_id:
-                    self._l10n_cn_einv_create_inbound_credit_note()
-                self._l10n_cn_einv_issue_red_invoice(client)
-        except TransientError as error:
-            self._l10n_cn_einv_schedule_retry(error)
-        except (PlatformError, UserError) as error:
-            self._l10n_cn_einv_fail(error)
+        if self.state == "draft":
+            self._l10n_cn_einv_check_origin()
+            self._l10n_cn_einv_apply_result(client.apply_red_form(self._l10n_cn_einv_document()))
+        if self.state in ("applied", "confirmed") and not self.red_invoice_number:
+            self._l10n_cn_einv_issue_red_invoice(client)
+
+    def _l10n_cn_einv_bookkeep(self, vals, note=None):
+        self._l10n_cn_einv_flow_write(vals)
+        if note:
+            self.message_post(body=note)
+
+    def _l10n_cn_einv_renew_serial(self):
+        """The platform holds the form's serial number as dead: the next application uses a new one."""
+        renewals = self.serial_renewals + 1
+        self._l10n_cn_einv_flow_write({"serial_renewals": renewals,
+                                       "serial_no": deterministic_serial(self.env, "RS", self.id, renewals)})
+
+    def _l10n_cn_einv_resume_values(self):
+        return {"state": STATE_OF_STATUS.get(self.platform_status, "draft") if self.form_number else "draft"}
+
+    def _l10n_cn_einv_alert_failed(self):
+        self._l10n_cn_einv_alert()
 
     def _l10n_cn_einv_refresh(self, client):
         """Bring forms up to date with the platform (one query per as many forms as it answers at once)."""
@@ -292,6 +285,9 @@ class L10nCnEinvRedForm(models.Model):
             batch = numbered[start:start + chunk]
             try:
                 results = client.query_red_forms(form_numbers=batch.mapped("form_number"))
+            except LoginRequired as error:
+                batch._l10n_cn_einv_wait_for_login(error)
+                continue
             except PlatformError as error:
                 # The next run asks again: a query changes nothing on the platform.
                 _logger.warning("querying red-letter forms failed: %s", error.message)
@@ -312,7 +308,7 @@ class L10nCnEinvRedForm(models.Model):
             "platform_status": result.status if result.status in documents.RED_FORM_STATES else False,
             "state": state,
             # Only a form awaiting a confirmation can lapse.
-            "expires_at": self.env["account.move"]._l10n_cn_einv_parse_time(result.expires_at)
+            "expires_at": chinatime.parse_platform_time(result.expires_at)
             if result.expires_at and result.status in documents.RED_FORM_AWAITING else False,
             "attempts": 0,
             "next_attempt": False,
@@ -331,79 +327,27 @@ class L10nCnEinvRedForm(models.Model):
             self.message_post(body=_("Platform status: %s", statuses.get(result.status, result.status)))
 
     def _l10n_cn_einv_issue_red_invoice(self, client):
+        """The form allows the red invoice: its credit note (made now for an inbound form) is
+        queued and sent at once, through the same provider, as the credit note's own submission."""
         self.ensure_one()
-        if not self.red_serial_no:
-            self._l10n_cn_einv_flow_write({"red_serial_no": self._l10n_cn_einv_red_serial()})
-        result = client.issue_red_invoice(self.red_serial_no, self.form_number)
-        if result.status == "issued":
-            self._l10n_cn_einv_red_issued(result, client)
-        elif result.status == "pending":
-            # Asking again under the same serial number answers the current result.
-            self._l10n_cn_einv_wait(0)
-        else:
-            message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
-            # The platform holds this serial number as failed for good: only a new one can issue.
-            self._l10n_cn_einv_flow_write({"red_submission": self.red_submission + 1})
-            self._l10n_cn_einv_flow_write({"red_serial_no": self._l10n_cn_einv_red_serial()})
-            self._l10n_cn_einv_fail(UserError(_("The platform failed to issue the red invoice: %s", message)))
-
-    def _l10n_cn_einv_red_issued(self, result, client):
-        """Record the red invoice on the form, the credit note and the blue invoice; unless the
-        platform's answer is not this form's red invoice (see rules.red_result_mismatches)."""
-        mismatches = rules.red_result_mismatches(self.blue_number, money(self.total_amount), money(self.total_tax),
-                                                 money(self.total_with_tax), result)
-        if mismatches:
-            zh = (self.env.lang or "").startswith("zh")
-            problems = "\n".join(f"  - {error.message_zh if zh else error.message}" for error in mismatches)
-            self._l10n_cn_einv_flow_write({"red_submission": self.red_submission + 1})
-            self._l10n_cn_einv_flow_write({"red_serial_no": self._l10n_cn_einv_red_serial()})
-            self._l10n_cn_einv_fail(UserError(_(
-                "The tax platform answered serial number %(serial)s with red e-invoice %(number)s, which is not "
-                "this form's:\n%(problems)s\nNothing of it was taken; a retry uses a new serial number.",
-                serial=result.serial_no, number=result.invoice_number or "?", problems=problems)))
-            return
-        move_model = self.env["account.move"]
-        issue_time = move_model._l10n_cn_einv_parse_time(result.issue_time)
-        self._l10n_cn_einv_flow_write({
-            "state": "red_issued", "red_invoice_number": result.invoice_number, "red_issue_time": issue_time,
-            "red_qr_payload": result.qr_payload, "error": False, "attempts": 0, "next_attempt": False})
+        if self.direction == "inbound" and not self.credit_move_id:
+            self._l10n_cn_einv_create_inbound_credit_note()
         credit = self.credit_move_id
-        if credit:
-            credit._l10n_cn_einv_write({
-                "l10n_cn_einv_state": "issued", "l10n_cn_einv_number": result.invoice_number,
-                "l10n_cn_einv_issue_time": issue_time, "l10n_cn_einv_qr_payload": result.qr_payload,
-                "l10n_cn_einv_serial_no": self.red_serial_no, "l10n_cn_einv_error": False,
-            }, note=_("Red e-invoice %(number)s issued on the tax platform (form %(form)s).",
-                      number=result.invoice_number, form=self.form_number))
-            credit._l10n_cn_einv_fetch_documents(client)
-            self._l10n_cn_einv_flow_write({"red_pdf_id": credit.l10n_cn_einv_pdf_id.id,
-                                           "red_xml_id": credit.l10n_cn_einv_xml_id.id})
+        if credit.l10n_cn_einv_state != "not_needed":
+            return      # queued, in flight, waiting or failed: its own flow follows it
+        credit._l10n_cn_einv_enqueue()
+        credit._l10n_cn_einv_lock()
+        credit._l10n_cn_einv_submit(client, fetch_documents=True)
+
+    def _l10n_cn_einv_red_issued(self):
+        """The credit note's red invoice is issued: the form is done, and the blue invoice says so."""
+        self.ensure_one()
+        self._l10n_cn_einv_flow_write({"state": "red_issued", "error": False, "attempts": 0, "next_attempt": False})
         if self.blue_move_id:
             self.blue_move_id.message_post(body=_(
                 "Red e-invoice %(number)s issued against this invoice (form %(form)s).",
-                number=result.invoice_number, form=self.form_number))
-        self.message_post(body=_("Red e-invoice %s issued.", result.invoice_number))
-
-    def _l10n_cn_einv_wait(self, attempts):
-        waits = self.company_id._l10n_cn_einv_retry_waits() or [60]
-        self._l10n_cn_einv_flow_write({"attempts": attempts,
-                    "next_attempt": fields.Datetime.now() + timedelta(seconds=waits[min(attempts, len(waits) - 1)])})
-
-    def _l10n_cn_einv_schedule_retry(self, error):
-        """A passing failure: the cron sends again (same serial) after the next wait, or fails."""
-        waits = self.company_id._l10n_cn_einv_retry_waits()
-        if self.attempts >= len(waits):
-            self._l10n_cn_einv_fail(error)
-            return
-        self._l10n_cn_einv_flow_write({"attempts": self.attempts + 1, "error": f"{error.message}\n{error.message_zh}",
-                    "next_attempt": fields.Datetime.now() + timedelta(
-                        seconds=max(waits[self.attempts], error.retry_after or 0))})
-
-    def _l10n_cn_einv_fail(self, error):
-        message = f"{error.message}\n{error.message_zh}" if isinstance(error, PlatformError) else str(
-            error.args[0] if error.args else error)
-        self._l10n_cn_einv_flow_write({"state": "failed", "error": message, "next_attempt": False})
-        self._l10n_cn_einv_alert()
+                number=self.red_invoice_number, form=self.form_number))
+        self.message_post(body=_("Red e-invoice %s issued.", self.red_invoice_number))
 
     def _l10n_cn_einv_alert(self):
         """An activity for the e-invoice managers on the blue invoice, and a note on the form."""
@@ -458,7 +402,7 @@ class L10nCnEinvRedForm(models.Model):
     def _l10n_cn_einv_platform_action(self, call):
         """Run ``call(client, form)`` on the platform; a refusal becomes a UserError."""
         self.ensure_one()
-        self._l10n_cn_einv_lock()
+        self._l10n_cn_einv_lock(nowait=True)
         with self.company_id._l10n_cn_einv_provider(self) as client:
             try:
                 self._l10n_cn_einv_apply_result(call(client, self), alert=False)
@@ -466,7 +410,7 @@ class L10nCnEinvRedForm(models.Model):
                 raise UserError(_("The tax platform refused: %(en)s\n%(zh)s", en=error.message,
                                   zh=error.message_zh or "")) from None
             if self.state in ("applied", "confirmed"):
-                self._l10n_cn_einv_advance(client)
+                self._l10n_cn_einv_send(client)
 
     def action_l10n_cn_einv_confirm(self):
         check_access(self)
@@ -509,8 +453,7 @@ class L10nCnEinvRedForm(models.Model):
 
     def action_l10n_cn_einv_refresh(self):
         check_access(self)
-        self._l10n_cn_einv_lock()
-        self._l10n_cn_einv_process()
+        self._l10n_cn_einv_send_now()
 
     def action_open_logs(self):
         self.ensure_one()
@@ -587,42 +530,16 @@ class L10nCnEinvRedForm(models.Model):
     # --- crons ---------------------------------------------------------------------------------
 
     @api.model
-    def _l10n_cn_einv_claim(self, after_id, company_ids=None):
-        """Claim the next forms with something to do; rows locked by another worker are skipped."""
-        self.flush_model(["state", "next_attempt"])
-        self.env.cr.execute(SQL("""
-            SELECT id FROM l10n_cn_einv_red_form
-             WHERE id > %s
-               AND (state = 'awaiting'
-                    OR (state IN ('draft', 'applied', 'confirmed')
-                        AND (next_attempt IS NULL OR next_attempt <= NOW() AT TIME ZONE 'UTC')))
-               %s
-             ORDER BY id
-             LIMIT %s
-             FOR NO KEY UPDATE SKIP LOCKED
-        """, after_id, self.env["account.move"]._l10n_cn_einv_company_filter(company_ids), CRON_BATCH))
-        return self.browse([row[0] for row in self.env.cr.fetchall()])
-
-    @api.model
     def _l10n_cn_einv_cron_process(self, company_ids=None):
-        """Send what is due, follow forms awaiting a confirmation, issue red invoices of
-        confirmed forms; committing after each batch so a crash loses little (serials are fixed)."""
-        can_commit = self.env["account.move"]._l10n_cn_einv_can_commit()
-        processed, last_id = 0, 0
-        while True:
-            if can_commit:
-                # READ COMMITTED: a row another worker just finished is skipped, not a serialization error.
-                self.env["account.move"]._l10n_cn_einv_commit()
-                self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            forms = self._l10n_cn_einv_claim(last_id, company_ids)
-            if not forms:
-                return processed
-            last_id = max(forms.ids)
-            forms.invalidate_recordset()
-            forms._l10n_cn_einv_process()
-            processed += len(forms)
-            if can_commit:
-                self.env["account.move"]._l10n_cn_einv_commit()
+        """Send what is due, follow forms awaiting a confirmation, have the credit notes of forms
+        that allow it issue their red invoices (a form whose credit note is queued already is left
+        to it); committing after each batch so a crash loses little (serials are fixed)."""
+        return self._l10n_cn_einv_run_queue(SQL("""
+            state = 'awaiting' OR state = 'draft'
+            OR (state IN ('applied', 'confirmed') AND NOT EXISTS (
+                SELECT 1 FROM account_move credit WHERE credit.id = credit_move_id
+                   AND credit.l10n_cn_einv_state != 'not_needed'))
+        """), company_ids, batch_size=CRON_BATCH)
 
     @api.model
     def _l10n_cn_einv_cron_fetch_inbound(self):
