@@ -37,12 +37,19 @@ What the contract promises, whatever the platform:
   verified and opened by the provider (:meth:`Provider.open_callback`) and
   answered in its format (:meth:`Provider.callback_answer`): the controller
   and the models know no platform's headers, signatures or encryption.
+
+A provider package may also offer a :class:`Simulator` (``spec.simulator``): its
+platform as a real HTTP server on loopback, speaking the platform's own wire
+format, with fault injection and the other parties' actions (the buyer's)
+driven through neutral names, so that one set of end-to-end tests runs
+against every provider.
 """
 
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from .errors import NotSupported
 from .rules import PROTOCOL_LIMITS, FieldLimits
@@ -331,7 +338,10 @@ class ProviderSpec:
     ``settings`` maps each :class:`Setting` name to its value, a secret one to a zero-argument
     callable returning its text (:func:`reveal`); ``options`` are the layer's tuning, which every
     provider accepts: ``read_timeout`` (seconds) and ``retry_schedule`` (waits between the
-    provider's own attempts, () for none: the Odoo layer retries from its queue)."""
+    provider's own attempts, () for none: the Odoo layer retries from its queue).
+
+    ``simulator(directory, host="127.0.0.1", port=0)``, where the package offers one, starts a
+    :class:`Simulator` of the platform keeping its state under ``directory``."""
 
     code: str
     label: str
@@ -343,6 +353,7 @@ class ProviderSpec:
     # none at all), and ``callback_log_headers`` names the request headers the log keeps.
     callback_answer: Callable | None = None
     callback_log_headers: tuple = ()
+    simulator: Callable | None = None
 
 
 def reveal(settings, name):
@@ -360,6 +371,176 @@ def reveal(settings, name):
     if not isinstance(text, str):
         raise TypeError(f"the secret setting {name!r} gave {type(text).__name__}, not text")
     return text
+
+
+# --- simulators ---------------------------------------------------------------------------------
+
+# The faults every simulator injects (Simulator.FAULTS may name more). Each is a rate from 0 to 1: the
+# share of requests it hits, drawn per request, except login_lapsed, a state (0 or 1).
+STANDARD_FAULTS = (
+    "busy",          # the platform answers busy / rate limited; nothing done (TransientError)
+    "timeout",       # the platform acts, then answers too late for the caller (ambiguous TransientError)
+    "drop",          # the platform acts, then the answer is lost (ambiguous TransientError)
+    "malformed",     # the platform acts, then answers something unreadable (ambiguous TransientError)
+    "slow",          # the platform waits ``slow_seconds``, then answers normally
+    "pending",       # an issue answers "pending"; the result comes later, by query or callback
+    "login_lapsed",  # the drawer's tax-bureau login lapsed: acting services raise LoginRequired
+)
+
+# What Simulator.stats answers, whatever the platform:
+SIMULATOR_STATS = (
+    "invoices",      # invoices the platform issued for the account (numbered), blue and red
+    "red_invoices",  # of them, red ones
+    "pending",       # submissions still waiting for their result
+    "red_forms",     # red-letter forms concerning the account's taxpayer, any state, either side
+    "requests",      # HTTP requests the platform received for the account
+    "faults",        # faults it injected into them
+)
+
+
+@dataclass(frozen=True)
+class SimulatedAccount:
+    """A seller's account on a simulated platform: ``key`` for the simulator's methods, ``settings``
+    the company's settings for the provider (:class:`Setting` name -> text, secrets included:
+    test credentials, never shown by ``repr``)."""
+
+    key: str
+    settings: dict = field(default_factory=dict, repr=False)
+
+    def connect_settings(self, spec):
+        """The settings as ``spec.connect`` takes them: each secret one as a callable (:func:`reveal`)."""
+        secret = {setting.name for setting in spec.settings if setting.secret}
+        return {name: (lambda text=value: text) if name in secret and value else value
+                for name, value in self.settings.items()}
+
+
+class Simulator(ABC):
+    """A provider's platform, simulated: a real HTTP server on a loopback port that speaks the
+    platform's exact wire format, driven through neutral names so that the same tests run against
+    every provider. Build one with ``spec.simulator(directory, host="127.0.0.1", port=0)``: it is
+    started, and keeps its state (accounts, invoices, forms) under ``directory``, so that a
+    simulator started again on the same directory goes on where the last one stopped.
+
+    Accounts are named by the opaque ``key`` :meth:`register` was given; an unknown key raises
+    KeyError. What a platform cannot simulate raises :class:`~fapiao.errors.NotSupported`. Use as a
+    context manager, or call :meth:`close`."""
+
+    # Fault names set_faults takes: STANDARD_FAULTS at least, as rates (login_lapsed: 0 or 1) ...
+    FAULTS: ClassVar[tuple] = STANDARD_FAULTS
+    # ... and the settings that tune them (seconds, a seed), e.g. "slow_seconds", "pending_seconds".
+    FAULT_OPTIONS: ClassVar[tuple] = ()
+    # The faults that are states rather than draws: 0 or 1 (or a bool).
+    FAULT_STATES: ClassVar[tuple] = ("login_lapsed",)
+
+    @property
+    @abstractmethod
+    def url(self):
+        """Base URL of the platform, for the company's endpoint setting."""
+
+    @abstractmethod
+    def register(self, key, *, seller_tax_id, seller_name, callback_url="", settings=None):
+        """Open the seller's account ``key`` on the platform, or change it (seller, callback URL)
+        when it exists -> :class:`SimulatedAccount` with every setting the provider needs to reach
+        it, endpoint and secrets included. Secrets are generated, kept when the account exists, or
+        taken from ``settings`` (setting name -> text) where given. ``callback_url``: where the
+        platform posts its callbacks for the account ("" for none)."""
+
+    @abstractmethod
+    def accounts(self):
+        """The keys of the accounts on the platform."""
+
+    @abstractmethod
+    def set_faults(self, key, **faults):
+        """Make the platform misbehave for the account: exactly the faults given (names from
+        ``FAULTS``, each a rate from 0 to 1; ``login_lapsed`` 0 or 1) with the settings given (names
+        from ``FAULT_OPTIONS``); every other one off. ``set_faults(key)`` clears them all. ValueError
+        for a name the simulator does not know or a value out of range. -> the settings in force
+        (neutral name -> value)."""
+
+    def reset(self, key=None):
+        """Clear the faults of the account ``key``, or of every account."""
+        for each in [key] if key is not None else self.accounts():
+            self.set_faults(each)
+
+    @abstractmethod
+    def stats(self, key):
+        """Counts for the account, to compare before and after -> dict with at least the keys of
+        SIMULATOR_STATS (ints)."""
+
+    @abstractmethod
+    def issued(self, key):
+        """The invoices the platform issued for the account (numbered ones: blue and red, voided
+        or reversed since included), in the order issued -> [documents.InvoiceResult]."""
+
+    def advance_clock(self, seconds):
+        """Move the platform's business clock ``seconds`` forward, then resolve what fell due:
+        pending submissions get their result (and their callbacks), unconfirmed forms lapse."""
+        raise NotSupported("simulated clock")
+
+    # the buyer's side
+
+    def buyer_confirm_use(self, invoice_number):
+        """The buyer confirms the use (用途确认) of a blue invoice: from then on, forms the seller
+        raises against it wait for the buyer's confirmation."""
+        raise NotSupported("buyer's actions")
+
+    def buyer_apply_red_form(self, blue_invoice_number, reason="01", lines=()):
+        """The buyer raises a red-letter form against a blue invoice (inbound for the seller,
+        awaiting the seller: state 03); ``lines``: documents.RedFormLine, none for the whole
+        invoice -> the form number."""
+        raise NotSupported("buyer's actions")
+
+    def buyer_confirm(self, form_number):
+        """The buyer confirms a form the seller raised that awaits the buyer (02 -> 04)."""
+        raise NotSupported("buyer's actions")
+
+    def buyer_reject(self, form_number):
+        """The buyer refuses a form the seller raised that awaits the buyer (02 -> 05)."""
+        raise NotSupported("buyer's actions")
+
+    def callback_deliveries(self, key):
+        """What the platform posted (or is trying to post) to the account's callback URL, oldest
+        first -> [dict]: ``url``, ``event`` (the platform's name of it), ``status`` ("delivered",
+        "pending": to be tried again, "failed": given up), ``attempts``, ``error`` (why the last
+        attempt failed, "" when it did not) and ``references`` (``serial_no``, ``invoice_number``,
+        ``form_number``: those the event concerns)."""
+        raise NotSupported("callbacks")
+
+    @abstractmethod
+    def close(self):
+        """Stop serving and release the state (it stays under the directory); calling it again
+        does nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @classmethod
+    def check_faults(cls, faults):
+        """``set_faults``' keywords checked -> {name: value} (rates float, states bool, seed int or
+        None, other settings float); ValueError saying what is wrong."""
+        checked = {}
+        for name, value in faults.items():
+            if name not in cls.FAULTS and name not in cls.FAULT_OPTIONS:
+                raise ValueError(f"{cls.__name__} has no fault {name!r}; it offers "
+                                 f"{', '.join(cls.FAULTS + cls.FAULT_OPTIONS)}")
+            if name == "seed":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ValueError("seed must be an integer or None")
+                checked[name] = value
+            elif name in cls.FAULT_STATES:
+                if value not in (0, 1):   # True and False among them
+                    raise ValueError(f"{name} is a state, not a rate: 0 or 1")
+                checked[name] = bool(value)
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0")
+            elif name in cls.FAULTS and value > 1:
+                raise ValueError(f"{name} is a rate from 0 to 1")
+            else:
+                checked[name] = float(value)
+        return checked
 
 
 _REGISTRY = {}

@@ -186,6 +186,16 @@ def test_drop_closes_the_connection_and_processes_nothing(wire, sandbox, app, ma
     assert sandbox.stats(app.app_id)["faults"] == {"drop": 1, "failedRequests": 1}
 
 
+def test_lost_processes_then_closes_the_connection(wire, sandbox, app, make_invoice):
+    sandbox.set_faults(app.app_id, lost=1.0)
+    with pytest.raises(requests.ConnectionError):
+        wire.call("invoice.issue", make_invoice("F-LOST"))
+    sandbox.set_faults(app.app_id, lost=0.0)
+    result = wire.ok("invoice.query", {"serialNos": ["F-LOST"]})["results"][0]
+    assert result["status"] == "issued"  # it was processed, though nobody heard: query before sending again
+    assert sandbox.stats(app.app_id)["faults"] == {"lost": 1, "failedRequests": 1}
+
+
 def test_timeout_processes_then_answers_too_late(wire, sandbox, app, make_invoice):
     sandbox.set_faults(app.app_id, timeout=1.0, timeout_seconds=1.0)
     with pytest.raises(requests.ReadTimeout):
@@ -316,7 +326,7 @@ def test_command_line_help():
                           text=True, timeout=30, check=True)
     for option in ("--host", "--port", "--db", "--app", "--no-default-app", "--timestamp-window",
                    "--admin-token", "--catalogue", "--quota", "--callback-url", "--fault-busy",
-                   "--retry-after", "--fault-timeout", "--timeout-seconds", "--fault-drop",
+                   "--retry-after", "--fault-timeout", "--timeout-seconds", "--fault-drop", "--fault-lost",
                    "--fault-malformed", "--fault-slow", "--slow-seconds", "--fault-seed", "--pending-rate",
                    "--pending-seconds", "--pending-fail-rate", "--log-level"):
         assert option in done.stdout

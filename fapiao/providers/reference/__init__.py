@@ -6,7 +6,9 @@
   in closures;
 - ``callback``: callbacks sealed (the platform's side), verified, opened and answered (the ERP's);
 - ``capabilities``: what the platform offers and the settings it needs;
-- ``sandbox``: the platform itself, for development and tests (``python -m fapiao.sandbox``).
+- ``sandbox``: the platform itself, for development and tests (``python -m fapiao.sandbox``);
+- ``simulator``: the sandbox as the contract's ``Simulator`` (``SPEC.simulator``), for tests written
+  against every provider.
 
 docs/providers/reference.md says more.
 """
@@ -42,7 +44,15 @@ def callback_answer(path, headers, outcome, message="", retry_after=None):
     return callback.answer(None, path, headers, outcome, message=message, retry_after=retry_after)
 
 
+def simulator(directory, host="127.0.0.1", port=0):
+    """The embedded sandbox, started, as a provider.Simulator (simulator.EmbeddedSandbox)."""
+    from .simulator import EmbeddedSandbox  # noqa: PLC0415 - the platform loads only for those who run it
+
+    return EmbeddedSandbox(directory, host, port)
+
+
 SPEC = provider.register(provider.ProviderSpec(
     code=CODE, label=LABEL, connect=connect, capabilities=CAPABILITIES, settings=SETTINGS,
     callback_answer=callback_answer,
-    callback_log_headers=(protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, protocol.H_SIGN_TYPE)))
+    callback_log_headers=(protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, protocol.H_SIGN_TYPE),
+    simulator=simulator))

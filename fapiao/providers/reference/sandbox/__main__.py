@@ -40,6 +40,7 @@ FAULT_OPTIONS = [  # flag, type, default, help
     ("--timeout-seconds", _seconds, 30.0, "how long a timeout fault holds the answer back"),
     ("--fault-drop", _rate, 0.0, "close the connection without answering, nothing processed"),
     ("--fault-malformed", _rate, 0.0, "process, then answer HTTP 200 with a body that is not JSON"),
+    ("--fault-lost", _rate, 0.0, "process, then close the connection without answering"),
     ("--fault-slow", _rate, 0.0, "wait --slow-seconds, then process normally"),
     ("--slow-seconds", _seconds, 2.0, "how long a slow fault waits"),
     ("--fault-seed", int, None, "seed of the fault generator, for reproducible runs"),

@@ -13,7 +13,9 @@ payload validation:
 - timeout: process and commit, then sleep timeoutSeconds before answering
   (the client's read timeout fires first);
 - malformed: process and commit, then answer HTTP 200 with a body that is
-  not JSON.
+  not JSON;
+- lost: process and commit, then close the connection without any answer
+  (the platform acted, the client cannot know it: an ambiguous outcome).
 
 And a state rather than a draw: ``login_lapsed`` (the drawer's tax-bureau login
 has lapsed) answers 2007 to every service that acts at the bureau, before any
@@ -25,7 +27,8 @@ import threading
 from dataclasses import dataclass, fields, replace
 from typing import ClassVar
 
-FAULTS = ("busy", "drop", "slow", "timeout", "malformed")
+# Drawn in this order: a new fault goes last, so that a seeded run draws as before when it is off.
+FAULTS = ("busy", "drop", "slow", "timeout", "malformed", "lost")
 # Ten years: any wait or delay beyond is a mistake, and would overflow the timers and
 # the 64-bit times the platform stores (a pending invoice's due time).
 MAX_SECONDS = 10 * 365 * 24 * 3600
@@ -41,6 +44,7 @@ class FaultSettings:
     timeout: float = 0.0
     timeout_seconds: float = 30.0
     malformed: float = 0.0
+    lost: float = 0.0
     seed: int | None = None
     pending_rate: float = 0.0
     pending_seconds: float = 30.0
@@ -52,8 +56,9 @@ class FaultSettings:
             "slowSeconds": "slow_seconds", "timeout": "timeout", "timeoutSeconds": "timeout_seconds",
             "malformed": "malformed", "seed": "seed", "pendingRate": "pending_rate",
             "pendingSeconds": "pending_seconds", "pendingFailRate": "pending_fail_rate",
-            "loginLapsed": "login_lapsed"}
-    RATES: ClassVar[tuple] = ("busy", "drop", "slow", "timeout", "malformed", "pending_rate", "pending_fail_rate")
+            "loginLapsed": "login_lapsed", "lost": "lost"}
+    RATES: ClassVar[tuple] = ("busy", "drop", "slow", "timeout", "malformed", "lost", "pending_rate",
+                              "pending_fail_rate")
 
     def to_wire(self):
         return {wire: getattr(self, name) for wire, name in self.WIRE.items()}

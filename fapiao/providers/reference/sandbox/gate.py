@@ -22,7 +22,7 @@ REQUIRED_HEADERS = (protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, p
 
 
 # Faults after which the client gets no usable answer (slow alone still answers).
-FAILING_FAULTS = frozenset({"busy", "drop", "malformed", "timeout"})
+FAILING_FAULTS = frozenset({"busy", "drop", "malformed", "timeout", "lost"})
 
 
 @dataclass
@@ -171,6 +171,8 @@ class Gateway:
         except Exception:
             _logger.exception("service %s failed for app %s", name, app.app_id)
             reply = answer("SYSTEM_ERROR")
+        if "lost" in faults:    # done, and nobody hears of it
+            return Reply(0, drop=True)
         if "malformed" in faults:
             # Half of a JSON object is never JSON; signed, so only the body is wrong.
             broken = reply.body[: len(reply.body) // 2]

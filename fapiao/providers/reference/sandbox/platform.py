@@ -38,8 +38,8 @@ class Sandbox:
     def __init__(self, db_path, host="127.0.0.1", port=0, *, app=(), no_default_app=False,
                  timestamp_window=300, admin_token=None, catalogue=DEFAULT_CSV, quota=DEFAULT_QUOTA,
                  callback_url=None, fault_busy=0.0, retry_after=2, fault_timeout=0.0, timeout_seconds=30.0,
-                 fault_drop=0.0, fault_malformed=0.0, fault_slow=0.0, slow_seconds=2.0, fault_seed=None,
-                 pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0, login_lapsed=False,
+                 fault_drop=0.0, fault_malformed=0.0, fault_lost=0.0, fault_slow=0.0, slow_seconds=2.0,
+                 fault_seed=None, pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0, login_lapsed=False,
                  read_timeout=READ_TIMEOUT):
         # Bad values are refused before any file is created.
         default_quota = parse_quota(quota)
@@ -47,7 +47,8 @@ class Sandbox:
         fault_defaults = FaultSettings(**FaultSettings.check({
             "busy": fault_busy, "retry_after": retry_after, "timeout": fault_timeout,
             "timeout_seconds": timeout_seconds, "drop": fault_drop, "malformed": fault_malformed,
-            "slow": fault_slow, "slow_seconds": slow_seconds, "seed": fault_seed, "pending_rate": pending_rate,
+            "lost": fault_lost, "slow": fault_slow, "slow_seconds": slow_seconds, "seed": fault_seed,
+            "pending_rate": pending_rate,
             "pending_seconds": pending_seconds, "pending_fail_rate": pending_fail_rate,
             "login_lapsed": login_lapsed}))
         if not read_timeout > 0:
