@@ -300,6 +300,10 @@ class Provider(ABC):
         refusal's code, CALLBACK_BUSY ...), signed where the platform expects it."""
         raise NotSupported("callbacks")
 
+    def callback_code(self, outcome):
+        """The platform's own code of the answer ``outcome`` (what the log shows)."""
+        return outcome
+
     def test_connection(self):
         """Prove that the credentials work, with the cheapest call the platform has -> a short text
         for the person who asked (e.g. the credit quota)."""
@@ -436,6 +440,11 @@ class Simulator(ABC):
     @abstractmethod
     def url(self):
         """Base URL of the platform, for the company's endpoint setting."""
+
+    def account_key(self, settings):
+        """The key of the account that provider ``settings`` (by Setting name) log in as: what the
+        Odoo layer registers a company under when the simulator stands in for the platform."""
+        raise NotSupported("account key")
 
     @abstractmethod
     def register(self, key, *, seller_tax_id, seller_name, callback_url="", settings=None):

@@ -25,14 +25,16 @@ import logging
 import time
 from collections import defaultdict
 from datetime import timedelta
-from decimal import Decimal
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, email_split, float_compare
 
-from ..fapiao import chinatime, documents, rules, title
-from ..fapiao.errors import PlatformError
+from ..fapiao import chinatime, documents, redreversal, rules, title
+from ..fapiao.errors import PlatformError, SerialRejected
+from ..fapiao.lines import decimal, document_line_labels, invoice_lines, line_of_number, printed_numbers
+from ..fapiao.problems import describe_problem
+from .l10n_cn_einv_buyer_title import TITLE_FIELDS
 from .l10n_cn_einv_guard import check_access, flow, in_flow, text_as_html
 from .l10n_cn_einv_red_form import RED_REASONS, deterministic_serial, money
 from .l10n_cn_einv_submission import WAITING_LOGIN
@@ -44,7 +46,7 @@ EINV_STATES = [
     ("to_issue", "To Issue"),
     ("submitting", "Submitting"),
     ("pending", "Pending"),
-    ("waiting_login", "Waiting for Tax Bureau Login"),
+    (WAITING_LOGIN, "Waiting for Tax Bureau Login"),
     ("issued", "Issued"),
     ("failed", "Failed"),
 ]
@@ -53,16 +55,15 @@ EINV_STATES = [
 PRINTED_FIELDS = {
     "partner_id", "commercial_partner_id", "invoice_line_ids", "line_ids", "currency_id", "invoice_date",
     "amount_untaxed", "amount_tax", "amount_total", "company_id", "move_type", "name", "invoice_origin", "state",
-    "l10n_cn_einv_invoice_type", "l10n_cn_einv_buyer_name", "l10n_cn_einv_buyer_tax_id",
-    "l10n_cn_einv_buyer_address_phone", "l10n_cn_einv_buyer_bank_account", "l10n_cn_einv_buyer_is_natural_person",
-}
+    *TITLE_FIELDS,
+} - {"l10n_cn_einv_buyer_email"}   # where it is delivered is not printed
 # The same on the journal items of a locked invoice.
 PRINTED_LINE_FIELDS = {
     "move_id", "product_id", "name", "quantity", "price_unit", "discount", "tax_ids", "product_uom_id",
     "price_subtotal", "price_total", "balance", "amount_currency", "debit", "credit", "currency_id",
     "display_type", "sequence",
 }
-LOCKED_STATES = ("to_issue", "submitting", "pending", "issued")
+LOCKED_STATES = ("to_issue", "submitting", "pending", WAITING_LOGIN, "issued")
 QUEUE_STATES = ("to_issue", "submitting")
 IN_PROGRESS = ("to_issue", "submitting", "pending")
 DELIVERY_TEMPLATE = "l10n_cn_einvoice.email_template_l10n_cn_einv_delivery"
@@ -70,23 +71,9 @@ DELIVERY_TEMPLATE = "l10n_cn_einvoice.email_template_l10n_cn_einv_delivery"
 MAILED_BY_SEND = "l10n_cn_einv_mailed_by_send"
 
 
-def buyer_title_values(partner):
-    """The buyer title fields (on invoices and sale orders) of a customer, as printed:
-    地址电话 and 开户行及账号 one line each."""
-    party = partner.commercial_partner_id._l10n_cn_einv_party() if partner else documents.Party("")
-    return {
-        "l10n_cn_einv_buyer_name": party.name,
-        "l10n_cn_einv_buyer_tax_id": party.tax_id,
-        "l10n_cn_einv_buyer_address_phone": " ".join(filter(None, [party.address, party.phone])),
-        "l10n_cn_einv_buyer_bank_account": " ".join(filter(None, [party.bank_name, party.bank_account])),
-        "l10n_cn_einv_buyer_email": party.email,
-        "l10n_cn_einv_buyer_is_natural_person": party.natural_person,
-    }
-
-
 class AccountMove(models.Model):
     _name = "account.move"
-    _inherit = ["account.move", "l10n_cn_einv.flow.mixin", "l10n_cn_einv.submission"]
+    _inherit = ["account.move", "l10n_cn_einv.flow.mixin", "l10n_cn_einv.submission", "l10n_cn_einv.buyer.title"]
     _l10n_cn_einv_queue = {"state": "l10n_cn_einv_state", "attempts": "l10n_cn_einv_attempts",
                            "next_attempt": "l10n_cn_einv_next_attempt", "error": "l10n_cn_einv_error",
                            "failed": "failed"}
@@ -95,27 +82,6 @@ class AccountMove(models.Model):
     l10n_cn_einv_state = fields.Selection(
         EINV_STATES, string="E-Invoice Status", default="not_needed", required=True, copy=False,
         tracking=True, index=True, readonly=True, l10n_cn_einv_flow=True)
-    l10n_cn_einv_invoice_type = fields.Selection(
-        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")],
-        string="E-Invoice Type", compute="_compute_l10n_cn_einv_invoice_type", store=True, readonly=False,
-        precompute=True)
-    # The buyer's title (抬头) as it will be printed; defaults from the customer.
-    l10n_cn_einv_buyer_name = fields.Char(
-        "Buyer Title", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False, precompute=True)
-    l10n_cn_einv_buyer_tax_id = fields.Char(
-        "Buyer Taxpayer ID", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
-        precompute=True)
-    l10n_cn_einv_buyer_address_phone = fields.Char(
-        "Buyer Address and Phone", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
-        precompute=True)
-    l10n_cn_einv_buyer_bank_account = fields.Char(
-        "Buyer Bank and Account", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
-        precompute=True)
-    l10n_cn_einv_buyer_email = fields.Char(
-        "Delivery E-mail", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False, precompute=True)
-    l10n_cn_einv_buyer_is_natural_person = fields.Boolean(
-        "Buyer Is a Natural Person", compute="_compute_l10n_cn_einv_buyer", store=True, readonly=False,
-        precompute=True)
     # The e-invoice facts below are the flow's alone (l10n_cn_einv_flow: refused to create,
     # write and copy from anywhere else; see models/l10n_cn_einv_guard.py).
     l10n_cn_einv_serial_no = fields.Char("E-Invoice Serial Number", copy=False, readonly=True, index=True,
@@ -159,19 +125,8 @@ class AccountMove(models.Model):
                 move.move_type == "out_invoice" and move.company_id.account_fiscal_country_id.code == "CN"
             )
 
-    @api.depends("partner_id", "company_id")
-    def _compute_l10n_cn_einv_invoice_type(self):
-        for move in self:
-            if move.l10n_cn_einv_state not in ("not_needed", False):
-                continue
-            move.l10n_cn_einv_invoice_type = move.company_id.l10n_cn_einv_default_invoice_type or "02"
-
-    @api.depends("partner_id")
-    def _compute_l10n_cn_einv_buyer(self):
-        for move in self:
-            if move.l10n_cn_einv_state not in ("not_needed", False):
-                continue
-            move.update(buyer_title_values(move.partner_id))
+    def _l10n_cn_einv_title_frozen(self):
+        return self.l10n_cn_einv_state not in ("not_needed", False)
 
     def _compute_l10n_cn_einv_log_count(self):
         counts = dict(self.env["l10n_cn_einv.log"]._read_group(
@@ -203,10 +158,11 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_dequeue_for_draft(self):
         """Resetting to draft (or cancelling) takes an invoice that nothing was sent for out of
         the queue; one the platform may already hold stays locked."""
-        queued = self.filtered(lambda move: move.l10n_cn_einv_state == "to_issue" and not move.l10n_cn_einv_uncertain)
+        def unsent(move):
+            return move.l10n_cn_einv_state in ("to_issue", WAITING_LOGIN) and not move.l10n_cn_einv_uncertain
+        queued = self.filtered(unsent)
         queued._l10n_cn_einv_lock()
-        queued = queued.filtered(lambda move: move.l10n_cn_einv_state == "to_issue"
-                                 and not move.l10n_cn_einv_uncertain)
+        queued = queued.filtered(unsent)
         queued._l10n_cn_einv_write({"l10n_cn_einv_state": "not_needed", "l10n_cn_einv_next_attempt": False,
                                     "l10n_cn_einv_attempts": 0, "l10n_cn_einv_error": False},
                                    note=_("Taken out of the e-invoice queue: the invoice was reset."))
@@ -303,15 +259,13 @@ class AccountMove(models.Model):
             self.l10n_cn_einv_buyer_name, self.l10n_cn_einv_buyer_tax_id, self.l10n_cn_einv_buyer_address_phone,
             self.l10n_cn_einv_buyer_bank_account, email=self.l10n_cn_einv_buyer_email or "",
             natural_person=self.l10n_cn_einv_buyer_is_natural_person)
-        lines = []
-        for line in self.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
-            lines.extend(line._l10n_cn_einv_document_lines())
-        total = sum((line.amount for line in lines), documents.Decimal("0"))
-        tax = sum((line.tax_amount for line in lines), documents.Decimal("0"))
+        printed = invoice_lines(self._l10n_cn_einv_source_lines())
+        total = sum((line.amount for line in printed), documents.Decimal("0"))
+        tax = sum((line.tax_amount for line in printed), documents.Decimal("0"))
         return documents.Invoice(
             serial_no=self.l10n_cn_einv_serial_no or self._l10n_cn_einv_serial(),
             invoice_type=self.l10n_cn_einv_invoice_type or company.l10n_cn_einv_default_invoice_type,
-            seller=seller, buyer=buyer, lines=lines,
+            seller=seller, buyer=buyer, lines=printed,
             total_amount=total, total_tax=tax, total_with_tax=total + tax,
             issuer=(company.l10n_cn_einv_issuer or self.env.user.name or "")[:20],
             remark=" ".join(filter(None, [self.name, self.invoice_origin]))[:200],
@@ -350,30 +304,30 @@ class AccountMove(models.Model):
             return problems
         document = self._l10n_cn_einv_document()
         catalogue = self.env["l10n_cn_einv.tax.code"]._l10n_cn_einv_catalogue()
-        errors = rules.validate_invoice(document, catalogue)
-        if errors:
-            names = self._l10n_cn_einv_document_line_labels()
-            problems.extend(self._l10n_cn_einv_describe(error, names) for error in errors)
+        errors = rules.validate_invoice(document, catalogue, limits=self.company_id._l10n_cn_einv_capabilities().limits)
+        problems.extend(self._l10n_cn_einv_describe(errors, self._l10n_cn_einv_document_line_labels()))
         return problems
 
-    def _l10n_cn_einv_document_line_labels(self):
-        labels = []
-        product_lines = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-        for index, line in enumerate(product_lines, start=1):
-            label = _("Line %(index)s (%(name)s)", index=index, name=line.name or line.product_id.display_name)
-            labels.extend([label] * len(line._l10n_cn_einv_document_lines()))
-        return labels
+    def _l10n_cn_einv_product_lines(self):
+        return self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
 
-    @staticmethod
-    def _l10n_cn_einv_describe(error, line_labels):
-        """A rules FieldError in words: 'Line 2 (Printer): tax ...', in English and Chinese."""
-        where = error.field
-        if where.startswith("lines["):
-            index = int(where[6:where.index("]")])
-            where = line_labels[index] if index < len(line_labels) else where
-            field_name = error.field[error.field.index("]") + 2:]
-            where = f"{where} {field_name}".strip()
-        return f"{where}: {error.message} / {error.message_zh}"
+    def _l10n_cn_einv_source_lines(self):
+        return [line._l10n_cn_einv_source_line() for line in self._l10n_cn_einv_product_lines()]
+
+    def _l10n_cn_einv_line_labels(self):
+        """How the user knows each invoice line: "Line 2 (激光打印机)", in the order of the lines."""
+        return [self.env._("Line %(index)s (%(name)s)", index=index, name=line.name or line.product_id.display_name)
+                for index, line in enumerate(self._l10n_cn_einv_product_lines(), start=1)]
+
+    def _l10n_cn_einv_document_line_labels(self):
+        """{0-based line of the e-invoice: the label of the invoice line printed there}."""
+        return document_line_labels(printed_numbers(self._l10n_cn_einv_source_lines()),
+                                          self._l10n_cn_einv_line_labels())
+
+    def _l10n_cn_einv_describe(self, errors, line_labels=None):
+        """Problems found by fapiao (FieldErrors) as sentences in the user's language only, naming the
+        lines as the user knows them (``line_labels``: {0-based document line: label})."""
+        return [describe_problem(error, self.env.lang or "en_US", line_labels) for error in errors]
 
     def _l10n_cn_einv_check(self):
         """Raise one UserError listing every problem of every invoice; nothing is sent."""
@@ -426,7 +380,7 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_rollout_key(self):
         """Orders are the unit of the gray rollout; an invoice without an order is its own."""
         self.ensure_one()
-        orders = self.line_ids.sale_line_ids.order_id if "sale_line_ids" in self.line_ids._fields else None
+        orders = self.line_ids.sale_line_ids.order_id
         return f"sale.order:{orders[:1].id}" if orders else f"account.move:{self.id}"
 
     def _l10n_cn_einv_auto_enqueue(self):
@@ -483,6 +437,14 @@ class AccountMove(models.Model):
         notification = failed.action_l10n_cn_einv_issue_batch()
         notification["params"]["message"] = "\n".join(filter(None, [notification["params"]["message"], *skipped]))
         return notification
+
+    def action_l10n_cn_einv_resume_after_login(self):
+        """The drawer logged in to the tax bureau again: the companies' waiting submissions resume."""
+        check_access(self, "manager")
+        result = None
+        for company in self.company_id:
+            result = company.action_l10n_cn_einv_resume_after_login()
+        return result
 
     def _l10n_cn_einv_state_label(self):
         return dict(self._fields["l10n_cn_einv_state"]._description_selection(self.env))[self.l10n_cn_einv_state]
@@ -579,12 +541,21 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_schedule_retry(self, error, **vals):
         # EXTENDS the engine: the platform may hold the submission when the attempt may have
         # reached it (or an earlier one did): then it is asked before anything is sent again.
-        vals.setdefault("l10n_cn_einv_uncertain", self._l10n_cn_einv_was_uncertain() or error.ambiguous)
+        fresh_serial = isinstance(error, SerialRejected)    # the platform holds nothing under the new one
+        vals.setdefault("l10n_cn_einv_uncertain",
+                        not fresh_serial and (self._l10n_cn_einv_was_uncertain() or error.ambiguous))
         return super()._l10n_cn_einv_schedule_retry(error, **vals)
 
     def _l10n_cn_einv_fail(self, error, **vals):
         vals.setdefault("l10n_cn_einv_uncertain", False)
         return super()._l10n_cn_einv_fail(error, **vals)
+
+    def _l10n_cn_einv_wait_for_login(self, error):
+        # EXTENDS the engine: the platform refused outright, so it holds nothing of these attempts
+        was_uncertain = {move: move._l10n_cn_einv_was_uncertain() for move in self}
+        super()._l10n_cn_einv_wait_for_login(error)
+        for move, uncertain in was_uncertain.items():
+            move._l10n_cn_einv_write({"l10n_cn_einv_uncertain": uncertain})
 
     def _l10n_cn_einv_alert_failed(self):
         self._l10n_cn_einv_alert_managers(_("E-invoice failed"), self.l10n_cn_einv_error)
@@ -865,19 +836,18 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_blue_line_map(self):
         """{line number on the issued e-invoice: invoice line}; a discounted line prints on two."""
         self.ensure_one()
-        printed, number = {}, 0
-        for line in self.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
-            for _printed_line in line._l10n_cn_einv_document_lines():
-                number += 1
-                printed[number] = line
-        return printed
+        product_lines = self._l10n_cn_einv_product_lines()
+        numbers = printed_numbers(self._l10n_cn_einv_source_lines())
+        return {number: product_lines[index] for number, index in line_of_number(numbers).items()}
 
-    def _l10n_cn_einv_quantities_left(self, reversed_sums):
-        """{invoice line: quantity not red-reversed yet}, from the forms' sums per printed line."""
-        left = {}
-        for number, line in self._l10n_cn_einv_blue_line_map().items():
-            left[line] = left.get(line, line.quantity) + float(reversed_sums.get(number, (0,))[0])
-        return left
+    def _l10n_cn_einv_quantities_left(self):
+        """{invoice line: quantity not red-reversed yet by the forms holding amounts of it}."""
+        self.ensure_one()
+        numbers = printed_numbers(self._l10n_cn_einv_source_lines())
+        already = self.env["l10n_cn_einv.red.form"].sudo()._l10n_cn_einv_reversed(self)
+        left = redreversal.quantities_left(self._l10n_cn_einv_document(), numbers, already)
+        return {line: float(quantity or 0) for line, quantity in zip(self._l10n_cn_einv_product_lines(), left,
+                                                                      strict=True)}
 
     # --- credit notes raise red-letter forms --------------------------------------------------
 
@@ -897,8 +867,9 @@ class AccountMove(models.Model):
         return True
 
     def _l10n_cn_einv_red_plan(self):
-        """Values of the red-letter form this credit note calls for, checked by the rules against
-        what earlier forms took; None when it needs none. Raises a UserError naming every problem."""
+        """Values of the red-letter form this credit note calls for, checked by fapiao.redreversal
+        against what earlier forms took; None when it needs none. Raises a UserError naming every
+        problem."""
         self.ensure_one()
         blue = self.reversed_entry_id
         forms = self.env["l10n_cn_einv.red.form"].sudo()
@@ -907,91 +878,55 @@ class AccountMove(models.Model):
             return None
         if any(form._l10n_cn_einv_holds_amounts() for form in self.sudo().l10n_cn_einv_credit_form_ids):
             return None     # raised already, e.g. the credit note of a confirmed inbound form
-        per_number, covered, labels = self._l10n_cn_einv_red_lines(blue)
-        blue_document = blue._l10n_cn_einv_document()
-        already = forms._l10n_cn_einv_reversed(blue)
-        blue_lines = blue.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-        currency = blue.currency_id
-        full = not already and all(
-            float_compare(covered[line][0], line.quantity, precision_digits=6) == 0
-            and currency.compare_amounts(covered[line][1], line.price_subtotal) == 0
-            and currency.compare_amounts(covered[line][2], line.price_total) == 0 for line in blue_lines)
-        red_lines = [documents.RedFormLine(blue_line_no=number, quantity=-quantity if same_price else None,
-                                           amount=-amount, tax_amount=-tax)
-                     for number, (quantity, amount, tax, same_price) in sorted(per_number.items())]
-        reason = self.l10n_cn_einv_red_reason or "01"
-        document = documents.RedForm(serial_no=forms._l10n_cn_einv_serial_for(self),
-                                     blue_invoice_number=blue.l10n_cn_einv_number, reason=reason,
-                                     lines=[] if full else red_lines)
-        errors = rules.validate_red_form(document, blue_document, already)
-        if errors:
-            line_labels = [labels[number] for number in sorted(per_number)]
+        reversals, labels = self._l10n_cn_einv_red_reversals(blue)
+        plan = redreversal.plan_red_form(
+            blue._l10n_cn_einv_document(), reversals, forms._l10n_cn_einv_reversed(blue),
+            serial_no=forms._l10n_cn_einv_serial_for(self), blue_invoice_number=blue.l10n_cn_einv_number,
+            reason=self.l10n_cn_einv_red_reason or "01", limits=self.company_id._l10n_cn_einv_capabilities().limits)
+        if plan.problems:
+            line_labels = {index: labels[number] for index, number in enumerate(plan.numbers)}
             credit_name = self.name if self.name not in (False, "/") else _("The credit note")
             raise UserError(_("%(credit)s cannot red-reverse e-invoice %(number)s of %(blue)s:\n%(problems)s",
-                              credit=credit_name, number=blue.l10n_cn_einv_number,
-                              blue=blue.name, problems="\n".join(
-                                  f"  - {self._l10n_cn_einv_describe(error, line_labels)}" for error in errors)))
-        self._l10n_cn_einv_check_red_total(blue)
-        if full:    # kept per line all the same, so that later forms know what is taken
-            red_lines = [documents.RedFormLine(
-                blue_line_no=line.line_no or index + 1, amount=-line.amount, tax_amount=-line.tax_amount,
-                quantity=None if line.quantity is None else -line.quantity)
-                for index, line in enumerate(blue_document.lines)]
+                              credit=credit_name, number=blue.l10n_cn_einv_number, blue=blue.name,
+                              problems="\n".join(f"  - {problem}" for problem in self._l10n_cn_einv_describe(
+                                  plan.problems, line_labels))))
         return {
             "company_id": self.company_id.id, "blue_move_id": blue.id, "blue_number": blue.l10n_cn_einv_number,
-            "credit_move_id": self.id, "reason": reason, "direction": "outbound", "applicant": "seller",
-            "serial_no": document.serial_no, "full_reversal": full,
-            "line_ids": forms._l10n_cn_einv_line_vals(red_lines, blue),
+            "credit_move_id": self.id, "reason": plan.form.reason, "direction": "outbound", "applicant": "seller",
+            "serial_no": plan.form.serial_no, "full_reversal": plan.full,
+            "line_ids": forms._l10n_cn_einv_line_vals(plan.taken, blue),
         }
 
-    def _l10n_cn_einv_check_red_total(self, blue):
-        """Over the whole invoice as well: per line, a discounted line's reversal is checked
-        against its gross amount only."""
-        held = -sum(form.total_with_tax for form in self.env["l10n_cn_einv.red.form"].sudo().search(
-            [("blue_move_id", "=", blue.id)]) if form._l10n_cn_einv_holds_amounts())
-        currency = blue.currency_id
-        if currency.compare_amounts(held + self.amount_total, blue.amount_total) > 0:
-            raise UserError(_(
-                "This credit note would red-reverse %(amount)s of %(blue)s, but only %(left)s of its %(total)s are "
-                "left (%(held)s reversed or being reversed).", amount=self.amount_total, blue=blue.name,
-                left=max(blue.amount_total - held, 0.0), total=blue.amount_total, held=held))
-
-    def _l10n_cn_einv_red_lines(self, blue):
-        """What each credit note line reverses, by printed blue line number:
-        ({number: [quantity, amount, tax, same unit price]}, {blue line: [quantity, subtotal, total]},
-        {number: labels of the credit note lines})."""
-        printed = blue._l10n_cn_einv_blue_line_map()
-        numbers = defaultdict(list)
-        for number, line in printed.items():
-            numbers[line].append(number)
-        blue_lines = blue.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-        per_number, labels, problems = {}, defaultdict(list), []
-        covered = defaultdict(lambda: [0.0, 0.0, 0.0])
+    def _l10n_cn_einv_red_reversals(self, blue):
+        """What each credit note line reverses, by printed blue line number: ({number: LineReversal},
+        {number: labels of the credit note lines}). A discounted blue line is reversed on its
+        discounted line's number."""
+        first_number, printed_count = {}, defaultdict(int)
+        for number, line in sorted(blue._l10n_cn_einv_blue_line_map().items(), reverse=True):
+            first_number[line] = number
+            printed_count[line] += 1
+        blue_lines = blue._l10n_cn_einv_product_lines()
+        parts, labels, problems_found = [], defaultdict(list), []
         taken = self.env["account.move.line"]
-        for index, line in enumerate(self.invoice_line_ids.filtered(lambda line: line.display_type == "product"),
-                                     start=1):
+        for index, line in enumerate(self._l10n_cn_einv_product_lines(), start=1):
             label = _("Line %(index)s (%(name)s)", index=index, name=line.name or line.product_id.display_name)
             counterpart = line._l10n_cn_einv_blue_counterpart(blue_lines, taken)
             if not counterpart:
-                problems.append(_("%(line)s is not a line of %(blue)s: a red invoice only reverses lines of the "
-                                  "e-invoice it reverses.", line=label, blue=blue.name))
+                problems_found.append(_("%(line)s is not a line of %(blue)s: a red invoice only reverses lines of "
+                                        "the e-invoice it reverses.", line=label, blue=blue.name))
                 continue
             taken |= counterpart
-            number = numbers[counterpart][0]
-            same_price = len(numbers[counterpart]) == 1 and line.product_uom_id == counterpart.product_uom_id \
+            number = first_number[counterpart]
+            same_price = printed_count[counterpart] == 1 and line.product_uom_id == counterpart.product_uom_id \
                 and float_compare(line.price_unit, counterpart.price_unit, precision_digits=6) == 0 \
                 and float_compare(line.discount, counterpart.discount, precision_digits=6) == 0
-            entry = per_number.setdefault(number, [Decimal(0), Decimal(0), Decimal(0), True])
-            entry[0] += Decimal(str(line.quantity))
-            entry[1] += money(line.price_subtotal)
-            entry[2] += money(line.price_total - line.price_subtotal)
-            entry[3] = entry[3] and same_price
+            parts.append((number, redreversal.LineReversal(
+                quantity=decimal(line.quantity), amount=decimal(line.price_subtotal),
+                tax=decimal(line.price_total) - decimal(line.price_subtotal), same_unit_price=same_price)))
             labels[number].append(label)
-            for position, value in enumerate((line.quantity, line.price_subtotal, line.price_total)):
-                covered[counterpart][position] += value
-        if problems:
-            raise UserError("\n".join(problems))
-        return per_number, covered, {number: ", ".join(names) for number, names in labels.items()}
+        if problems_found:
+            raise UserError("\n".join(problems_found))
+        return redreversal.collect_reversals(parts), {number: ", ".join(names) for number, names in labels.items()}
 
     def _post(self, soft=True):
         plans = {}

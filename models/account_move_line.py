@@ -1,9 +1,12 @@
 """Invoice lines: what an issued e-invoice printed cannot change, and what each line prints."""
 
-from odoo import _, api, models
-from odoo.tools import float_compare, float_round
+from decimal import Decimal
 
-from ..fapiao import documents, rules
+from odoo import _, api, models
+from odoo.tools import float_compare
+
+from ..fapiao.lines import SourceLine, decimal
+from ..fapiao.taxpolicy import line_tax
 from .account_move import PRINTED_LINE_FIELDS
 
 
@@ -54,39 +57,20 @@ class AccountMoveLine(models.Model):
                               "to reduce an issued invoice)"))
         return problems
 
-    def _l10n_cn_einv_document_lines(self):
-        """One document line, or a discounted line followed by its discount line."""
+    def _l10n_cn_einv_source_line(self):
+        """The line as fapiao.lines builds e-invoice lines from it (a discounted line prints as two),
+        with the preferential policy flag its code and rate call for (fapiao.taxpolicy)."""
         self.ensure_one()
-        currency = self.currency_id
         code = self.product_id.l10n_cn_einv_effective_tax_code_id
         tax = self._l10n_cn_einv_tax()
-        rate = documents.Decimal(str(tax.amount)) / 100 if tax else documents.Decimal("0")
-        name = rules.format_line_name(code.short_name or "", self.product_id.name or self.name or "")
-        dec = lambda value: documents.Decimal(str(float_round(value, precision_digits=2)))  # noqa: E731
-        amount = dec(self.price_subtotal)
-        tax_amount = dec(self.price_total - self.price_subtotal)
-        common = {"name": name, "classification_code": code.code or "", "tax_rate": rate,
-                  "spec": self.product_id.default_code or "", "unit": self.product_uom_id.name or "",
-                  "preferential_policy": "免税" if tax and not tax.amount else ""}
-        if not self.discount:
-            unit_price = documents.Decimal(str(float_round(self.price_subtotal / self.quantity, 8))) \
-                if self.quantity else None
-            return [documents.InvoiceLine(amount=amount, tax_amount=tax_amount,
-                                          amount_with_tax=amount + tax_amount,
-                                          quantity=documents.Decimal(str(self.quantity)), unit_price=unit_price,
-                                          **common)]
-        gross = currency.round(self.price_subtotal / (1 - self.discount / 100.0))
-        gross_amount = dec(gross)
-        gross_tax = (gross_amount * rate).quantize(documents.Decimal("0.01"))
-        discounted = documents.InvoiceLine(
-            amount=gross_amount, tax_amount=gross_tax, amount_with_tax=gross_amount + gross_tax,
-            quantity=documents.Decimal(str(self.quantity)),
-            unit_price=documents.Decimal(str(float_round(gross / self.quantity, 8))),
-            line_type="discounted", **common)
-        discount = documents.InvoiceLine(
-            amount=amount - gross_amount, tax_amount=tax_amount - gross_tax,
-            amount_with_tax=(amount - gross_amount) + (tax_amount - gross_tax), line_type="discount", **common)
-        return [discounted, discount]
+        rate = decimal(tax.amount) / 100 if tax else Decimal(0)
+        tax_of_line = line_tax(code._l10n_cn_einv_entry() if code else None, rate)
+        return SourceLine(
+            item_name=self.product_id.name or self.name or "", classification_code=code.code or "",
+            short_name=code.short_name or "", amount=decimal(self.price_subtotal),
+            amount_with_tax=decimal(self.price_total), tax_rate=rate, quantity=decimal(self.quantity),
+            discount=decimal(self.discount), spec=self.product_id.default_code or "",
+            unit=self.product_uom_id.name or "", preferential_policy=tax_of_line.policy)
 
     def _l10n_cn_einv_blue_counterpart(self, blue_lines, taken):
         """The blue invoice line this credit note line reverses: the same sale order line, else

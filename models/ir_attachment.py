@@ -13,18 +13,15 @@ class IrAttachment(models.Model):
     _inherit = "ir.attachment"
 
     def _l10n_cn_einv_platform_files(self):
-        """Those of these attachments that are e-invoice files the platform sent (an invoice's or a
-        red-letter form's PDF or XML)."""
+        """Those of these attachments that are e-invoice files the platform sent (an invoice's, or a
+        credit note's red invoice's, PDF or XML)."""
         if not self.ids:
             return self.browse()
         ids = tuple(self.ids)
         self.env.cr.execute(SQL("""
             SELECT unnest(ARRAY[l10n_cn_einv_pdf_id, l10n_cn_einv_xml_id]) FROM account_move
              WHERE l10n_cn_einv_pdf_id IN %s OR l10n_cn_einv_xml_id IN %s
-            UNION
-            SELECT unnest(ARRAY[red_pdf_id, red_xml_id]) FROM l10n_cn_einv_red_form
-             WHERE red_pdf_id IN %s OR red_xml_id IN %s
-        """, ids, ids, ids, ids))
+        """, ids, ids))
         return self.browse({row[0] for row in self.env.cr.fetchall()} & set(self.ids))
 
     def _l10n_cn_einv_refuse_platform_files(self, action):

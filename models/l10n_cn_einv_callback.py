@@ -202,7 +202,7 @@ class L10nCnEinvCallback(models.AbstractModel):
             code, reason = refusal.code, platform.secret_mask(company)(refusal.message)
         status, response_headers, answer = self._l10n_cn_einv_answer(
             company, client, path, headers, code, message=reason or (note if note == ALREADY_PROCESSED else ""))
-        exchange.http_status, exchange.code = status, code
+        exchange.http_status, exchange.code = status, client.callback_code(code)
         exchange.succeeded = code == provider.CALLBACK_OK
         exchange.message = note or reason or code
         exchange.error = reason

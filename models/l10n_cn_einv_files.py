@@ -13,7 +13,7 @@ at another attachment. The attachment must be:
 - the very bytes the platform sent for this invoice and format. Their SM3 must
   be the checksum the platform gave in a successful document download of this
   invoice number and format, recorded in the interaction log of the invoice
-  (or of its red-letter form, which downloads a red invoice's files). The log
+  (a red invoice's: of its credit note, whose own submission it is). The log
   is written by the platform client's hook only, read-only to every user and
   never changed, so no upload passes however it is placed, nor another
   invoice's file, nor a file whose content changed after it arrived.
@@ -47,15 +47,10 @@ def platform_file(move, file_format):
 
 def _download_logs(move, digest):
     """Successful downloads mentioning ``digest``, logged for the invoice (found by its indexed
-    ``move_id``), then for its red-letter forms, which download a red invoice's files."""
-    domain = [("company_id", "=", move.company_id.id), ("service", "=", DOWNLOAD_SERVICE),
-              ("succeeded", "=", True), ("response", "ilike", digest)]
-    logs = move.env["l10n_cn_einv.log"].sudo()
-    yield from logs.search_fetch([*domain, ("move_id", "=", move.id)], ["request", "response"])
-    forms = move.l10n_cn_einv_credit_form_ids
-    if forms:
-        yield from logs.search_fetch([*domain, ("res_model", "=", forms._name), ("res_id", "in", forms.ids)],
-                                     ["request", "response"])
+    ``move_id``)."""
+    return move.env["l10n_cn_einv.log"].sudo().search_fetch(
+        [("company_id", "=", move.company_id.id), ("service", "=", DOWNLOAD_SERVICE), ("succeeded", "=", True),
+         ("response", "ilike", digest), ("move_id", "=", move.id)], ["request", "response"])
 
 
 def _downloaded(log, number, file_format, digest):

@@ -141,20 +141,22 @@ def embedded_simulator(spec):
         return simulator
 
 
-def register_with_simulator(simulator, company, *, callback_url=None):
-    """Make a simulator know the company's account, with its credentials and seller (idempotent;
-    ``callback_url``: where the platform posts callbacks, "" for none, None to leave it)."""
+def register_with_simulator(simulator, company, *, callback_url=""):
+    """Make a simulator know the company's account, with its credentials, seller and callback URL
+    ("" for none) (idempotent)."""
     spec = spec_of(company)
     plain = tooling_credentials(company, spec)
     company = company.sudo()
     seller = (company.vat or PLACEHOLDER_TAX_ID, company.name)
     # a digest, so that no module state holds the credentials themselves
     digest = hashlib.sha256(repr((sorted(plain.items()), seller, callback_url)).encode()).digest()
-    key = (simulator.url, simulator.account_key(plain))
+    account = simulator.account_key(plain)
+    key = (simulator.url, account)
     if _REGISTERED.get(key) == digest:
         return
-    simulator.register(settings=plain, seller_tax_id=seller[0], seller_name=seller[1],
-                       **({"callback_url": callback_url} if callback_url is not None else {}))
+    settings_given = {name: value for name, value in plain.items() if name != "endpoint"}
+    simulator.register(account, settings=settings_given, seller_tax_id=seller[0], seller_name=seller[1],
+                       callback_url=callback_url)
     _REGISTERED[key] = digest
 
 
@@ -164,9 +166,7 @@ def connect(company, *, exchange_hook=None, read_timeout=20.0):
     spec = spec_of(company)
     values = settings(company, spec)
     if uses_embedded_simulator(company):
-        simulator = embedded_simulator(spec)
-        register_with_simulator(simulator, company)
-        values["endpoint"] = simulator.url
+        values["endpoint"] = embedded_simulator(spec).url
     return spec.connect(values, exchange_hook=exchange_hook, read_timeout=read_timeout, retry_schedule=())
 
 

@@ -27,9 +27,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
-from ..fapiao import chinatime, documents
+from ..fapiao import chinatime, documents, redreversal
 from ..fapiao.errors import LoginRequired, PlatformError
 from .l10n_cn_einv_guard import check_access, flow
+from .l10n_cn_einv_submission import WAITING_LOGIN
 
 _logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ RED_STATES = [
     ("refused", "Refused"),
     ("lapsed", "Lapsed"),
     ("revoked", "Revoked"),
-    ("waiting_login", "Waiting for Tax Bureau Login"),
+    (WAITING_LOGIN, "Waiting for Tax Bureau Login"),
     ("failed", "Failed"),
 ]
 STATE_OF_STATUS = {
@@ -175,18 +176,13 @@ class L10nCnEinvRedForm(models.Model):
 
     @api.model
     def _l10n_cn_einv_reversed(self, blue_move, exclude=None):
-        """{blue line no: (quantity, amount, tax)}: negative sums of the forms holding amounts."""
+        """{blue line no: (quantity, amount, tax)}: negative sums of the forms holding amounts
+        (fapiao.redreversal.reversed_by_forms)."""
         forms = self.search([("blue_move_id", "=", blue_move.id)]).filtered(
             lambda f: f._l10n_cn_einv_holds_amounts())
         if exclude:
             forms -= exclude
-        sums = defaultdict(lambda: [Decimal(0)] * 3)
-        for line in forms.line_ids:
-            values = sums[line.blue_line_no]
-            values[0] += quantity_decimal(line.quantity) or 0
-            values[1] += money(line.amount)
-            values[2] += money(line.tax_amount)
-        return {number: tuple(values) for number, values in sums.items()}
+        return redreversal.reversed_by_forms(line._l10n_cn_einv_document_line() for line in forms.line_ids)
 
     # --- the document ---------------------------------------------------------------------
 
@@ -258,7 +254,7 @@ class L10nCnEinvRedForm(models.Model):
             self._l10n_cn_einv_check_origin()
             self._l10n_cn_einv_apply_result(client.apply_red_form(self._l10n_cn_einv_document()))
         if self.state in ("applied", "confirmed") and not self.red_invoice_number:
-            self._l10n_cn_einv_issue_red_invoice(client)
+            self._l10n_cn_einv_issue_red_invoice()
 
     def _l10n_cn_einv_bookkeep(self, vals, note=None):
         self._l10n_cn_einv_flow_write(vals)
@@ -326,7 +322,7 @@ class L10nCnEinvRedForm(models.Model):
             statuses = dict(self._fields["platform_status"]._description_selection(self.env))
             self.message_post(body=_("Platform status: %s", statuses.get(result.status, result.status)))
 
-    def _l10n_cn_einv_issue_red_invoice(self, client):
+    def _l10n_cn_einv_issue_red_invoice(self):
         """The form allows the red invoice: its credit note (made now for an inbound form) is
         queued and sent at once, through the same provider, as the credit note's own submission."""
         self.ensure_one()
@@ -337,7 +333,7 @@ class L10nCnEinvRedForm(models.Model):
             return      # queued, in flight, waiting or failed: its own flow follows it
         credit._l10n_cn_einv_enqueue()
         credit._l10n_cn_einv_lock()
-        credit._l10n_cn_einv_submit(client, fetch_documents=True)
+        credit._l10n_cn_einv_send_now()     # its exchanges are logged on the credit note
 
     def _l10n_cn_einv_red_issued(self):
         """The credit note's red invoice is issued: the form is done, and the blue invoice says so."""
@@ -450,6 +446,14 @@ class L10nCnEinvRedForm(models.Model):
                 raise UserError(_("Form %s is void on the platform: it cannot be sent again.", form.name))
             form._l10n_cn_einv_flow_write({"state": state, "attempts": 0, "next_attempt": False, "error": False})
             form._l10n_cn_einv_send_now()
+
+    def action_l10n_cn_einv_resume_after_login(self):
+        """The drawer logged in to the tax bureau again: the companies' waiting submissions resume."""
+        check_access(self, "manager")
+        result = None
+        for company in self.company_id:
+            result = company.action_l10n_cn_einv_resume_after_login()
+        return result
 
     def action_l10n_cn_einv_refresh(self):
         check_access(self)

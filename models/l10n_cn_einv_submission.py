@@ -14,8 +14,9 @@ Everything around the step is written here once:
   the company's next wait, or fails once the waits are used up; a lapsed
   tax-bureau login (LoginRequired) waits, with everything else of the company,
   until a person logs in again and resumes; a dead serial number
-  (SerialRejected) gets a new one; any other refusal fails for a person to
-  look at, with an activity for the managers.
+  (SerialRejected) gets a new one and is sent again after the next wait; any
+  other refusal fails for a person to look at, with an activity for the
+  managers.
 """
 
 import logging
@@ -129,8 +130,9 @@ class L10nCnEinvSubmission(models.AbstractModel):
                 self[index:]._l10n_cn_einv_wait_for_login(error)
                 return
             except SerialRejected as error:
+                # nothing was done under it: the same submission continues under a new serial number
                 record._l10n_cn_einv_renew_serial()
-                record._l10n_cn_einv_fail(error)
+                record._l10n_cn_einv_schedule_retry(error)
             except TransientError as error:
                 record._l10n_cn_einv_schedule_retry(error)
             except (PlatformError, UserError) as error:

@@ -16,6 +16,7 @@ from ..fapiao.errors import CryptoError, PlatformError
 from . import l10n_cn_einv_platform as platform
 from . import l10n_cn_einv_vault as vault
 from .l10n_cn_einv_guard import check_access, text_as_html
+from .l10n_cn_einv_submission import WAITING_LOGIN
 
 _logger = logging.getLogger(__name__)
 
@@ -271,6 +272,58 @@ class ResCompany(models.Model):
         self.ensure_one()
         return platform.spec_of(self).capabilities
 
+    # --- the tax-bureau login -------------------------------------------------------------------
+
+    def _l10n_cn_einv_waiting_login(self):
+        """What waits for the drawer to log in to the tax bureau again: [invoices, red-letter forms]."""
+        self.ensure_one()
+        domain = [("company_id", "=", self.id)]
+        return [self.env["account.move"].sudo().search([*domain, ("l10n_cn_einv_state", "=", WAITING_LOGIN)]),
+                self.env["l10n_cn_einv.red.form"].sudo().search([*domain, ("state", "=", WAITING_LOGIN)])]
+
+    def _l10n_cn_einv_ask_for_login(self, error):
+        """The platform says the drawer's tax-bureau login lapsed: the managers are asked (once until
+        it is resumed) to log in again and resume."""
+        self.ensure_one()
+        company = self.with_context(lang=self.partner_id.lang or self.env.lang)
+        company._l10n_cn_einv_alert_once("login", company.env._("Log in to the tax bureau again"), company.env._(
+            "The tax platform of %(company)s stopped issuing: the drawer's login to the tax bureau (电子税局) has "
+            "lapsed (%(reason)s). E-invoices wait, nothing is lost. Log in again, then click \"Resume after login\" "
+            "in the e-invoicing settings or on a waiting invoice.", company=self.name,
+            reason=getattr(error, "message", "") or str(error)), once_per_day=False)
+
+    def action_l10n_cn_einv_resume_after_login(self):
+        """A manager logged in to the tax bureau again: what waited is sent at once."""
+        self.ensure_one()
+        check_access(self, "manager")
+        company = self.sudo()
+        if company._l10n_cn_einv_capabilities().login_session:
+            with company._l10n_cn_einv_provider(company) as client:
+                try:
+                    status = client.login_status()
+                except PlatformError as error:
+                    raise UserError(_("The tax platform could not say whether the login is back: %s",
+                                      error.message)) from None
+            if not status.logged_in:
+                raise UserError(_("The tax platform says the drawer is still not logged in to the tax bureau: %s",
+                                  status.message or _("log in first")))
+        moves, forms = company._l10n_cn_einv_waiting_login()
+        moves._l10n_cn_einv_resume()
+        forms._l10n_cn_einv_resume()
+        sent = dict(company.l10n_cn_einv_alerts_sent or {})
+        if sent.pop("login", None):
+            company.l10n_cn_einv_alerts_sent = sent
+        self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_process_queue")._trigger()
+        self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_red_forms")._trigger()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": "success", "title": _("Issuing resumes"),
+                       "message": _("%(invoices)s e-invoices and %(forms)s red-letter forms are sent again.",
+                                    invoices=len(moves), forms=len(forms)),
+                       "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
+        }
+
     def _l10n_cn_einv_log_keys(self):
         return ()
 
@@ -369,12 +422,13 @@ class ResCompany(models.Model):
                                  period=quota.period, limit=quota_limit)))
         return alerts
 
-    def _l10n_cn_einv_alert_once(self, key, summary, note):
-        """Activity and e-mail for the managers, unless this alert was already sent today; True if sent."""
+    def _l10n_cn_einv_alert_once(self, key, summary, note, once_per_day=True):
+        """Activity and e-mail for the managers, unless this alert was already sent today (or, not
+        ``once_per_day``, ever since it was cleared); True if sent."""
         self.ensure_one()
         today = china_today(fields.Datetime.now()).isoformat()
         sent = dict(self.sudo().l10n_cn_einv_alerts_sent or {})
-        if sent.get(key) == today:
+        if sent.get(key) == today or (not once_per_day and sent.get(key)):
             return False
         managers = self._l10n_cn_einv_managers()
         if not managers:

@@ -14,6 +14,7 @@ SECRET_FIELDS = {
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
+    l10n_cn_einv_provider = fields.Selection(related="company_id.l10n_cn_einv_provider", readonly=False)
     l10n_cn_einv_environment = fields.Selection(related="company_id.l10n_cn_einv_environment", readonly=False)
     l10n_cn_einv_endpoint = fields.Char(related="company_id.l10n_cn_einv_endpoint", readonly=False)
     l10n_cn_einv_app_id = fields.Char(
@@ -68,6 +69,11 @@ class ResConfigSettings(models.TransientModel):
         check_access(self.company_id, "manager")   # before the settings are saved
         self.execute()
         return self.company_id.action_l10n_cn_einv_test_connection()
+
+    def action_l10n_cn_einv_resume_after_login(self):
+        check_access(self.company_id, "manager")
+        self.execute()
+        return self.company_id.action_l10n_cn_einv_resume_after_login()
 
     l10n_cn_einv_auto_red_on_return = fields.Boolean(
         related="company_id.l10n_cn_einv_auto_red_on_return", readonly=False)

@@ -1,39 +1,15 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .account_move import buyer_title_values
+from .l10n_cn_einv_buyer_title import TITLE_FIELDS
 from .l10n_cn_einv_guard import check_access
-
-# The buyer's title fields a sale order carries over to its invoices.
-TITLE_FIELDS = (
-    "l10n_cn_einv_invoice_type", "l10n_cn_einv_buyer_name", "l10n_cn_einv_buyer_tax_id",
-    "l10n_cn_einv_buyer_address_phone", "l10n_cn_einv_buyer_bank_account", "l10n_cn_einv_buyer_email",
-    "l10n_cn_einv_buyer_is_natural_person",
-)
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "l10n_cn_einv.buyer.title"]
 
     l10n_cn_einv_applicable = fields.Boolean("E-Invoicing Applies", compute="_compute_l10n_cn_einv_applicable")
-    l10n_cn_einv_invoice_type = fields.Selection(
-        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")], string="E-Invoice Type",
-        compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
-    l10n_cn_einv_buyer_name = fields.Char(
-        "Buyer Title", compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
-    l10n_cn_einv_buyer_tax_id = fields.Char(
-        "Buyer Taxpayer ID", compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
-    l10n_cn_einv_buyer_address_phone = fields.Char(
-        "Buyer Address and Phone", compute="_compute_l10n_cn_einv_title", store=True, readonly=False,
-        precompute=True)
-    l10n_cn_einv_buyer_bank_account = fields.Char(
-        "Buyer Bank and Account", compute="_compute_l10n_cn_einv_title", store=True, readonly=False,
-        precompute=True)
-    l10n_cn_einv_buyer_email = fields.Char(
-        "Delivery E-mail", compute="_compute_l10n_cn_einv_title", store=True, readonly=False, precompute=True)
-    l10n_cn_einv_buyer_is_natural_person = fields.Boolean(
-        "Buyer Is a Natural Person", compute="_compute_l10n_cn_einv_title", store=True, readonly=False,
-        precompute=True)
     l10n_cn_einv_state = fields.Selection(related="invoice_ids.l10n_cn_einv_state", string="E-Invoice Status")
     l10n_cn_einv_number = fields.Char(related="invoice_ids.l10n_cn_einv_number", string="E-Invoice Number")
 
@@ -42,11 +18,12 @@ class SaleOrder(models.Model):
         for order in self:
             order.l10n_cn_einv_applicable = order.company_id.account_fiscal_country_id.code == "CN"
 
+    def _l10n_cn_einv_title_partner(self):
+        return self.partner_invoice_id or self.partner_id
+
     @api.depends("partner_invoice_id", "partner_id", "company_id")
     def _compute_l10n_cn_einv_title(self):
-        for order in self:
-            order.l10n_cn_einv_invoice_type = order.company_id.l10n_cn_einv_default_invoice_type or "02"
-            order.update(buyer_title_values(order.partner_invoice_id or order.partner_id))
+        return super()._compute_l10n_cn_einv_title()
 
     def _prepare_invoice(self):
         vals = super()._prepare_invoice()

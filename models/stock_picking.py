@@ -95,7 +95,6 @@ class StockPicking(models.Model):
         for move in moves:
             returned[move.sale_line_id] += move.product_uom._compute_quantity(move.quantity,
                                                                               move.sale_line_id.product_uom)
-        forms = self.env["l10n_cn_einv.red.form"].sudo()
         left_of = {}
         changes = defaultdict(dict)
         for sale_line, quantity in returned.items():
@@ -108,7 +107,7 @@ class StockPicking(models.Model):
                     break
                 blue = invoice_line.move_id
                 if blue not in left_of:
-                    left_of[blue] = blue._l10n_cn_einv_quantities_left(forms._l10n_cn_einv_reversed(blue))
+                    left_of[blue] = blue._l10n_cn_einv_quantities_left()
                 credited = min(to_credit, left_of[blue].get(invoice_line, 0.0))
                 if credited > 0:
                     changes[blue][invoice_line] = {} if credited == invoice_line.quantity else {"quantity": credited}

@@ -1,4 +1,5 @@
 from . import (
+    test_architecture,
     test_audit_report,
     test_auto_issue,
     test_callback_concurrency,
@@ -11,6 +12,7 @@ from . import (
     test_i18n,
     test_install,
     test_integrity,
+    test_login_session,
     test_portal,
     test_product_partner,
     test_red_reversal,

@@ -8,7 +8,7 @@ from odoo import Command
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
-from ..fapiao.sandbox import Sandbox
+from ..fapiao import provider
 from ..models import l10n_cn_einv_platform as platform
 
 SELLER_TAX_ID = "91350100M000100Y43"
@@ -16,6 +16,9 @@ BUYER_TAX_ID = "91310000MA1FL0XL39"
 PRINTER_CODE = "1090511030000000000"   # 计算机外部设备, 13 %
 SERVICE_CODE = "3040201990000000000"   # 信息技术服务, 6 %
 ADDON_LOGGER = __name__.rpartition(".tests.")[0]  # its models, controllers, fapiao and sandbox log below it
+# The provider whose simulator plays the platform: the end-to-end tests run against any provider
+# that has one (L10N_CN_EINV_TEST_PROVIDER=<code> make test).
+TEST_PROVIDER = os.environ.get("L10N_CN_EINV_TEST_PROVIDER") or platform.DEFAULT_PROVIDER
 
 
 class _KeepRecords(logging.Handler):
@@ -50,8 +53,12 @@ def captured_log():
 
 
 class L10nCnEinvCase(AccountTestInvoicingCommon):
-    """A Chinese company pointed at a sandbox platform served on a loopback port
-    for the whole test class (a real HTTP server; no patching)."""
+    """A Chinese company pointed at its provider's simulator served on a loopback port for the
+    whole test class (a real HTTP server speaking the platform's wire format; no patching).
+
+    Tests drive the platform through the simulator contract (``self.simulator``, fapiao.provider.
+    Simulator); ``self.sandbox`` is the reference platform itself, for the tests of our own
+    protocol only (None with another provider)."""
 
     @classmethod
     @AccountTestInvoicingCommon.setup_country("cn")
@@ -59,9 +66,10 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         super().setUpClass()
         cls.sandbox_dir = tempfile.mkdtemp(prefix="l10n_cn_einv_test_")
         cls.addClassCleanup(shutil.rmtree, cls.sandbox_dir, True)
-        cls.sandbox = Sandbox(os.path.join(cls.sandbox_dir, "sandbox.db"), host="127.0.0.1", port=0)
-        cls.sandbox.start()
-        cls.addClassCleanup(cls.sandbox.stop)
+        cls.provider_spec = provider.get(TEST_PROVIDER)
+        cls.simulator = cls.provider_spec.simulator(cls.sandbox_dir, host="127.0.0.1", port=0)
+        cls.addClassCleanup(cls.simulator.close)
+        cls.sandbox = getattr(cls.simulator, "sandbox", None)
         cls.env["ir.config_parameter"].sudo().set_param("l10n_cn_einvoice.read_timeout", "0.5")
 
         cls.company = cls.company_data["company"]
@@ -87,11 +95,19 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
 
     @classmethod
     def _connect_company(cls, company, vat):
-        company.write({"vat": vat, "l10n_cn_einv_endpoint": cls.sandbox.url, "l10n_cn_einv_issuer": "王会计",
-                       "l10n_cn_einv_retry_schedule": "10,30,60"})
+        """Point ``company`` at the simulator, with an account of its own there."""
+        endpoint = next(setting for setting in cls.provider_spec.settings if setting.name == "endpoint")
+        company.write({"vat": vat, "l10n_cn_einv_provider": cls.provider_spec.code,
+                       platform.setting_field(cls.provider_spec, endpoint): cls.simulator.url,
+                       "l10n_cn_einv_issuer": "王会计", "l10n_cn_einv_retry_schedule": "10,30,60"})
         credentials = platform.tooling_credentials(company)   # the secrets are sealed: only tooling opens them
-        cls.sandbox.add_app(app_id=credentials["app_id"], secret=credentials["app_secret"],
-                            sm4_key_hex=credentials["sm4_key"], seller_tax_id=vat, seller_name=company.name)
+        cls.simulator.register(cls.simulator.account_key(credentials), seller_tax_id=vat, seller_name=company.name,
+                               settings={name: value for name, value in credentials.items() if name != "endpoint"})
+
+    @classmethod
+    def account(cls, company=None):
+        """The key of the company's account on the simulator."""
+        return cls.simulator.account_key(platform.tooling_credentials(company or cls.company))
 
     @classmethod
     def _percent_tax(cls, amount, company):
@@ -119,16 +135,18 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         self.invoices_before = self.platform_stats()["invoices"]
 
     def platform_stats(self, company=None):
-        return self.sandbox.stats((company or self.company).sudo().l10n_cn_einv_app_id)
+        return self.simulator.stats(self.account(company))
 
     def issued_on_platform(self):
         """Invoices the platform issued for the company during this test."""
         return self.platform_stats()["invoices"] - self.invoices_before
 
     def set_faults(self, company=None, **faults):
-        self.sandbox.set_faults((company or self.company).sudo().l10n_cn_einv_app_id, **faults)
-        self.addCleanup(self.sandbox.set_faults, (company or self.company).sudo().l10n_cn_einv_app_id,
-                        busy=0.0, timeout=0.0, drop=0.0, malformed=0.0, slow=0.0, pending_rate=0.0)
+        """Faults of the simulator (fapiao.provider.STANDARD_FAULTS and the simulator's FAULT_OPTIONS)
+        for the rest of the test: exactly these, the others off."""
+        account = self.account(company)
+        self.simulator.set_faults(account, **faults)
+        self.addCleanup(self.simulator.reset, account)
 
     def make_due(self, moves):
         """Skip the retry wait, as if the cron ran once it had passed."""

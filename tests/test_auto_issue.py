@@ -156,7 +156,7 @@ class TestAutoIssue(L10nCnEinvCase):
         late = self.make_invoice()
         late.action_l10n_cn_einv_issue()
         self.assertEqual(late.l10n_cn_einv_state, "failed")
-        self.sandbox.set_faults(self.company.sudo().l10n_cn_einv_app_id, busy=0.0)
+        self.simulator.set_faults(self.account())
         action = (late | good).action_l10n_cn_einv_retry_batch()
         self.assertEqual(late.l10n_cn_einv_state, "issued")
         self.assertIn(f"{good.name}: skipped, not failed", action["params"]["message"])

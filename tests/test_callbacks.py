@@ -44,7 +44,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
                 "data": data}
 
     def pending_invoice(self):
-        self.set_faults(pending_rate=1.0, pending_seconds=PENDING_SECONDS)
+        self.set_faults(pending=1.0, pending_seconds=PENDING_SECONDS)
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
         self.assertEqual(move.l10n_cn_einv_state, "pending")
@@ -52,7 +52,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
 
     def resolved_on_platform(self, move):
         """Let the platform issue a pending invoice; its result as the platform sends it."""
-        self.sandbox.advance_clock(PENDING_SECONDS + 1)
+        self.simulator.advance_clock(PENDING_SECONDS + 1)
         data = next(row for row in self.sandbox.invoices(self.app_id)
                     if row["serialNo"] == move.l10n_cn_einv_serial_no)
         self.assertEqual(data["status"], "issued")
@@ -338,16 +338,17 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         company = self.env["res.company"].create({
             "name": "回调测试有限公司", "country_id": self.env.ref("base.cn").id,
             "currency_id": self.env.ref("base.CNY").id, "l10n_cn_einv_callback_enabled": True})
-        self.assertTrue(company._l10n_cn_einv_uses_embedded_sandbox())
-        app_id = company.sudo().l10n_cn_einv_app_id
-        sandbox = platform.embedded_sandbox()
-        self.addCleanup(sandbox.add_app, app_id, callback_url="")
+        self.assertTrue(platform.uses_embedded_simulator(company))
+        simulator = platform.embedded_simulator(platform.spec_of(company))
+        account = simulator.account_key(platform.tooling_credentials(company))
+
+        def callback_url():
+            return simulator.sandbox.get_app(account).callback_url
         with company._l10n_cn_einv_provider():
-            self.assertEqual(sandbox.get_app(app_id).callback_url,
-                             f"{self.base_url()}/l10n_cn_einvoice/callback/{company.id}")
+            self.assertEqual(callback_url(), f"{self.base_url()}/l10n_cn_einvoice/callback/{company.id}")
         company.l10n_cn_einv_callback_enabled = False
         with company._l10n_cn_einv_provider():
-            self.assertEqual(sandbox.get_app(app_id).callback_url, "")
+            self.assertEqual(callback_url(), "")
 
     def listen_for_callbacks(self):
         """Point the sandbox's callbacks at this test server. Called only once the test's data is
@@ -376,7 +377,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         move = self.pending_invoice()
         serial = move.l10n_cn_einv_serial_no
         self.listen_for_callbacks()
-        self.sandbox.advance_clock(PENDING_SECONDS + 1)
+        self.simulator.advance_clock(PENDING_SECONDS + 1)
         delivery = self.wait_for_callback(lambda row: row["payload"]["data"].get("serialNo") == serial)
         self.assertEqual(delivery["event"], "invoice.issued")
         # Issued without any poll: the callback did it.
@@ -394,7 +395,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
 
     def test_sandbox_calls_back_when_the_buyer_confirms_a_red_form(self):
         blue = self.issued_invoice()
-        self.sandbox.buyer_confirm_use(blue.l10n_cn_einv_number)
+        self.simulator.buyer_confirm_use(blue.l10n_cn_einv_number)
         wizard = self.env["account.move.reversal"].with_context(active_model="account.move", active_ids=blue.ids) \
             .create({"l10n_cn_einv_red_reason": "01", "journal_id": blue.journal_id.id})
         credit = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
@@ -402,7 +403,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         form = credit.l10n_cn_einv_credit_form_ids
         self.assertEqual((form.state, form.platform_status), ("awaiting", "02"))
         self.listen_for_callbacks()
-        self.sandbox.buyer_confirm(form.form_number)
+        self.simulator.buyer_confirm(form.form_number)
         delivery = self.wait_for_callback(lambda row: row["event"] == "redform.changed"
                                           and row["payload"]["data"].get("formNumber") == form.form_number)
         self.assertEqual(delivery["payload"]["data"]["status"], "04")
@@ -414,7 +415,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
     def test_sandbox_calls_back_when_the_buyer_raises_a_red_form(self):
         blue = self.issued_invoice()
         self.listen_for_callbacks()
-        number = self.sandbox.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")["formNumber"]
+        number = self.simulator.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")
         self.wait_for_callback(lambda row: row["payload"]["data"].get("formNumber") == number)
         form = self.env["l10n_cn_einv.red.form"].search([("form_number", "=", number)])
         self.assertEqual((form.direction, form.state, form.platform_status, form.blue_move_id),

@@ -70,8 +70,11 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         with self.assertRaises(UserError) as caught:
             move2.action_l10n_cn_einv_issue()
         message = str(caught.exception)
-        self.assertIn("buyer.taxId", message)          # 专票 needs the buyer's taxpayer id
-        self.assertIn("Line 1 (打印机（9%）) taxRate", message)
+        # named as the user sees them, never by the platform's wire names (buyer.taxId, taxRate)
+        self.assertIn("buyer taxpayer id is required", message)    # 专票 needs the buyer's taxpayer id
+        self.assertIn("Line 1 (打印机（9%）) tax rate 9% is not allowed", message)
+        self.assertNotIn("taxId", message)
+        self.assertNotIn("taxRate", message)
         self.assertIn("Line 2", message)               # name over 200 characters
         self.assertIn("200", message)
         self.assertEqual(move2.l10n_cn_einv_state, "not_needed")
@@ -86,7 +89,7 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.assertEqual(move.l10n_cn_einv_attempts, 1)
         self.assertTrue(move.l10n_cn_einv_next_attempt)
         self.assertEqual(self.run_queue(), 0, "not due yet: the first wait is 10 s")
-        self.sandbox.set_faults(self.company.sudo().l10n_cn_einv_app_id, busy=0.0)
+        self.simulator.set_faults(self.account())
         self.make_due(move)
         self.assertEqual(self.run_queue(), 1)
         self.assertEqual(move.l10n_cn_einv_state, "issued")
@@ -111,7 +114,7 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.assertEqual(move.l10n_cn_einv_state, "to_issue")
         self.assertTrue(move.l10n_cn_einv_uncertain)
         self.assertEqual(self.issued_on_platform(), 1, "the platform did issue it")
-        self.sandbox.set_faults(self.company.sudo().l10n_cn_einv_app_id, timeout=0.0)
+        self.simulator.set_faults(self.account())
         self.make_due(move)
         self.run_queue()
         self.assertEqual(move.l10n_cn_einv_state, "issued")
@@ -146,11 +149,11 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.assertEqual(self.issued_on_platform(), 1)
 
     def test_pending_result_is_polled(self):
-        self.set_faults(pending_rate=1.0, pending_seconds=60)
+        self.set_faults(pending=1.0, pending_seconds=60)
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
         self.assertEqual(move.l10n_cn_einv_state, "pending")
-        self.sandbox.advance_clock(61)
+        self.simulator.advance_clock(61)
         self.env["account.move"]._l10n_cn_einv_cron_poll_pending(company_ids=self.company.ids)
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         self.assertRegex(move.l10n_cn_einv_number, r"^\d{20}$")

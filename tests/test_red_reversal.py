@@ -38,10 +38,10 @@ class RedReversalCase(L10nCnEinvCase):
         return self.env["l10n_cn_einv.red.form"]._l10n_cn_einv_cron_process(company_ids=self.company.ids)
 
     def requests_sent(self):
-        return self.platform_stats()["requests"]["total"]
+        return self.platform_stats()["requests"]
 
     def red_on_platform(self):
-        return self.platform_stats()["byKind"].get("red", 0)
+        return self.platform_stats()["red_invoices"]
 
     def assert_red_issued(self, form, credit):
         self.assertEqual(form.state, "red_issued")
@@ -184,7 +184,7 @@ class TestRedReversal(RedReversalCase):
         self.assertEqual(blue.with_user(billing).l10n_cn_einv_red_status, "full")
         # an e-invoice user (not a manager) confirms an inbound form
         other = self.issued_invoice()
-        self.sandbox.buyer_apply_red_form(other.l10n_cn_einv_number, "01")
+        self.simulator.buyer_apply_red_form(other.l10n_cn_einv_number, "01")
         forms = self.env["l10n_cn_einv.red.form"].with_user(user)
         forms.action_l10n_cn_einv_fetch_inbound()
         inbound = forms.search([("blue_move_id", "=", other.id)])
@@ -206,7 +206,7 @@ class TestRedReversal(RedReversalCase):
 
     def test_buyer_confirmed_use_so_the_form_waits_for_the_buyer(self):
         blue = self.issued_invoice()
-        self.sandbox.buyer_confirm_use(blue.l10n_cn_einv_number)
+        self.simulator.buyer_confirm_use(blue.l10n_cn_einv_number)
         credit = self.credit_note(blue)
         form = credit.l10n_cn_einv_credit_form_ids
         self.assertEqual((form.state, form.platform_status), ("awaiting", "02"))
@@ -218,7 +218,7 @@ class TestRedReversal(RedReversalCase):
             credit.button_draft()
         self.run_red_cron()
         self.assertEqual(form.state, "awaiting", "the buyer has not answered")
-        self.sandbox.buyer_confirm(form.form_number)
+        self.simulator.buyer_confirm(form.form_number)
         self.run_red_cron()
         self.assertEqual(form.platform_status, "04")
         self.assert_red_issued(form, credit)
@@ -226,9 +226,9 @@ class TestRedReversal(RedReversalCase):
 
     def test_buyer_refusal_ends_the_form_and_alerts(self):
         blue = self.issued_invoice()
-        self.sandbox.buyer_confirm_use(blue.l10n_cn_einv_number)
+        self.simulator.buyer_confirm_use(blue.l10n_cn_einv_number)
         form = self.credit_note(blue).l10n_cn_einv_credit_form_ids
-        self.sandbox.buyer_reject(form.form_number)
+        self.simulator.buyer_reject(form.form_number)
         self.run_red_cron()
         self.assertEqual((form.state, form.platform_status), ("refused", "05"))
         self.assertIn("Red-letter form refused", self.activity_summaries(blue))
@@ -236,9 +236,9 @@ class TestRedReversal(RedReversalCase):
 
     def test_unconfirmed_form_lapses_after_72_hours(self):
         blue = self.issued_invoice()
-        self.sandbox.buyer_confirm_use(blue.l10n_cn_einv_number)
+        self.simulator.buyer_confirm_use(blue.l10n_cn_einv_number)
         form = self.credit_note(blue).l10n_cn_einv_credit_form_ids
-        self.sandbox.advance_clock(72 * 3600 + 1)
+        self.simulator.advance_clock(72 * 3600 + 1)
         self.run_red_cron()
         self.assertEqual((form.state, form.platform_status), ("lapsed", "07"))
         self.assertIn("Red-letter form lapsed", self.activity_summaries(blue))
@@ -253,7 +253,7 @@ class TestRedReversal(RedReversalCase):
 
     def test_revoke(self):
         blue = self.issued_invoice()
-        self.sandbox.buyer_confirm_use(blue.l10n_cn_einv_number)
+        self.simulator.buyer_confirm_use(blue.l10n_cn_einv_number)
         form = self.credit_note(blue).l10n_cn_einv_credit_form_ids
         form.action_l10n_cn_einv_revoke()
         self.assertEqual((form.state, form.platform_status), ("revoked", "08"))
@@ -274,7 +274,7 @@ class TestRedReversal(RedReversalCase):
         self.assertIn("busy", form.error)
         serial = form.serial_no
         self.assertEqual(self.run_red_cron(), 0, "not due yet")
-        self.sandbox.set_faults(self.company.sudo().l10n_cn_einv_app_id, busy=0.0)
+        self.simulator.set_faults(self.account())
         self.env.flush_all()
         self.env.cr.execute("UPDATE l10n_cn_einv_red_form SET next_attempt = NOW() AT TIME ZONE 'UTC' "
                             "- INTERVAL '1 second' WHERE id = %s", [form.id])
@@ -283,9 +283,32 @@ class TestRedReversal(RedReversalCase):
         self.assertEqual(form.serial_no, serial)
         self.assert_red_issued(form, credit)
 
+    def test_a_dead_serial_number_continues_under_a_new_one(self):
+        """The platform refuses a serial number it holds for another kind of submission (another
+        system of the same account used it): nothing is issued under it, and the invoice goes on
+        under a new one instead of failing."""
+        credit = self.credit_note(self.issued_invoice())
+        red_serial = credit.l10n_cn_einv_serial_no
+        move = self.make_invoice()
+        move._l10n_cn_einv_enqueue()
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE account_move SET l10n_cn_einv_serial_no = %s WHERE id = %s", [red_serial, move.id])
+        move.invalidate_recordset()
+        invoices = self.platform_stats()["invoices"]
+        self.run_queue()
+        self.assertEqual(move.l10n_cn_einv_state, "to_issue", "not a failure: it goes on")
+        self.assertNotEqual(move.l10n_cn_einv_serial_no, red_serial)
+        self.assertFalse(move.l10n_cn_einv_uncertain, "nothing to ask the platform under the new serial number")
+        self.assertEqual(self.platform_stats()["invoices"], invoices)
+        self.make_due(move)
+        self.run_queue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertEqual(self.platform_stats()["invoices"], invoices + 1)
+        self.assertEqual(credit.l10n_cn_einv_state, "issued", "the red invoice keeps its own")
+
     def test_inbound_form_confirmed_gives_credit_note_and_red_invoice(self):
         blue = self.issued_invoice([(self.product_printer, 2, 1000.0), (self.product_service, 1, 300.0)])
-        self.sandbox.buyer_apply_red_form(blue.l10n_cn_einv_number, "02", lines=[RedFormLine(
+        self.simulator.buyer_apply_red_form(blue.l10n_cn_einv_number, "02", lines=[RedFormLine(
             blue_line_no=1, quantity=Decimal("-1"), amount=Decimal("-1000.00"), tax_amount=Decimal("-130.00"))])
         forms = self.env["l10n_cn_einv.red.form"]
         forms.action_l10n_cn_einv_fetch_inbound()
@@ -310,7 +333,7 @@ class TestRedReversal(RedReversalCase):
 
     def test_inbound_form_refused(self):
         blue = self.issued_invoice()
-        self.sandbox.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")
+        self.simulator.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")
         forms = self.env["l10n_cn_einv.red.form"]
         forms.action_l10n_cn_einv_fetch_inbound()
         form = forms.search([("blue_move_id", "=", blue.id)])

@@ -111,7 +111,7 @@ class RightsCase(L10nCnEinvCase, HttpCase):
         counts = []
         for company in (self.company, self.company_2):
             stats = self.platform_stats(company)
-            counts.append((stats["requests"]["total"], stats["invoices"], stats["redForms"]))
+            counts.append((stats["requests"], stats["invoices"], stats["red_forms"]))
         return counts
 
     def settled_platform_counts(self):
@@ -221,7 +221,7 @@ class RightsCase(L10nCnEinvCase, HttpCase):
     def inbound_form(self):
         """A red-letter form the buyer raised against an issued invoice, awaiting our answer (03)."""
         blue = self.issued_invoice()
-        self.sandbox.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")
+        self.simulator.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")
         forms = self.env["l10n_cn_einv.red.form"]
         forms.action_l10n_cn_einv_fetch_inbound()
         form = forms.search([("blue_move_id", "=", blue.id)])
@@ -231,14 +231,17 @@ class RightsCase(L10nCnEinvCase, HttpCase):
     def awaiting_form(self):
         """Our form for an invoice whose use the buyer confirmed: it awaits the buyer (02)."""
         blue = self.issued_invoice()
-        self.sandbox.buyer_confirm_use(blue.l10n_cn_einv_number)
+        self.simulator.buyer_confirm_use(blue.l10n_cn_einv_number)
         form = self.credit_note(blue).l10n_cn_einv_credit_form_ids
         self.assertEqual((form.state, form.platform_status), ("awaiting", "02"))
         return form
 
     def requests_sent(self, company=None, service=None):
-        requests = self.platform_stats(company)["requests"]
-        return requests["byService"].get(service, 0) if service else requests["total"]
+        """Requests the platform received for the company (``service``: of one of our protocol's
+        services, counted by the reference platform itself)."""
+        if service:
+            return self.sandbox.stats(self.account(company))["requests"]["byService"].get(service, 0)
+        return self.platform_stats(company)["requests"]
 
 
 @tagged("post_install", "-at_install", "post_install_l10n")
@@ -365,7 +368,7 @@ class TestRightsOnTheServer(RightsCase):
 
     def test_fetch_inbound_forms(self):
         blue = self.issued_invoice()
-        self.sandbox.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")
+        self.simulator.buyer_apply_red_form(blue.l10n_cn_einv_number, "01")
         method = "action_l10n_cn_einv_fetch_inbound"
         for who in ("billing", "accountant", "portal"):
             for via in ("call_kw", "xmlrpc"):

@@ -84,7 +84,7 @@ class TestSoak(CommittedQueueCase):
         with self.env.registry.cursor() as cr:
             credentials = platform.tooling_credentials(api.Environment(cr, SUPERUSER_ID, {})["res.company"].browse(
                 company_id))
-            app_secret, sm4_key, sm2_key = (credentials[key] for key in ("secret", "sm4_key", "sm2_private_key"))
+            app_secret, sm4_key, sm2_key = (credentials[key] for key in ("app_secret", "sm4_key", "sm2_private_key"))
             cr.execute("""
                 SELECT concat_ws(' ', request, response, error, message) FROM l10n_cn_einv_log
                  WHERE company_id = %(company)s

@@ -518,6 +518,9 @@ class PlatformClient(Provider):
     def callback_answer(self, path, headers, outcome=CALLBACK_OK, message="", retry_after=None):
         return callback.answer(self.config.keys, path, headers, outcome, message=message, retry_after=retry_after)
 
+    def callback_code(self, outcome):
+        return protocol.RETURN_CODES[protocol.CODE[outcome]].code
+
     def test_connection(self):
         """A cheap authenticated round trip (the quota query) without retries."""
         _, data = self.call("quota.query", {})

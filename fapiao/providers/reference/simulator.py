@@ -69,6 +69,9 @@ class EmbeddedSandbox(provider.Simulator):
 
     # --- accounts -----------------------------------------------------------------------------
 
+    def account_key(self, settings):
+        return settings.get("app_id") or ""
+
     def register(self, key, *, seller_tax_id, seller_name, callback_url="", settings=None):
         settings = dict(settings or {})
         if settings.get("app_id") not in (None, "", key):

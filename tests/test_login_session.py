@@ -1,0 +1,98 @@
+"""The drawer's tax-bureau login lapses: nothing fails, everything waits, and resumes once a
+manager says the login is back. Written against the simulator contract only."""
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import L10nCnEinvCase
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestLoginSession(L10nCnEinvCase):
+
+    def lapse_login(self):
+        self.set_faults(login_lapsed=1.0)
+
+    def login_again(self):
+        self.simulator.reset(self.account())
+
+    def login_requests(self):
+        return self.env["mail.activity"].search([
+            ("res_model", "=", "res.partner"), ("res_id", "=", self.company.partner_id.id),
+            ("summary", "=", "Log in to the tax bureau again")])
+
+    def test_issue_waits_for_the_login_then_resumes_with_the_same_serial(self):
+        self.lapse_login()
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "waiting_login", "a lapsed login is not a failure")
+        self.assertFalse(move.l10n_cn_einv_number)
+        self.assertEqual(self.issued_on_platform(), 0)
+        serial = move.l10n_cn_einv_serial_no
+        self.assertIn("login", move.l10n_cn_einv_error.lower())
+        # the managers are asked to log in again, once however many invoices wait
+        asked = self.login_requests()
+        self.assertTrue(asked)
+        other = self.make_invoice()
+        other.action_l10n_cn_einv_issue()
+        self.assertEqual(other.l10n_cn_einv_state, "waiting_login")
+        self.assertEqual(self.login_requests(), asked)
+        # the queue leaves them alone while the login is lapsed
+        self.env["account.move"]._l10n_cn_einv_cron_process_queue()
+        self.assertEqual((move | other).mapped("l10n_cn_einv_state"), ["waiting_login"] * 2)
+
+        self.login_again()
+        self.company.action_l10n_cn_einv_resume_after_login()
+        self.assertEqual(move.l10n_cn_einv_state, "to_issue")
+        self.env["account.move"]._l10n_cn_einv_cron_process_queue()
+        self.assertEqual((move | other).mapped("l10n_cn_einv_state"), ["issued"] * 2)
+        self.assertEqual(move.l10n_cn_einv_serial_no, serial, "resumed under the same serial number")
+        self.assertEqual(self.issued_on_platform(), 2)
+
+    def test_the_queue_stops_at_the_first_lapse_and_the_rest_waits_unsent(self):
+        moves = self.make_invoice() | self.make_invoice() | self.make_invoice()
+        moves._l10n_cn_einv_enqueue()
+        requests = self.platform_stats()["requests"]
+        self.lapse_login()
+        self.env["account.move"]._l10n_cn_einv_cron_process_queue()
+        self.assertEqual(moves.mapped("l10n_cn_einv_state"), ["waiting_login"] * 3)
+        self.assertEqual(self.platform_stats()["requests"] - requests, 1, "one refusal is enough to stop")
+
+    def test_red_reversal_waits_for_the_login_too(self):
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.lapse_login()
+        credit = move._l10n_cn_einv_make_credit_note("01")
+        credit.action_post()
+        form = credit.l10n_cn_einv_credit_form_ids
+        self.assertEqual(form.state, "waiting_login")
+        self.login_again()
+        form.action_l10n_cn_einv_resume_after_login()
+        self.env["l10n_cn_einv.red.form"]._l10n_cn_einv_cron_process()
+        self.env["account.move"]._l10n_cn_einv_cron_process_queue()
+        self.assertEqual(form.state, "red_issued")
+        self.assertEqual(credit.l10n_cn_einv_state, "issued")
+        self.assertEqual(form.red_invoice_number, credit.l10n_cn_einv_number)
+
+    def test_only_managers_of_the_company_resume(self):
+        self.lapse_login()
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        user = new_test_user(self.env, "einv_user_login", groups="account.group_account_invoice,"
+                             "l10n_cn_einvoice.group_l10n_cn_einv_user", company_id=self.company.id)
+        with self.assertRaises(AccessError):
+            move.with_user(user).action_l10n_cn_einv_resume_after_login()
+        with self.assertRaises(AccessError):
+            self.company.with_user(user).sudo().action_l10n_cn_einv_resume_after_login()
+        self.assertEqual(move.l10n_cn_einv_state, "waiting_login")
+
+    def test_a_waiting_invoice_is_queued_not_issued(self):
+        self.lapse_login()
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        # printed content is locked as in the queue ...
+        with self.assertRaises(UserError):
+            move.write({"invoice_date": "2026-11-21"})
+        # ... and, nothing having been issued, resetting it takes it out of the queue
+        move.button_draft()
+        self.assertEqual((move.state, move.l10n_cn_einv_state), ("draft", "not_needed"))
