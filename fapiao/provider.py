@@ -399,6 +399,7 @@ SIMULATOR_STATS = (
     "red_forms",     # red-letter forms concerning the account's taxpayer, any state, either side
     "requests",      # HTTP requests the platform received for the account
     "faults",        # faults it injected into them
+    "failed_requests",  # requests that failed as the client saw them (one however many faults made it fail)
 )
 
 

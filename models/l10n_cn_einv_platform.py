@@ -117,9 +117,17 @@ def missing_settings(company, spec=None):
             if setting.required and not values[setting.name] and not (embedded and setting.name == "endpoint")]
 
 
+def endpoint(company):
+    """The platform URL the company set for its provider ("" for none)."""
+    spec = spec_of(company)
+    setting = next((setting for setting in spec.settings if setting.name == "endpoint"), None)
+    return (company.sudo()[setting_field(spec, setting)] or "") if setting else ""
+
+
 def uses_embedded_simulator(company):
-    company = company.sudo()
-    return company.l10n_cn_einv_environment == "sandbox" and not company.l10n_cn_einv_endpoint \
+    """In the sandbox environment without an endpoint, the provider's own simulator, embedded in
+    this Odoo, plays the platform."""
+    return company.sudo().l10n_cn_einv_environment == "sandbox" and not endpoint(company) \
         and spec_of(company).simulator is not None
 
 

@@ -244,7 +244,7 @@ class ResCompany(models.Model):
         if exchange_hook is None:
             exchange_hook = self.env["l10n_cn_einv.log"]._l10n_cn_einv_router(self, records)
         company = self.sudo()
-        if company.l10n_cn_einv_environment == "production" and not company.l10n_cn_einv_endpoint:
+        if company.l10n_cn_einv_environment == "production" and not platform.endpoint(company):
             raise UserError(_("Set the tax platform URL of %s before issuing in production.", self.name))
         missing = platform.missing_settings(company)
         if missing:
@@ -293,20 +293,16 @@ class ResCompany(models.Model):
             reason=getattr(error, "message", "") or str(error)), once_per_day=False)
 
     def action_l10n_cn_einv_resume_after_login(self):
-        """A manager logged in to the tax bureau again: what waited is sent at once."""
+        """Log in to the tax bureau again (with the platform's QR code where it has one), then resume."""
         self.ensure_one()
         check_access(self, "manager")
+        wizard = self.env["l10n_cn_einv.login.wizard"].create({"company_id": self.id})
+        return wizard._l10n_cn_einv_reopen()
+
+    def _l10n_cn_einv_resume_after_login(self):
+        """The drawer is logged in to the tax bureau again: what waited is sent at once."""
+        self.ensure_one()
         company = self.sudo()
-        if company._l10n_cn_einv_capabilities().login_session:
-            with company._l10n_cn_einv_provider(company) as client:
-                try:
-                    status = client.login_status()
-                except PlatformError as error:
-                    raise UserError(_("The tax platform could not say whether the login is back: %s",
-                                      error.message)) from None
-            if not status.logged_in:
-                raise UserError(_("The tax platform says the drawer is still not logged in to the tax bureau: %s",
-                                  status.message or _("log in first")))
         moves, forms = company._l10n_cn_einv_waiting_login()
         moves._l10n_cn_einv_resume()
         forms._l10n_cn_einv_resume()

@@ -41,6 +41,8 @@ class TestConcurrentCallbacks(CommittedQueueCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # callbacks signed and sealed in our protocol's own format: the reference platform itself
+        cls.sandbox = cls.simulator.sandbox
         cls.base_url = cls._start_server()
 
     @classmethod
@@ -95,23 +97,23 @@ class TestConcurrentCallbacks(CommittedQueueCase):
         """A committed company whose one invoice is pending on the platform, then issued there;
         callbacks enabled. Returns (company id, move id, credentials, the platform's result)."""
         company_id, (move_id,), app_id = self._committed_queue(count=1)
-        self.sandbox.set_faults(app_id, pending_rate=1.0, pending_seconds=PENDING_SECONDS)
+        self.simulator.set_faults(app_id, pending=1.0, pending_seconds=PENDING_SECONDS)
         with self.env.registry.cursor() as cr:
             company = api.Environment(cr, SUPERUSER_ID, {})["res.company"].browse(company_id)
             company.l10n_cn_einv_callback_enabled = True
             credentials = platform.tooling_credentials(company)
         self.assertEqual(self._run_queue(company_id), 1)
         self.assertEqual(self._move_row(move_id)[0], "pending")
-        self.sandbox.set_faults(app_id, pending_rate=0.0)
-        self.sandbox.advance_clock(PENDING_SECONDS + 1)
+        self.simulator.reset(app_id)
+        self.simulator.advance_clock(PENDING_SECONDS + 1)
         serial = self._serial(move_id)
         data = next(row for row in self.sandbox.invoices(app_id) if row["serialNo"] == serial)
         self.assertEqual(data["status"], "issued")
         result = {key: value for key, value in data.items()
                   if key not in ("appId", "kind", "sellerTaxId", "useConfirmed")}
         # the files take a while to download: the first delivery is still at work when the others arrive
-        self.sandbox.set_faults(app_id, slow=1.0, slow_seconds=0.3)
-        self.addCleanup(self.sandbox.set_faults, app_id, slow=0.0)
+        self.simulator.set_faults(app_id, slow=1.0, slow_seconds=0.3)
+        self.addCleanup(self.simulator.reset, app_id)
         return company_id, move_id, credentials, result
 
     def _serial(self, move_id):

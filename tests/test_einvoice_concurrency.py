@@ -12,9 +12,9 @@ import odoo
 from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, tagged
 
-from ..fapiao.sandbox import Sandbox
+from ..fapiao import provider
 from ..models import l10n_cn_einv_platform as platform
-from .common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID
+from .common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID, TEST_PROVIDER
 
 INVOICES = 24
 
@@ -32,18 +32,21 @@ class CommittedQueueCase(TransactionCase):
         super().setUpClass()
         directory = tempfile.mkdtemp(prefix="l10n_cn_einv_concurrency_")
         cls.addClassCleanup(shutil.rmtree, directory, True)
-        cls.sandbox = Sandbox(os.path.join(directory, "sandbox.db"), host="127.0.0.1", port=0)
-        cls.sandbox.start()
-        cls.addClassCleanup(cls.sandbox.stop)
+        cls.provider_spec = provider.get(TEST_PROVIDER)
+        cls.simulator = cls.provider_spec.simulator(directory, host="127.0.0.1", port=0)
+        cls.addClassCleanup(cls.simulator.close)
 
     def _committed_queue(self, count=INVOICES):
-        """A company with queued invoices, committed so that other connections see them."""
+        """A company with queued invoices, committed so that other connections see them; returns
+        (company id, invoice ids, the company's account on the simulator)."""
+        endpoint = next(setting for setting in self.provider_spec.settings if setting.name == "endpoint")
         with self.env.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             company = env["res.company"].create({
                 "name": f"并发测试有限公司 {uuid.uuid4().hex[:8]}", "country_id": env.ref("base.cn").id,
                 "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
-                "l10n_cn_einv_endpoint": self.sandbox.url,
+                "l10n_cn_einv_provider": self.provider_spec.code,
+                platform.setting_field(self.provider_spec, endpoint): self.simulator.url,
             })
             env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
             tax = env["account.tax"].create({"name": "VAT 13%", "amount": 13.0, "type_tax_use": "sale",
@@ -62,10 +65,16 @@ class CommittedQueueCase(TransactionCase):
             moves.action_post()
             moves._l10n_cn_einv_enqueue()
             credentials = platform.tooling_credentials(company)
-            self.sandbox.add_app(app_id=credentials["app_id"], secret=credentials["app_secret"],
-                                 sm4_key_hex=credentials["sm4_key"], seller_tax_id=company.vat,
-                                 seller_name=company.name)
-            return company.id, moves.ids, credentials["app_id"]
+            account = self.simulator.account_key(credentials)
+            self.simulator.register(account, seller_tax_id=company.vat, seller_name=company.name,
+                                    settings={name: value for name, value in credentials.items() if name != "endpoint"})
+            return company.id, moves.ids, account
+
+    def _issued(self, account):
+        """(invoices the platform issued, distinct serial numbers, distinct invoice numbers)."""
+        issued = self.simulator.issued(account)
+        return (len(issued), len({result.serial_no for result in issued}),
+                len({result.invoice_number for result in issued}))
 
     @staticmethod
     def _run_workers(worker, count=2, timeout=None):
@@ -107,8 +116,8 @@ class TestQueueConcurrency(CommittedQueueCase):
     """Two cron workers drain one queue; a killed worker is recovered."""
 
     def test_two_overlapping_cron_runs_never_send_twice(self):
-        company_id, move_ids, app_id = self._committed_queue()
-        self.sandbox.set_faults(app_id, slow=1.0, slow_seconds=0.02)  # keep both workers busy together
+        company_id, move_ids, account = self._committed_queue()
+        self.simulator.set_faults(account, slow=1.0, slow_seconds=0.02)  # keep both workers busy together
         start = threading.Barrier(2)
         processed = []
 
@@ -117,13 +126,11 @@ class TestQueueConcurrency(CommittedQueueCase):
             processed.append(self._run_queue(company_id))
 
         errors = self._run_workers(worker, timeout=120)
-        self.sandbox.set_faults(app_id, slow=0.0)
+        self.simulator.reset(account)
         self.assertFalse(errors)
         self.assertEqual(sum(processed), INVOICES)
         self.assertTrue(all(processed), f"both workers took part: {processed}")
-        stats = self.sandbox.stats(app_id)
-        self.assertEqual(stats["invoices"], INVOICES)
-        self.assertEqual(stats["distinctSerials"], INVOICES)
+        self.assertEqual(self._issued(account), (INVOICES, INVOICES, INVOICES))
         with self.env.registry.cursor() as cr:
             cr.execute("SELECT l10n_cn_einv_state, COUNT(*) FROM account_move WHERE id IN %s GROUP BY 1",
                        [tuple(move_ids)])
@@ -133,8 +140,8 @@ class TestQueueConcurrency(CommittedQueueCase):
             self.assertEqual(cr.fetchone()[0], INVOICES, "each invoice was sent exactly once")
 
     def test_worker_killed_mid_submission_recovers_without_duplicate(self):
-        company_id, (move_id,), app_id = self._committed_queue(count=1)
-        self.sandbox.set_faults(app_id, timeout=1.0, timeout_seconds=60)  # the answer never comes in time
+        company_id, (move_id,), account = self._committed_queue(count=1)
+        self.simulator.set_faults(account, timeout=1.0, timeout_seconds=60)  # the answer never comes in time
         odoo_bin = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin")
         worker = subprocess.Popen(
             [sys.executable, odoo_bin, "shell", "-c", odoo.tools.config.rcfile, "-d", self.env.cr.dbname,
@@ -146,14 +153,14 @@ class TestQueueConcurrency(CommittedQueueCase):
         try:
             deadline = time.monotonic() + 90
             # the request left (the platform holds the invoice) while the row says it is in flight
-            while self.sandbox.stats(app_id)["invoices"] < 1 or self._move_row(move_id)[0] != "submitting":
+            while self.simulator.stats(account)["invoices"] < 1 or self._move_row(move_id)[0] != "submitting":
                 self.assertIsNone(worker.poll(), "the worker ended before its request reached the platform")
                 self.assertLess(time.monotonic(), deadline, "the worker never sent its request")
                 time.sleep(0.2)
         finally:
             worker.send_signal(signal.SIGKILL)
             worker.wait(30)
-        self.sandbox.set_faults(app_id, timeout=0.0)
+        self.simulator.reset(account)
         state, uncertain, leased, number = self._move_row(move_id)
         self.assertEqual((state, uncertain, leased, number), ("submitting", True, True, None),
                          "the row says a submission was in flight, and its lease holds")
@@ -164,8 +171,8 @@ class TestQueueConcurrency(CommittedQueueCase):
         self.assertEqual(self._run_queue(company_id), 1)
         state, uncertain, _leased, number = self._move_row(move_id)
         self.assertEqual((state, uncertain), ("issued", False))
-        self.assertEqual(self.sandbox.stats(app_id)["invoices"], 1, "recovered, not issued twice")
-        self.assertEqual(number, self.sandbox.invoices(app_id)[0]["invoiceNumber"])
+        self.assertEqual(self.simulator.stats(account)["invoices"], 1, "recovered, not issued twice")
+        self.assertEqual(number, self.simulator.issued(account)[0].invoice_number)
         with self.env.registry.cursor() as cr:
             cr.execute("SELECT service FROM l10n_cn_einv_log WHERE move_id = %s ORDER BY id", [move_id])
             services = [row[0] for row in cr.fetchall()]

@@ -16,6 +16,13 @@ class TestLoginSession(L10nCnEinvCase):
     def login_again(self):
         self.simulator.reset(self.account())
 
+    def resume(self, records=None):
+        """A manager clicks "Resume after login" (on ``records``, else in the settings) and confirms
+        the login in the wizard it opens."""
+        action = (records or self.company).action_l10n_cn_einv_resume_after_login()
+        self.assertEqual(action["res_model"], "l10n_cn_einv.login.wizard")
+        return self.env[action["res_model"]].browse(action["res_id"]).action_resume()
+
     def login_requests(self):
         return self.env["mail.activity"].search([
             ("res_model", "=", "res.partner"), ("res_id", "=", self.company.partner_id.id),
@@ -42,8 +49,9 @@ class TestLoginSession(L10nCnEinvCase):
         self.assertEqual((move | other).mapped("l10n_cn_einv_state"), ["waiting_login"] * 2)
 
         self.login_again()
-        self.company.action_l10n_cn_einv_resume_after_login()
+        self.resume(move)
         self.assertEqual(move.l10n_cn_einv_state, "to_issue")
+        self.assertFalse((self.company.l10n_cn_einv_alerts_sent or {}).get("login"), "the next lapse asks again")
         self.env["account.move"]._l10n_cn_einv_cron_process_queue()
         self.assertEqual((move | other).mapped("l10n_cn_einv_state"), ["issued"] * 2)
         self.assertEqual(move.l10n_cn_einv_serial_no, serial, "resumed under the same serial number")
@@ -67,7 +75,7 @@ class TestLoginSession(L10nCnEinvCase):
         form = credit.l10n_cn_einv_credit_form_ids
         self.assertEqual(form.state, "waiting_login")
         self.login_again()
-        form.action_l10n_cn_einv_resume_after_login()
+        self.resume(form)
         self.env["l10n_cn_einv.red.form"]._l10n_cn_einv_cron_process()
         self.env["account.move"]._l10n_cn_einv_cron_process_queue()
         self.assertEqual(form.state, "red_issued")
@@ -84,6 +92,11 @@ class TestLoginSession(L10nCnEinvCase):
             move.with_user(user).action_l10n_cn_einv_resume_after_login()
         with self.assertRaises(AccessError):
             self.company.with_user(user).sudo().action_l10n_cn_einv_resume_after_login()
+        with self.assertRaises(AccessError):
+            self.env["l10n_cn_einv.login.wizard"].with_user(user).create({"company_id": self.company.id})
+        wizard = self.env["l10n_cn_einv.login.wizard"].create({"company_id": self.company.id})
+        with self.assertRaises(AccessError):
+            wizard.with_user(user).sudo().action_resume()
         self.assertEqual(move.l10n_cn_einv_state, "waiting_login")
 
     def test_a_waiting_invoice_is_queued_not_issued(self):

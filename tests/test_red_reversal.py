@@ -1,3 +1,4 @@
+import dataclasses
 from decimal import Decimal
 
 from odoo import Command
@@ -78,8 +79,10 @@ class TestRedReversal(RedReversalCase):
         self.assertEqual((blue.l10n_cn_einv_red_status, blue.l10n_cn_einv_red_amount), ("full", 2260.0))
         self.assertEqual(blue.l10n_cn_einv_red_form_count, 1)
         self.assertEqual(blue.action_l10n_cn_einv_open_red_forms()["res_id"], form.id)
-        services = form.log_ids.sorted("id").mapped("service")
-        self.assertEqual(services, ["redform.apply", "redinvoice.issue", "document.download", "document.download"])
+        # the form's exchanges on the form, the red invoice's (the credit note's own submission) on the credit note
+        self.assertEqual(form.log_ids.sorted("id").mapped("service"), ["redform.apply"])
+        self.assertEqual(credit.l10n_cn_einv_log_ids.sorted("id").mapped("service"),
+                         ["redinvoice.issue", "document.download", "document.download"])
         # a fully reversed invoice refuses any further reversal
         wizard = self.env["account.move.reversal"].with_context(
             active_model="account.move", active_ids=blue.ids).create({"journal_id": blue.journal_id.id})
@@ -284,27 +287,26 @@ class TestRedReversal(RedReversalCase):
         self.assert_red_issued(form, credit)
 
     def test_a_dead_serial_number_continues_under_a_new_one(self):
-        """The platform refuses a serial number it holds for another kind of submission (another
-        system of the same account used it): nothing is issued under it, and the invoice goes on
-        under a new one instead of failing."""
-        credit = self.credit_note(self.issued_invoice())
-        red_serial = credit.l10n_cn_einv_serial_no
-        move = self.make_invoice()
-        move._l10n_cn_einv_enqueue()
-        self.env.flush_all()
-        self.env.cr.execute("UPDATE account_move SET l10n_cn_einv_serial_no = %s WHERE id = %s", [red_serial, move.id])
-        move.invalidate_recordset()
-        invoices = self.platform_stats()["invoices"]
+        """Another system of the same platform account took the serial number the credit note's red
+        invoice is to carry: the platform refuses it as used for good (nothing is issued under it),
+        and the red invoice goes on under a new one instead of failing."""
+        blue = self.issued_invoice()
+        credit = self.credit_note(blue, post=False)
+        taken = credit._l10n_cn_einv_serial()          # what the credit note will send under
+        other = self.make_invoice()
+        with self.company._l10n_cn_einv_provider() as client:
+            client.issue(dataclasses.replace(other._l10n_cn_einv_document(), serial_no=taken))
+        credit.action_post()
+        form = credit.l10n_cn_einv_credit_form_ids
+        self.assertEqual(form.state, "applied")
+        self.assertEqual(credit.l10n_cn_einv_state, "to_issue", "not a failure: it goes on")
+        self.assertNotEqual(credit.l10n_cn_einv_serial_no, taken)
+        self.assertFalse(credit.l10n_cn_einv_uncertain, "nothing to ask the platform under the new serial number")
+        self.assertEqual(self.red_on_platform(), 0)
+        self.make_due(credit)
         self.run_queue()
-        self.assertEqual(move.l10n_cn_einv_state, "to_issue", "not a failure: it goes on")
-        self.assertNotEqual(move.l10n_cn_einv_serial_no, red_serial)
-        self.assertFalse(move.l10n_cn_einv_uncertain, "nothing to ask the platform under the new serial number")
-        self.assertEqual(self.platform_stats()["invoices"], invoices)
-        self.make_due(move)
-        self.run_queue()
-        self.assertEqual(move.l10n_cn_einv_state, "issued")
-        self.assertEqual(self.platform_stats()["invoices"], invoices + 1)
-        self.assertEqual(credit.l10n_cn_einv_state, "issued", "the red invoice keeps its own")
+        self.assert_red_issued(form, credit)
+        self.assertEqual(self.red_on_platform(), 1)
 
     def test_inbound_form_confirmed_gives_credit_note_and_red_invoice(self):
         blue = self.issued_invoice([(self.product_printer, 2, 1000.0), (self.product_service, 1, 300.0)])

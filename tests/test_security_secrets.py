@@ -224,10 +224,10 @@ class TestSecretsStayWithAdministrators(HttpCase):
         self.assertFalse(self.manager._is_admin() or self.manager.has_group("base.group_system"))
         company = "object.company_id.sudo()"
         client = f"{company}._l10n_cn_einv_provider()"
-        keyring = "object.env['l10n_cn_einv.callback'].sudo()._l10n_cn_einv_keyring(object.company_id)"
+        keyring = "object.env['l10n_cn_einv.callback'].sudo()._l10n_cn_einv_client_for(object.company_id)"
         # a method of a module that imports l10n_cn_einv_platform, for str.format to walk from
         module = "'{0.__func__.__globals__[platform]%s}'.format(" \
-                 "object.env['l10n_cn_einv.callback']._l10n_cn_einv_keyring)"
+                 "object.env['l10n_cn_einv.callback']._l10n_cn_einv_client_for)"
         select = "SELECT * FROM res_company"
         rendered = [
             *(f"{company}.{name}" for name in SECRETS + SEALED + IS_SET),
@@ -278,7 +278,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
         identity = vault.master_key_id()
         self.assertNotIn(vault.MASTER_KEY_OPTION, config.options)
         options = "'{0.__func__.__globals__[platform].vault.config.options}'.format(" \
-                  "object.env['l10n_cn_einv.callback']._l10n_cn_einv_keyring)"
+                  "object.env['l10n_cn_einv.callback']._l10n_cn_einv_client_for)"
         holders = options.replace(".config.options", "._CONFIGURED")
         raw = base64.urlsafe_b64decode(key)
         for engine, expression in itertools.product(("inline_template", "qweb"), (options, holders)):

@@ -117,6 +117,7 @@ class EmbeddedSandbox(provider.Simulator):
             "red_forms": sum(counts["redForms"].values()),
             "requests": counts["requests"]["total"],
             "faults": sum(n for name, n in counts["faults"].items() if name != "failedRequests"),
+            "failed_requests": counts["faults"].get("failedRequests", 0),
         }
 
     def issued(self, key):
