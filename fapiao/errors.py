@@ -190,6 +190,14 @@ class LoginRequired(PlatformError):
     code = "LOGIN_REQUIRED"
 
 
+class LoginRateLimited(PlatformError):
+    """The platform shows no new tax-bureau login QR code now: the last one was asked for too
+    recently, or the day's are used up. ``retry_after`` says in how many seconds one can be had.
+    Never retried automatically: a person asked for it."""
+
+    code = "LOGIN_RATE_LIMITED"
+
+
 class SerialRejected(PlatformError):
     """The platform holds this serial number as used for good (failed, or taken by something
     else): the submission can only continue under a new serial number."""

@@ -487,6 +487,15 @@ class Simulator(ABC):
         pending submissions get their result (and their callbacks), unconfirmed forms lapse."""
         raise NotSupported("simulated clock")
 
+    # the drawer's side
+
+    def scan_login_qr(self, key):
+        """The drawer scans the QR code the platform showed last to the account (``login_start``) with
+        the tax bureau's app: the next ``login_complete`` logs it in. NotFound when the platform shows
+        the account no QR code, StateConflict when that one expired unscanned; scanning it again
+        changes nothing."""
+        raise NotSupported("drawer's login")
+
     # the buyer's side
 
     def buyer_confirm_use(self, invoice_number):

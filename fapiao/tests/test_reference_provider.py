@@ -46,7 +46,7 @@ def test_the_reference_provider_is_registered_with_what_it_offers():
     assert capabilities.asynchronous and capabilities.red_letter_forms and capabilities.inbound_red_forms
     assert (capabilities.file_formats, capabilities.legal_original) == (("pdf", "xml"), "xml")
     assert capabilities.callbacks == provider.CALLBACKS_SIGNED
-    assert capabilities.catalogue and capabilities.quota and capabilities.void
+    assert capabilities.catalogue and capabilities.quota and capabilities.void and capabilities.login_session
     assert (capabilities.query_batch, capabilities.rate_limit, capabilities.limits) == (100, 0.0, PROTOCOL_LIMITS)
     assert PlatformClient.capabilities is capabilities
     settings = {setting.name: setting for setting in spec.settings}
@@ -120,10 +120,11 @@ def test_exchange_serial_number_can_be_learnt_afterwards():
     assert exchange.references == {"serial_no": "S-1"} and exchange.serial_no == "S-1"
 
 
-def test_what_the_platform_does_not_offer_is_not_supported(reference):
-    for ask in (reference.login_status, reference.login_start, reference.login_complete):
+def test_what_a_platform_does_not_offer_is_not_supported(reference):
+    # the contract's defaults, which the reference provider overrides (it offers every optional service)
+    for name in ("login_status", "login_start", "login_complete", "query_quota", "test_connection"):
         with pytest.raises(NotSupported) as info:
-            ask()
+            getattr(provider.Provider, name)(reference)
         assert info.value.message_zh.startswith("所连接的税务平台不支持此操作")
 
 

@@ -2,6 +2,7 @@
 spec's ``simulator`` and ``connect``, neutral documents and errors. No test here names a platform's
 field, path or code: a new provider package with a simulator runs them all as it is."""
 
+import time
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -187,6 +188,54 @@ def test_a_lapsed_login_raises_login_required_and_the_serial_number_resumes(sim,
     sim.set_faults(account.key)                 # the drawer logged in again
     assert seller.issue(make_invoice(SELLER, "SIM-LOGIN")).status == "issued"
     assert sim.stats(account.key)["invoices"] == 1
+
+
+def needs_login_session(spec):
+    if not spec.capabilities.login_session:
+        pytest.skip("the platform offers no login session")
+
+
+def test_the_drawer_logs_in_again_by_qr_code_and_the_serial_number_resumes(spec, sim, account, seller):
+    needs_login_session(spec)
+    assert seller.login_status().logged_in
+    sim.set_faults(account.key, login_lapsed=1.0)
+    with pytest.raises(LoginRequired):
+        seller.issue(make_invoice(SELLER, "SIM-QR"))
+    lapsed = seller.login_status()
+    assert isinstance(lapsed, provider.LoginStatus) and not lapsed.logged_in and lapsed.message
+    started = seller.login_start()
+    assert not started.logged_in and started.qr_content and started.qr_expires_at > 0
+    assert not seller.login_complete().logged_in        # not scanned yet
+    with pytest.raises(LoginRequired):
+        seller.issue(make_invoice(SELLER, "SIM-QR"))
+    skip_unless_simulated(sim.scan_login_qr, account.key)
+    assert seller.login_complete().logged_in
+    assert seller.login_status().logged_in and seller.login_complete().logged_in   # asking again: the same
+    assert seller.issue(make_invoice(SELLER, "SIM-QR")).status == "issued"
+    assert [r.serial_no for r in sim.issued(account.key)] == ["SIM-QR"]
+
+
+def test_a_logged_in_drawer_is_shown_no_qr_code(spec, sim, account, seller):
+    needs_login_session(spec)
+    started = seller.login_start()
+    assert started.logged_in and not started.qr_content
+    with pytest.raises((NotFound, NotSupported)):
+        sim.scan_login_qr(account.key)               # nothing shown, nothing to scan
+
+
+def test_an_expired_qr_code_cannot_be_scanned(spec, sim, account, seller):
+    needs_login_session(spec)
+    sim.set_faults(account.key, login_lapsed=1.0)
+    started = seller.login_start()
+    skip_unless_simulated(sim.advance_clock, max(started.qr_expires_at - time.time(), 0) + 1)
+    with pytest.raises((StateConflict, NotSupported)):
+        sim.scan_login_qr(account.key)
+    done = seller.login_complete()
+    assert not done.logged_in and done.message
+    with pytest.raises(LoginRequired):
+        seller.issue(make_invoice(SELLER, "SIM-QR-LATE"))
+    with pytest.raises(KeyError):
+        sim.scan_login_qr("nobody")
 
 
 def test_busy_is_transient_and_nothing_is_done(sim, account, seller):

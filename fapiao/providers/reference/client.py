@@ -32,6 +32,7 @@ from ... import crypto, documents
 from ...errors import (
     AuthenticationError,
     CryptoError,
+    LoginRateLimited,
     LoginRequired,
     NotFound,
     ParameterError,
@@ -49,7 +50,7 @@ from ...errors import (
     TransportError,
     VoidNotAllowed,
 )
-from ...provider import CALLBACK_OK, Provider, mask
+from ...provider import CALLBACK_OK, LoginStatus, Provider, mask
 from ...provider import Exchange as NeutralExchange
 from . import callback, protocol, wire
 from .capabilities import CAPABILITIES, QUERY_BATCH
@@ -68,7 +69,7 @@ _ERRORS_BY_CODE = {
     "2001": AuthenticationError, "2003": AuthenticationError, "2006": AuthenticationError,
     "2002": PermissionDenied,
     "2004": ReplayRejected, "2005": ReplayRejected,
-    "2007": LoginRequired,
+    "2007": LoginRequired, "2008": LoginRateLimited, "2009": LoginRateLimited,
     "3002": NotFound, "3003": StateConflict, "3004": VoidNotAllowed, "3005": QuotaExceeded,
     "3006": SerialRejected,
     "9001": SystemBusy, "9999": PlatformInternalError,
@@ -82,6 +83,8 @@ _HINTS = {
     "2004": "the server clock differs from the platform's by more than 5 minutes",
     "2007": "the drawer must log in to the tax bureau (电子税局) again; nothing was done: resume with the same "
             "serial number once logged in",
+    "2008": "ask for a new QR code after retryAfter seconds",
+    "2009": "ask for a new QR code after retryAfter seconds (the next China day)",
     "3006": "this serial number is taken by another kind of submission: continue under a new one",
 }
 SUCCESS_CODES = ("0000", "3001")
@@ -510,6 +513,26 @@ class PlatformClient(Provider):
             file_name=str(data.get("fileName") or f"{invoice_number}.{file_format}"),
             content=content, sm3=expected,
         )
+
+    # --- the drawer's tax-bureau login (§6.9) ------------------------------------------------------
+
+    def login_status(self):
+        return self._login_status(self._retrying("login.status", {}))
+
+    def login_start(self):
+        """One attempt: a retry after a lost answer would be refused as too soon (2008), and a person
+        is there to ask again."""
+        return self._login_status(self.call("login.qrcode", {})[1])
+
+    def login_complete(self):
+        return self._login_status(self._retrying("login.verify", {}))
+
+    @staticmethod
+    def _login_status(data):
+        expires_at = data.get("expiresAt")
+        expires_at = expires_at if isinstance(expires_at, int) and not isinstance(expires_at, bool) else 0
+        return LoginStatus(logged_in=data.get("loggedIn") is True, message=str(data.get("message") or ""),
+                           qr_content=str(data.get("qrContent") or ""), qr_expires_at=expires_at / 1000)
 
     def open_callback(self, path, headers, body, claim_nonce):
         return callback.open_callback(self.config.keys, self.config.app_id, path, headers, body,

@@ -48,12 +48,20 @@ SERVICES = {
     "catalogue.download": "/v1/catalogue/download",
     "quota.query": "/v1/quota/query",
     "document.download": "/v1/documents/download",
+    "login.status": "/v1/login/status",
+    "login.qrcode": "/v1/login/qrcode",
+    "login.verify": "/v1/login/verify",
 }
 PATHS = {path: name for name, path in SERVICES.items()}
 # Services that act at the tax bureau on the drawer's behalf: refused with 2007 while the drawer's
 # login has lapsed. Reading (queries, lists, files, catalogue, quota) goes on.
 BUREAU_SERVICES = frozenset({"invoice.issue", "invoice.void", "redform.apply", "redform.confirm",
                              "redform.reject", "redform.revoke", "redinvoice.issue"})
+# The drawer's login QR codes (§6.9): valid 5 minutes, at most one every 30 s and 20 a China day per
+# application, counted on the platform's clock.
+LOGIN_QR_SECONDS = 300
+LOGIN_QR_INTERVAL_SECONDS = 30
+LOGIN_QR_PER_DAY = 20
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,12 @@ _CODES = [
     ReturnCode("2007", "LOGIN_REQUIRED", 403, False,
                "the drawer's tax bureau (电子税局) login has lapsed: log in again, then send the same request",
                "开票员电子税局登录已失效，请重新登录后再提交"),
+    ReturnCode("2008", "LOGIN_QR_TOO_SOON", 429, False,
+               "login QR code asked for too soon: one every 30 s at most",
+               "获取登录二维码过于频繁（每 30 秒至多一次）"),
+    ReturnCode("2009", "LOGIN_QR_LIMIT", 429, False,
+               "the login QR codes of the day are used up: 20 a China day at most",
+               "今日获取登录二维码次数已达上限（每日至多 20 次）"),
     ReturnCode("3001", "DUPLICATE_SERIAL", 200, False, "duplicate serial number: original result returned",
                "流水号重复，返回原结果"),
     ReturnCode("3002", "NOT_FOUND", 404, False, "not found", "记录不存在"),

@@ -17,6 +17,9 @@ pending            pending_rate                issues answer "pending" (+ pendin
 pending_failure    pending_fail_rate           share of pending ones that end "failed"
 login_lapsed       login_lapsed                2007 for the services that act at the bureau
 =================  ==========================  ==================================================
+
+The login session (``login_status`` / ``login_start`` / ``login_complete``) is that state:
+``scan_login_qr`` is the drawer scanning the QR code ``login_start`` got (sandbox/login.py).
 """
 
 import secrets
@@ -135,6 +138,12 @@ class EmbeddedSandbox(provider.Simulator):
                 "references": {neutral: data[wire] for wire, neutral in _REFERENCES if data.get(wire)},
             })
         return deliveries
+
+    # --- the drawer -----------------------------------------------------------------------------
+
+    def scan_login_qr(self, key):
+        with _refusals():
+            self.sandbox.scan_login_qr(key)
 
     # --- the buyer ------------------------------------------------------------------------------
 

@@ -101,6 +101,10 @@ def _buyer_reject(sandbox, body):
     return {"form": sandbox.buyer_reject(_required(body, "formNumber"))}
 
 
+def _scan_login_qr(sandbox, body):
+    return {"qr": sandbox.scan_login_qr(_required(body, "appId"))}
+
+
 def _post_catalogue(sandbox, body):
     items = body.get("items")
     if not isinstance(items, list) or not items:
@@ -132,6 +136,7 @@ ROUTES = {
     ("POST", "/admin/red-forms/buyer-apply"): _buyer_apply,
     ("POST", "/admin/red-forms/buyer-confirm"): _buyer_confirm,
     ("POST", "/admin/red-forms/buyer-reject"): _buyer_reject,
+    ("POST", "/admin/login/scan"): _scan_login_qr,
     ("POST", "/admin/catalogue"): _post_catalogue,
     ("GET", "/admin/stats"): _get_stats,
     ("GET", "/admin/callbacks"): _get_callbacks,

@@ -15,6 +15,7 @@ from .clock import BusinessClock, iso, real_ms
 from .faults import FaultInjector, FaultSettings
 from .gate import Gateway
 from .ledger import ISSUED, Ledger, result
+from .login import LoginSessions
 from .redforms import RedForms
 from .refusal import Refusal
 from .server import READ_TIMEOUT, SandboxServer
@@ -66,7 +67,8 @@ class Sandbox:
         self.ledger = Ledger(self.store, self.clock, self.apps, self.callbacks, default_quota)
         self.table = ClassificationTable(self.store, self.clock, catalogue)
         self.forms = RedForms(self.store, self.clock, self.apps, self.ledger, self.callbacks)
-        self.services = Services(self.ledger, self.forms, self.table, self.faults)
+        self.login = LoginSessions(self.store, self.clock, self.apps, self.faults)
+        self.services = Services(self.ledger, self.forms, self.table, self.faults, self.login)
         self.gateway = Gateway(self.store, self.apps, self.services, self.faults,
                                timestamp_window=timestamp_window, stopping=self.stopping)
         self.timestamp_window = timestamp_window
@@ -168,8 +170,11 @@ class Sandbox:
         wire name (``retryAfter``); returns them all."""
         app = self.get_app(app_id)
         checked = FaultSettings.check({FaultSettings.WIRE.get(k, k): v for k, v in settings.items()})
+        lapsed = self.faults.settings(app).login_lapsed
         app = self.apps.upsert(app_id, faults={**app.faults, **checked})
         self.faults.reset(app_id)
+        if self.faults.settings(app).login_lapsed != lapsed:
+            self.login.discard(app_id)     # logged in or out by other means: earlier QR codes are void
         return self.faults.settings(app)
 
     def advance_clock(self, seconds):
@@ -181,6 +186,12 @@ class Sandbox:
     def clock_state(self):
         now_ms = self.clock.now_ms()
         return {"now": iso(now_ms), "nowMs": now_ms, "offsetSeconds": self.clock.offset_ms / 1000}
+
+    def scan_login_qr(self, app_id):
+        """The drawer scans the latest login QR code shown to ``app_id`` with the tax bureau's app; the
+        next ``login.verify`` logs it in -> the QR code (``qrContent``, ``status``, ``expiresAt`` ms ...).
+        Refusal NOT_FOUND when none is shown, STATE_CONFLICT when it expired."""
+        return self.login.scan(self.get_app(app_id))
 
     def buyer_confirm_use(self, invoice_number):
         """The buyer confirms use (用途确认) of a blue invoice: later seller forms need its confirmation."""

@@ -95,11 +95,12 @@ def _blue_only(invoice):
 
 
 class Services:
-    def __init__(self, ledger, forms, table, faults):
+    def __init__(self, ledger, forms, table, faults, login=None):
         self.ledger = ledger
         self.forms = forms
         self.table = table
         self.faults = faults
+        self.login = login
         self._table = {
             "invoice.issue": (self._read_invoice, self._issue),
             "invoice.query": (lambda p: _texts(p, "serialNos"), self.ledger.query),
@@ -117,6 +118,9 @@ class Services:
             "catalogue.download": (self._read_catalogue_page, lambda app, args: self.table.download(*args)),
             "quota.query": (lambda p: None, lambda app, _: self.ledger.quota(app)),
             "document.download": (self._read_document, self._document),
+            "login.status": (lambda p: None, lambda app, _: self.login.status(app)),
+            "login.qrcode": (lambda p: None, lambda app, _: self.login.qrcode(app)),
+            "login.verify": (lambda p: None, lambda app, _: self.login.verify(app)),
         }
 
     def read(self, name, payload):

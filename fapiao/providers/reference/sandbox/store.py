@@ -138,6 +138,17 @@ CREATE TABLE IF NOT EXISTS callbacks (
     delivered_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (status, next_ms);
+CREATE TABLE IF NOT EXISTS login_qr_codes (
+    id INTEGER PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    day TEXT NOT NULL,                  -- China day it was shown (business clock): the daily limit
+    created_ms INTEGER NOT NULL,        -- business clock
+    expires_ms INTEGER NOT NULL,
+    scanned_ms INTEGER,
+    status TEXT NOT NULL                -- shown / scanned / used / void (sandbox/login.py)
+);
+CREATE INDEX IF NOT EXISTS login_qr_codes_app ON login_qr_codes (app_id, day);
 CREATE TABLE IF NOT EXISTS request_counts (
     app_id TEXT NOT NULL,
     service TEXT NOT NULL,
