@@ -1,6 +1,9 @@
 """The drawer's tax-bureau login lapses: nothing fails, everything waits, and resumes once a
 manager says the login is back. Written against the simulator contract only."""
 
+import base64
+
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
@@ -81,6 +84,33 @@ class TestLoginSession(L10nCnEinvCase):
         self.assertEqual(form.state, "red_issued")
         self.assertEqual(credit.l10n_cn_einv_state, "issued")
         self.assertEqual(form.red_invoice_number, credit.l10n_cn_einv_number)
+
+    def test_the_manager_logs_in_with_the_platforms_qr_code(self):
+        """Where the platform offers the session, the wizard shows its QR code, and nothing resumes
+        until the platform says the drawer scanned it."""
+        self.assertTrue(self.provider_spec.capabilities.login_session)
+        self.lapse_login()
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        action = move.action_l10n_cn_einv_resume_after_login()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertTrue(wizard.login_session)
+        self.assertEqual(wizard.waiting_count, 1)
+        with self.assertRaises(UserError):
+            wizard.action_resume()      # the platform says the drawer is not logged in
+        self.assertEqual(move.l10n_cn_einv_state, "waiting_login")
+        wizard.action_show_qr_code()
+        self.assertTrue(wizard.qr_content)
+        self.assertTrue(base64.b64decode(wizard.qr_image).startswith(b"\x89PNG"), "a QR code to scan")
+        self.assertGreater(wizard.qr_expires_at, fields.Datetime.now())
+        with self.assertRaises(UserError):
+            wizard.action_resume()      # shown, not scanned yet
+        self.assertEqual(move.l10n_cn_einv_state, "waiting_login")
+        self.simulator.scan_login_qr(self.account())
+        wizard.action_resume()
+        self.assertEqual(move.l10n_cn_einv_state, "to_issue")
+        self.run_queue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
 
     def test_only_managers_of_the_company_resume(self):
         self.lapse_login()
