@@ -438,14 +438,6 @@ class AccountMove(models.Model):
         notification["params"]["message"] = "\n".join(filter(None, [notification["params"]["message"], *skipped]))
         return notification
 
-    def action_l10n_cn_einv_resume_after_login(self):
-        """The drawer logged in to the tax bureau again: the companies' waiting submissions resume."""
-        check_access(self, "manager")
-        result = None
-        for company in self.company_id:
-            result = company.action_l10n_cn_einv_resume_after_login()
-        return result
-
     def _l10n_cn_einv_state_label(self):
         return dict(self._fields["l10n_cn_einv_state"]._description_selection(self.env))[self.l10n_cn_einv_state]
 

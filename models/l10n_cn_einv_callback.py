@@ -21,19 +21,14 @@ nothing but a count per company and reason: anybody can POST to the URL, and
 the log is kept five years.
 """
 
-import contextlib
 import json
 import logging
 import time
-from datetime import timedelta
 
-import psycopg2
-
-from odoo import api, fields, models
+from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL
 
 from ..fapiao import provider
 from ..fapiao.errors import CryptoError, ValidationFailed
@@ -44,106 +39,11 @@ from .l10n_cn_einv_vault import SecretUnreadable
 
 _logger = logging.getLogger(__name__)
 
-# A nonce can be replayed only while its timestamp is fresh: at most the platform's window on either
-# side of the moment it was first seen. Older ones are pruned; ten minutes outlast every platform's
-# window (ours: 5 minutes either way).
-NONCE_RETENTION = timedelta(minutes=10)
 # States in which a platform result still means something for the blue invoice.
 ACCEPTS_ISSUED = ("to_issue", "submitting", "pending", "waiting_login", "failed")
 ACCEPTS_FAILED = ("to_issue", "submitting", "pending", "waiting_login")
 ALREADY_PROCESSED = "event already processed: nothing changed"
 BUSY_RETRY_AFTER = 5    # seconds the platform is asked to wait before delivering a busy event again
-# A claim that meets a concurrent one: a row another transaction inserted (and committed after this
-# transaction's snapshot) answers a unique or a serialization failure instead of "nothing to do".
-CLAIM_CONFLICTS = (psycopg2.errors.UniqueViolation, psycopg2.errors.SerializationFailure)
-
-
-class L10nCnEinvCallbackNonce(models.Model):
-    _name = "l10n_cn_einv.callback.nonce"
-    _description = "E-Invoice Callback Nonce"
-    _log_access = False
-
-    company_id = fields.Many2one("res.company", required=True, readonly=True, ondelete="cascade")
-    nonce = fields.Char(required=True, readonly=True)
-    received_at = fields.Datetime(required=True, readonly=True, index=True)
-
-    _sql_constraints = [
-        ("l10n_cn_einv_nonce_unique", "UNIQUE(company_id, nonce)", "A callback nonce is used only once."),
-    ]
-
-    @api.model
-    def _l10n_cn_einv_claim(self, company, nonce):
-        """Remember ``nonce`` for ``company``; False when it was already used. Forgets old nonces."""
-        now = fields.Datetime.now()
-        cr = self.env.cr
-        # one pruner at a time; another's deletions committed after this snapshot fail it: skipped,
-        # the next callback prunes
-        with contextlib.suppress(psycopg2.OperationalError), cr.savepoint(flush=False):
-            cr.execute(SQL("""
-                DELETE FROM l10n_cn_einv_callback_nonce
-                 WHERE received_at < %s
-                   AND (SELECT pg_try_advisory_xact_lock(hashtext('l10n_cn_einv_callback_nonce_prune')))
-            """, now - NONCE_RETENTION), log_exceptions=False)
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(SQL("""
-                    INSERT INTO l10n_cn_einv_callback_nonce (company_id, nonce, received_at) VALUES (%s, %s, %s)
-                    ON CONFLICT (company_id, nonce) DO NOTHING RETURNING id
-                """, company.id, nonce, now), log_exceptions=False)
-                return bool(cr.fetchone())
-        except CLAIM_CONFLICTS:
-            return False    # the same nonce in a concurrent request: a replay
-
-
-class L10nCnEinvCallbackEvent(models.Model):
-    _name = "l10n_cn_einv.callback.event"
-    _description = "E-Invoice Callback Event"
-    _order = "id desc"
-    _rec_name = "event_id"
-
-    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True, ondelete="cascade")
-    event_id = fields.Char("Event ID", required=True, readonly=True)
-    event = fields.Char(required=True, readonly=True)
-    occurred_at = fields.Char(readonly=True)
-    res_model = fields.Char("Related Model", readonly=True)
-    res_id = fields.Many2oneReference("Related Record", model_field="res_model", readonly=True)
-    note = fields.Char(readonly=True)
-
-    _sql_constraints = [
-        ("l10n_cn_einv_event_unique", "UNIQUE(company_id, event_id)", "A callback event is processed only once."),
-    ]
-
-    @api.model
-    def _l10n_cn_einv_claim(self, company, event):
-        """Record the event for this transaction: the event row, False when it was processed before.
-
-        Raises CallbackRefused(CALLBACK_BUSY) while another transaction processes the same event
-        (it holds the event's transaction lock): the platform delivers it again later. A delivery
-        whose snapshot predates the commit of the one that processed it meets that row as a unique
-        or serialization failure: processed before, too."""
-        cr = self.env.cr
-        # processed and committed before this transaction began: no need to wait for anybody
-        cr.execute(SQL("SELECT 1 FROM l10n_cn_einv_callback_event WHERE company_id = %s AND event_id = %s",
-                       company.id, event.event_id))
-        if cr.fetchone():
-            return False
-        cr.execute(SQL("SELECT pg_try_advisory_xact_lock(hashtext('l10n_cn_einv_callback_event'), hashtext(%s))",
-                       f"{company.id}:{event.event_id}"))
-        if not cr.fetchone()[0]:
-            raise CallbackRefused(provider.CALLBACK_BUSY, f"event {event.event_id} is being processed right now")
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(SQL("""
-                    INSERT INTO l10n_cn_einv_callback_event (company_id, event_id, event, occurred_at,
-                                                             create_uid, create_date, write_uid, write_date)
-                    VALUES (%s, %s, %s, %s, %s, NOW() AT TIME ZONE 'UTC', %s, NOW() AT TIME ZONE 'UTC')
-                    ON CONFLICT (company_id, event_id) DO NOTHING RETURNING id
-                """, company.id, event.event_id, event.name, (event.occurred_at or "")[:64],
-                    self.env.uid, self.env.uid), log_exceptions=False)
-                row = cr.fetchone()
-        except CLAIM_CONFLICTS:
-            return False
-        return self.browse(row[0]) if row else False
 
 
 class L10nCnEinvCallback(models.AbstractModel):
@@ -165,8 +65,16 @@ class L10nCnEinvCallback(models.AbstractModel):
             log_refusal(self.env.cr.dbname, None, "UNKNOWN_APP", "unknown company")
             return self._l10n_cn_einv_answer(None, None, path, headers, "UNKNOWN_APP", message="unknown company")
         company = company.sudo()
-        spec = platform.spec_of(company)
         client = self._l10n_cn_einv_client_for(company)
+        try:
+            return self._l10n_cn_einv_answer_callback(company, client, started, path, headers, body)
+        finally:
+            if client is not None:
+                client.close()
+
+    @api.model
+    def _l10n_cn_einv_answer_callback(self, company, client, started, path, headers, body):
+        spec = platform.spec_of(company)
         try:
             if not company.l10n_cn_einv_callback_enabled:
                 raise CallbackRefused("UNKNOWN_APP", "callbacks are disabled for this company")
@@ -218,7 +126,7 @@ class L10nCnEinvCallback(models.AbstractModel):
     def _l10n_cn_einv_client_for(self, company):
         """The company's provider to verify and answer with; None when it has no usable credentials
         (nothing can verify then)."""
-        if not company.l10n_cn_einv_callback_enabled or platform.missing_settings(company):
+        if platform.missing_settings(company):
             return None
         try:
             return platform.connect(company)

@@ -27,6 +27,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..fapiao.errors import LoginRequired, PlatformError, SerialRejected, TransientError
+from .l10n_cn_einv_guard import check_access
 
 _logger = logging.getLogger(__name__)
 
@@ -186,6 +187,15 @@ class L10nCnEinvSubmission(models.AbstractModel):
     def _l10n_cn_einv_resume_values(self):
         """The fields of a record that waited for the login, once it resumes."""
         raise NotImplementedError
+
+    def action_l10n_cn_einv_resume_after_login(self):
+        """Resume after login button: the wizard logging the drawer in again for these records'
+        company (l10n_cn_einv.login.wizard)."""
+        check_access(self, "manager")
+        result = None
+        for company in self.company_id:
+            result = company.action_l10n_cn_einv_resume_after_login()
+        return result
 
     def _l10n_cn_einv_resume(self):
         """After the login: back to where they were, due at once."""

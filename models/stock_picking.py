@@ -7,48 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
 from .l10n_cn_einv_guard import flow
-
-
-def _is_customer_return(move):
-    return bool(move.origin_returned_move_id) and move.location_id.usage == "customer" \
-        and move.company_id.account_fiscal_country_id.code == "CN"
-
-
-class StockMove(models.Model):
-    _inherit = "stock.move"
-
-    def _l10n_cn_einv_check_return_quantities(self, adding=None):
-        """Refuse a customer return taking back more than was delivered: the credit note and the
-        red invoice would reverse goods the customer never had. ``adding``: {origin move:
-        quantity} about to be returned on top of the moves in ``self``."""
-        adding = adding or {}
-        returns = self.filtered(_is_customer_return)
-        origins = (returns.origin_returned_move_id | self.browse([move.id for move in adding])).filtered(
-            lambda m: m.location_dest_id.usage == "customer" and m.company_id.account_fiscal_country_id.code == "CN")
-        problems = []
-        for origin in origins:
-            counted = origin.returned_move_ids.filtered(lambda m: m.state == "done" or m in returns)
-            returned = adding.get(origin, 0.0) + sum(
-                move.product_uom._compute_quantity(move.quantity, origin.product_uom) for move in counted)
-            if float_compare(returned, origin.quantity, precision_rounding=origin.product_uom.rounding) > 0:
-                problems.append(_("%(product)s: %(returned)s %(uom)s returned, but only %(delivered)s were delivered "
-                                  "by %(picking)s.", product=origin.product_id.display_name, returned=returned,
-                                  uom=origin.product_uom.name, delivered=origin.quantity,
-                                  picking=origin.picking_id.name))
-        if problems:
-            raise UserError(_("A return cannot take back more than was delivered:\n%s", "\n".join(problems)))
-
-
-class StockReturnPicking(models.TransientModel):
-    _inherit = "stock.return.picking"
-
-    def _create_return(self):
-        # Refused here already, before a return picking that could never be validated exists.
-        adding = defaultdict(float)
-        for line in self.product_return_moves.filtered("move_id"):
-            adding[line.move_id] += line.uom_id._compute_quantity(line.quantity, line.move_id.product_uom)
-        self.env["stock.move"]._l10n_cn_einv_check_return_quantities(adding)
-        return super()._create_return()
+from .stock_move import is_customer_return
 
 
 class StockPicking(models.Model):
@@ -66,7 +25,7 @@ class StockPicking(models.Model):
         which only invoices less."""
         for picking in self:
             moves = picking.move_ids.filtered(
-                lambda m: m.state == "done" and _is_customer_return(m) and m.sale_line_id and m.to_refund)
+                lambda m: m.state == "done" and is_customer_return(m) and m.sale_line_id and m.to_refund)
             for blue, changes in picking._l10n_cn_einv_returned_invoice_lines(moves).items():
                 try:
                     with self.env.cr.savepoint():

@@ -305,6 +305,8 @@ class TestRedReversal(RedReversalCase):
         self.assertEqual(self.red_on_platform(), 0)
         self.make_due(credit)
         self.run_queue()
+        # the queue leaves the files to the files cron, as for any invoice it issues
+        self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents(company_ids=self.company.ids)
         self.assert_red_issued(form, credit)
         self.assertEqual(self.red_on_platform(), 1)
 

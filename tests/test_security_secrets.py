@@ -241,7 +241,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
             f"object.env['report.l10n_cn_einvoice.report_l10n_cn_einv_audit']._l10n_cn_einv_secrets({company})"
             if "report.l10n_cn_einvoice.report_l10n_cn_einv_audit" in self.env else "1",
             module % ".vault._CONFIGURED", module % ".vault._FILE_KEYS", module % ".vault.config.options",
-            module % "._REGISTERED_APPS", module % ".vault",
+            module % "._REGISTERED", module % ".vault",
         ]
         # the client and the callback's keyring hold the secrets in closures: none while a template renders
         refused = [client, f"{client}.config.keys.mask", keyring, f"{client}.config.secret",

@@ -1,31 +1,12 @@
+"""The tax classification code of a product, and whether its sales taxes fit it."""
+
 from decimal import Decimal
 
 from odoo import api, fields, models
 
 from ..fapiao import catalogue
 from .l10n_cn_einv_guard import check_access
-
-# Codes a product may carry: invoice lines take leaf codes in force only.
-TAX_CODE_DOMAIN = [("is_summary", "=", False), ("usable", "=", True)]
-
-
-class ProductCategory(models.Model):
-    _inherit = "product.category"
-
-    l10n_cn_einv_tax_code_id = fields.Many2one(
-        "l10n_cn_einv.tax.code", "Tax Classification Code", domain=TAX_CODE_DOMAIN, index="btree_not_null",
-        help="Default tax classification code (税收分类编码) of the products of this category and of its "
-             "subcategories that set none.")
-    l10n_cn_einv_effective_tax_code_id = fields.Many2one(
-        "l10n_cn_einv.tax.code", "Applied Tax Classification Code",
-        compute="_compute_l10n_cn_einv_effective_tax_code_id", recursive=True,
-        help="The category's own code, else the nearest parent category's.")
-
-    @api.depends("l10n_cn_einv_tax_code_id", "parent_id.l10n_cn_einv_effective_tax_code_id")
-    def _compute_l10n_cn_einv_effective_tax_code_id(self):
-        for category in self:
-            category.l10n_cn_einv_effective_tax_code_id = (
-                category.l10n_cn_einv_tax_code_id or category.parent_id.l10n_cn_einv_effective_tax_code_id)
+from .product_category import TAX_CODE_DOMAIN
 
 
 class ProductTemplate(models.Model):
@@ -98,11 +79,3 @@ class ProductTemplate(models.Model):
                     product=self.display_name, tax=tax.name, rate=catalogue.format_rate(rate),
                     code=code.display_name, allowed=shown or _("no VAT rate")))
         return problems
-
-
-class ProductProduct(models.Model):
-    _inherit = "product.product"
-
-    def action_l10n_cn_einv_suggest_tax_codes(self):
-        # The variant form shows the template's button; template methods are not delegated.
-        return self.product_tmpl_id.action_l10n_cn_einv_suggest_tax_codes()
