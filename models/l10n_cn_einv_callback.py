@@ -67,13 +67,14 @@ class L10nCnEinvCallback(models.AbstractModel):
         company = company.sudo()
         client = self._l10n_cn_einv_client_for(company)
         try:
-            return self._l10n_cn_einv_answer_callback(company, client, started, path, headers, body)
+            return self._l10n_cn_einv_answer_callback(company, client, started=started, path=path, headers=headers,
+                                                      body=body)
         finally:
             if client is not None:
                 client.close()
 
     @api.model
-    def _l10n_cn_einv_answer_callback(self, company, client, started, path, headers, body):
+    def _l10n_cn_einv_answer_callback(self, company, client, *, started, path, headers, body):
         spec = platform.spec_of(company)
         try:
             if not company.l10n_cn_einv_callback_enabled:
