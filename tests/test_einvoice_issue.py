@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -47,6 +49,38 @@ class TestEinvoiceIssue(L10nCnEinvCase):
             move, sending_methods=["manual"], extra_edis={"l10n_cn_einv_issue"})
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         self.assertIn(move.l10n_cn_einv_pdf_id, self.env["account.move.send"]._get_invoice_extra_attachments(move))
+
+    def test_a_levy_rate_the_product_form_accepts_is_issued_as_simplified_taxation(self):
+        """A small-scale taxpayer charges 3 % on a code whose VAT rate is 13 %: the product form
+        accepts it, and the invoice carries 简易征收 so that the platform issues it too (it used to
+        be refused at issue time: one rule, two answers)."""
+        tax_3 = self._percent_tax(3.0, self.company)
+        product = self._create_product(name="小规模激光打印机", lst_price=500.0, taxes_id=[Command.set(tax_3.ids)],
+                                       l10n_cn_einv_tax_code_id=self.code_printer.id)
+        self.assertEqual(product.product_tmpl_id._l10n_cn_einv_tax_code_problems(), [])
+        move = self.make_invoice(lines=[(product, 1, 500.0)])
+        line = move._l10n_cn_einv_document().lines[0]
+        self.assertEqual((line.tax_rate, line.tax_amount), (Decimal("0.03"), Decimal("15.00")))
+        self.assertIn("简易征收", line.preferential_policy)
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.assertEqual(self.issued_on_platform(), 1)
+
+    def test_a_chinese_user_reads_every_problem_in_chinese_only(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["l10n_cn_einvoice"], ["zh_CN"], overwrite=True)
+        wrong_rate = self._create_product(name="打印机（9%）", lst_price=10.0, taxes_id=[Command.set(
+            self._percent_tax(9.0, self.company).ids)], l10n_cn_einv_tax_code_id=self.code_printer.id)
+        move = self.make_invoice(lines=[(wrong_rate, 1, 10.0)])
+        move.l10n_cn_einv_invoice_type = "01"
+        move.l10n_cn_einv_buyer_tax_id = False
+        problems = move.with_context(lang="zh_CN")._l10n_cn_einv_problems()
+        self.assertEqual(len(problems), 2, problems)
+        self.assertTrue(any("购买方纳税人识别号" in problem for problem in problems), problems)
+        self.assertTrue(any(problem.startswith("第 1 行（打印机（9%）") and "9%" in problem for problem in problems),
+                        problems)
+        for problem in problems:
+            self.assertNotRegex(problem, r"[A-Za-z]{4,}", "no English sentence next to the Chinese one")
 
     def test_every_problem_is_listed_and_nothing_is_sent(self):
         nameless = self._create_product(name="无编码商品", lst_price=10.0, taxes_id=[Command.set(self.tax_13.ids)])
