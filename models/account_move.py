@@ -545,9 +545,10 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_wait_for_login(self, error):
         # EXTENDS the engine: the platform refused outright, so it holds nothing of these attempts
         was_uncertain = {move: move._l10n_cn_einv_was_uncertain() for move in self}
-        super()._l10n_cn_einv_wait_for_login(error)
+        result = super()._l10n_cn_einv_wait_for_login(error)
         for move, uncertain in was_uncertain.items():
             move._l10n_cn_einv_write({"l10n_cn_einv_uncertain": uncertain})
+        return result
 
     def _l10n_cn_einv_alert_failed(self):
         self._l10n_cn_einv_alert_managers(_("E-invoice failed"), self.l10n_cn_einv_error)

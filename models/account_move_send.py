@@ -25,11 +25,12 @@ class AccountMoveSend(models.AbstractModel):
 
     def _call_web_service_before_invoice_pdf_render(self, invoices_data):
         # EXTENDS 'account'
-        super()._call_web_service_before_invoice_pdf_render(invoices_data)
+        result = super()._call_web_service_before_invoice_pdf_render(invoices_data)
         # invoices Send & Print mails get the e-invoice in that mail only
         mailed = [move.id for move, data in invoices_data.items()
                   if "email" in (data.get("sending_methods") or ()) and move.partner_id.email]
         self.with_context(**{MAILED_BY_SEND: mailed})._l10n_cn_einv_issue_before_render(invoices_data)
+        return result
 
     def _l10n_cn_einv_issue_before_render(self, invoices_data):
         to_issue = self.env["account.move"]

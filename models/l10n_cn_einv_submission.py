@@ -257,4 +257,3 @@ class L10nCnEinvSubmission(models.AbstractModel):
         # the superuser, since any RPC caller chooses its context.
         return (self.env.uid == SUPERUSER_ID and self.env.context.get("l10n_cn_einv_commit")) \
             or self.env["account.move.send"]._can_commit()
-
