@@ -319,6 +319,51 @@ class Provider(ABC):
         self.close()
 
 
+# --- what a provider keeps between calls ----------------------------------------------------------
+
+
+class StateStore(ABC):
+    """Where a provider keeps what it learns from its platform and every worker must share: an
+    access token and its expiry (诺诺 allows 50 token requests in 30 days: one per worker and day
+    would run out). One store per company and provider, passed to ``connect`` as ``state``.
+
+    Values are text and may be secret (the store keeps them sealed). Renewing is done under
+    :meth:`lock`: whoever takes the lock reads what the previous holder wrote, so that only the
+    first of several workers renews."""
+
+    @abstractmethod
+    def get(self, key):
+        """``(value, expires_at)`` (epoch seconds, 0 for never) as last written, or None."""
+
+    @abstractmethod
+    def put(self, key, value, expires_at=0.0):
+        """Keep ``value`` under ``key``; only while holding :meth:`lock` of ``key``."""
+
+    @abstractmethod
+    def lock(self, key):
+        """A context manager holding ``key`` exclusively across threads, workers and servers until
+        the block ends (what :meth:`put` wrote is visible to others from then on)."""
+
+
+class MemoryStateStore(StateStore):
+    """A store in this process's memory: for scripts, tests and a provider used alone."""
+
+    def __init__(self):
+        self._values = {}
+        self._locks = {}
+        self._guard = threading.Lock()
+
+    def get(self, key):
+        return self._values.get(key)
+
+    def put(self, key, value, expires_at=0.0):
+        self._values[key] = (value, expires_at)
+
+    def lock(self, key):
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
 # --- settings and registry -------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from odoo.tools import config
 
 from ..fapiao import provider
 from . import l10n_cn_einv_vault as vault
+from .l10n_cn_einv_provider_state import CompanyStateStore
 
 _logger = logging.getLogger(__name__)
 
@@ -175,7 +176,13 @@ def connect(company, *, exchange_hook=None, read_timeout=20.0):
     values = settings(company, spec)
     if uses_embedded_simulator(company):
         values["endpoint"] = embedded_simulator(spec).url
-    return spec.connect(values, exchange_hook=exchange_hook, read_timeout=read_timeout, retry_schedule=())
+    return spec.connect(values, exchange_hook=exchange_hook, read_timeout=read_timeout, retry_schedule=(),
+                        state=state_store(company, spec))
+
+
+def state_store(company, spec=None):
+    """What the company's provider keeps between calls, shared by every worker (a token ...)."""
+    return CompanyStateStore(company.env.registry, company.id, (spec or spec_of(company)).code)
 
 
 def secret_mask(company):

@@ -15,6 +15,7 @@ from . import (
     test_login_session,
     test_portal,
     test_product_partner,
+    test_provider_state,
     test_red_reversal,
     test_returns,
     test_security_rights,

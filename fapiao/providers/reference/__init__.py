@@ -19,6 +19,7 @@ from .capabilities import CAPABILITIES, CODE, LABEL, SETTINGS
 from .client import ClientConfig, PlatformClient
 
 _CONFIG_OPTIONS = ("connect_timeout", "read_timeout", "retry_schedule", "verify_tls")
+_UNUSED_OPTIONS = ("state",)    # our protocol has no token or session to keep between calls
 _CLIENT_OPTIONS = ("sleep", "session")
 
 
@@ -27,7 +28,7 @@ def connect(settings, exchange_hook=None, **options):
     ``app_secret``, ``sm4_key``, ``sm2_private_key`` as zero-argument callables (provider.reveal),
     opened here once into the client's Keyring. ``options``: ``connect_timeout``, ``read_timeout``,
     ``retry_schedule`` (waits between attempts, () for none), ``verify_tls``, ``sleep``, ``session``."""
-    unknown = set(options) - set(_CONFIG_OPTIONS) - set(_CLIENT_OPTIONS)
+    unknown = set(options) - set(_CONFIG_OPTIONS) - set(_CLIENT_OPTIONS) - set(_UNUSED_OPTIONS)
     if unknown:
         raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
     config = ClientConfig(
