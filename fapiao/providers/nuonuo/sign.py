@@ -32,7 +32,7 @@ def canonical(app_key, senid, nonce, timestamp, body):
     return f"{head}&k={app_key}&i={senid}&n={nonce}&t={timestamp}&f={body}"
 
 
-def signature(app_secret, app_key, senid, nonce, timestamp, body):
+def signature(app_secret, app_key, senid, nonce, timestamp, body):  # noqa: PLR0917 (the published order)
     """X-Nuonuo-Sign of one request: Base64(HMAC-SHA1(app secret, canonical)), UTF-8 throughout."""
     message = canonical(app_key, senid, nonce, timestamp, body).encode("utf-8")
     digest = hmac.new(app_secret.encode("utf-8"), message, hashlib.sha1).digest()
