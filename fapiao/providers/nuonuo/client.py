@@ -14,6 +14,7 @@ Where 诺诺's wire format leaves the contract a choice, docs/providers/nuonuo.m
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -162,8 +163,7 @@ class NuonuoClient(Provider):
         exchange = Exchange(service="accessToken", path=self.token_endpoint, started_at=self._clock(),
                             request={"client_id": form["client_id"], "grant_type": form["grant_type"],
                                      "client_secret": "***"})
-        started = time.perf_counter()
-        try:
+        with self._recorded(exchange):
             try:
                 response = self._session.post(self.token_endpoint, data=form, timeout=self._timeout,
                                               allow_redirects=False)
@@ -188,12 +188,6 @@ class NuonuoClient(Provider):
                 raise error
             exchange.succeeded = True
             return token, detail
-        except PlatformError as error:
-            exchange.error = f"{type(error).__name__}: {self._credentials.mask(str(error))}"
-            raise
-        finally:
-            exchange.duration_ms = (time.perf_counter() - started) * 1000
-            self._record(exchange)
 
     # --- one exchange -----------------------------------------------------------------------
 
@@ -209,8 +203,7 @@ class NuonuoClient(Provider):
         token = call.headers["accessToken"]
         exchange = Exchange(service=method, path=self.endpoint, references=dict(references or {}),
                             request=_mask_token(self._credentials.mask(payload), token), started_at=self._clock())
-        started = time.perf_counter()
-        try:
+        with self._recorded(exchange):
             try:
                 response = self._session.post(call.url, params=call.params, data=call.body, headers=call.headers,
                                               timeout=self._timeout, allow_redirects=False)
@@ -236,6 +229,13 @@ class NuonuoClient(Provider):
             if code in (codes.SUCCESS, codes.DUPLICATE_ORDER, codes.NOT_FOUND, codes.REINVOICE_LIMIT):
                 return code, describe, answer.get("result")
             raise codes.error_for(method, code, describe, http_status=response.status_code)
+
+    @contextmanager
+    def _recorded(self, exchange):
+        """Time the exchange, note the error it ends in (secret masked), and hand it to the log."""
+        started = time.perf_counter()
+        try:
+            yield exchange
         except PlatformError as error:
             exchange.error = f"{type(error).__name__}: {self._credentials.mask(str(error))}"
             raise
