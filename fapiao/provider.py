@@ -45,13 +45,16 @@ driven through neutral names, so that one set of end-to-end tests runs
 against every provider.
 """
 
+import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from .errors import NotSupported
+from .errors import NotSupported, PlatformError
 from .rules import PROTOCOL_LIMITS, FieldLimits
 
 # --- what a platform can do ---------------------------------------------------------------------
@@ -119,6 +122,27 @@ class Exchange:
     def serial_no(self, value):
         # for whoever learns it only once the exchange is over (a callback's event)
         self.references["serial_no"] = value
+
+
+@contextmanager
+def recording(exchange, exchange_hook, logger, mask_text, label="platform"):
+    """Time ``exchange`` while the block talks to the platform, note the PlatformError it ends in
+    (through ``mask_text``, so that no secret reaches the log), then log one line (DEBUG, WARNING
+    for a failure) and hand the exchange to ``exchange_hook``: what every provider does around
+    each request."""
+    started = time.perf_counter()
+    try:
+        yield exchange
+    except PlatformError as error:
+        exchange.error = f"{type(error).__name__}: {mask_text(str(error))}"
+        raise
+    finally:
+        exchange.duration_ms = (time.perf_counter() - started) * 1000
+        logger.log(logging.WARNING if exchange.error else logging.DEBUG, "%s %s serial=%s attempt=%s code=%s %.0fms %s",
+                   label, exchange.service, exchange.serial_no or "-", exchange.attempt, exchange.code or "-",
+                   exchange.duration_ms, exchange.error)
+        if exchange_hook:
+            exchange_hook(exchange)
 
 
 def mask(value, secrets_to_hide):

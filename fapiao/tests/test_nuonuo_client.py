@@ -8,9 +8,21 @@ import time
 import pytest
 
 from fapiao import errors
-from fapiao.provider import CallbackRefused, Exchange
+from fapiao.provider import CallbackRefused, Exchange, MemoryStateStore
 from fapiao.providers import nuonuo
 from fapiao.providers.nuonuo import client, sign, tokens
+
+
+def provider_state():
+    return MemoryStateStore()
+
+
+def _state_with(token, expires_at):
+    """A company's state store already holding an access token."""
+    state = MemoryStateStore()
+    with state.lock(tokens.TOKEN_KEY):
+        state.put(tokens.TOKEN_KEY, token, expires_at)
+    return state
 
 SECRET, TOKEN = "s3cr3t-app-secret", "tok-0123456789"
 SETTINGS = {"endpoint": "https://sandbox.nuonuocs.cn/open/v1/services", "app_key": "APPKEY",
@@ -18,7 +30,7 @@ SETTINGS = {"endpoint": "https://sandbox.nuonuocs.cn/open/v1/services", "app_key
 
 
 def _connect(**options):
-    options.setdefault("token_store", tokens.MemoryTokenStore(TOKEN, 0))
+    options.setdefault("state", _state_with(TOKEN, 0))
     return nuonuo.SPEC.connect(dict(SETTINGS), **options)
 
 
@@ -91,8 +103,8 @@ class _TokenSession:
 
 
 def test_one_renewal_for_two_threads_and_masked_exchanges():
-    session, store, seen = _TokenSession(delay=0.2), tokens.MemoryTokenStore(), []
-    providers = [nuonuo.SPEC.connect(dict(SETTINGS), exchange_hook=seen.append, token_store=store, session=session)
+    session, store, seen = _TokenSession(delay=0.2), provider_state(), []
+    providers = [nuonuo.SPEC.connect(dict(SETTINGS), exchange_hook=seen.append, state=store, session=session)
                  for _ in range(2)]
     got = []
     threads = [threading.Thread(target=lambda p=p: got.append(p.token())) for p in providers]
@@ -112,14 +124,14 @@ def test_one_renewal_for_two_threads_and_masked_exchanges():
 
 def test_renewal_before_expiry_and_never_per_call():
     now = [1_000_000.0]
-    store = tokens.MemoryTokenStore("old", now[0] + 3600)
+    store = _state_with("old", now[0] + 3600)
     session = _TokenSession()
-    provider = nuonuo.SPEC.connect(dict(SETTINGS), token_store=store, session=session, clock=lambda: now[0])
+    provider = nuonuo.SPEC.connect(dict(SETTINGS), state=store, session=session, clock=lambda: now[0])
     assert provider.token() == "old" and provider.token() == "old" and not session.posts
     now[0] += 3600 - tokens.RENEW_MARGIN + 1          # inside the margin: renewed once
     assert provider.token() == "token-1" and provider.token() == "token-1"
     assert len(session.posts) == 1
-    assert store.get() == ("token-1", now[0] + 86400)
+    assert store.get(tokens.TOKEN_KEY) == ("token-1", now[0] + 86400)
 
 
 def test_a_permanent_token_is_never_renewed():
@@ -135,7 +147,7 @@ def test_token_refusals():
         def post(self, url, data=None, **_kwargs):
             return _Response({"error": "070306", "error_description": "token call limit reached"})
 
-    provider = nuonuo.SPEC.connect(dict(SETTINGS), token_store=tokens.MemoryTokenStore(), session=Refusing())
+    provider = nuonuo.SPEC.connect(dict(SETTINGS), state=provider_state(), session=Refusing())
     with pytest.raises(errors.QuotaExceeded, match="50 token requests"):
         provider.token()
 

@@ -14,16 +14,16 @@ used directly. docs/providers/nuonuo.md says where each fact comes from.
 from ... import provider
 from .capabilities import CAPABILITIES, CODE, LABEL, SETTINGS
 from .client import Credentials, NuonuoClient, callback_answer
-from .tokens import MemoryTokenStore
+from .tokens import TokenStore
 
-_OPTIONS = ("token_store", "blue_invoice", "session", "connect_timeout", "read_timeout", "clock", "sleep")
+_OPTIONS = ("state", "blue_invoice", "session", "connect_timeout", "read_timeout", "clock", "sleep")
 _IGNORED = ("retry_schedule",)   # the Odoo layer retries from its queue; this client never resends by itself
 
 
 def connect(settings, exchange_hook=None, **options):
     """A NuonuoClient for one company. ``settings``: see SETTINGS (``app_secret`` and ``access_token``
-    as zero-argument callables, provider.reveal). ``options``: ``token_store`` (an object with
-    get / set / lock, see fapiao.providers.nuonuo.tokens; default: in memory), ``blue_invoice``,
+    as zero-argument callables, provider.reveal). ``options``: ``state`` (the company's
+    fapiao.provider.StateStore, where the access token is kept; default: in memory), ``blue_invoice``,
     ``session``, ``connect_timeout``, ``read_timeout``, ``clock``, ``sleep``."""
     unknown = set(options) - set(_OPTIONS) - set(_IGNORED)
     if unknown:
@@ -33,12 +33,10 @@ def connect(settings, exchange_hook=None, **options):
         raise ValueError(f"诺诺 settings missing: {', '.join(missing)}")
     credentials = Credentials(settings["app_key"], provider.reveal(settings, "app_secret"))
     given_token = provider.reveal(settings, "access_token")
-    store = options.get("token_store")
-    if store is None:
-        store = MemoryTokenStore(given_token, 0) if given_token else MemoryTokenStore()
+    store = TokenStore(options.get("state"), given_token, 0)
     plain = {name: value for name, value in settings.items() if name not in ("app_secret", "access_token")}
     return NuonuoClient(plain, credentials, exchange_hook=exchange_hook, token_store=store,
-                        **{name: options[name] for name in _OPTIONS if name in options and name != "token_store"})
+                        **{name: options[name] for name in _OPTIONS if name in options and name != "state"})
 
 
 SPEC = provider.ProviderSpec(code=CODE, label=LABEL, connect=connect, capabilities=CAPABILITIES, settings=SETTINGS,

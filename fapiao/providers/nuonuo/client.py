@@ -14,7 +14,6 @@ Where 诺诺's wire format leaves the contract a choice, docs/providers/nuonuo.m
 import json
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -41,6 +40,7 @@ from ...provider import (
     LoginStatus,
     Provider,
     mask,
+    recording,
 )
 from ...rules import validate_invoice
 from . import codes, sign, tokens, wire
@@ -126,7 +126,8 @@ def host_allowed(url, hosts):
 
 
 class NuonuoClient(Provider):
-    """诺诺 for one company. Options: ``token_store`` (:mod:`.tokens`), ``blue_invoice`` (a callable
+    """诺诺 for one company. Options: ``token_store`` (a :class:`.tokens.TokenStore` over the company's
+    StateStore), ``blue_invoice`` (a callable
     invoice_number -> the blue documents.Invoice, for red-letter forms), ``session``,
     ``connect_timeout`` / ``read_timeout``, ``clock``, ``sleep``."""
 
@@ -142,7 +143,7 @@ class NuonuoClient(Provider):
         hosts = [host.strip().lower() for host in (settings.get("download_hosts") or "").split(",") if host.strip()]
         self.download_hosts = tuple(hosts) or DOWNLOAD_HOSTS
         self._credentials = credentials
-        self._tokens = token_store or tokens.MemoryTokenStore()
+        self._tokens = token_store or tokens.TokenStore()
         self._blue_invoice = blue_invoice
         self._session = session or requests.Session()
         self._timeout = (connect_timeout, read_timeout)
@@ -230,24 +231,9 @@ class NuonuoClient(Provider):
                 return code, describe, answer.get("result")
             raise codes.error_for(method, code, describe, http_status=response.status_code)
 
-    @contextmanager
     def _recorded(self, exchange):
         """Time the exchange, note the error it ends in (secret masked), and hand it to the log."""
-        started = time.perf_counter()
-        try:
-            yield exchange
-        except PlatformError as error:
-            exchange.error = f"{type(error).__name__}: {self._credentials.mask(str(error))}"
-            raise
-        finally:
-            exchange.duration_ms = (time.perf_counter() - started) * 1000
-            self._record(exchange)
-
-    def _record(self, exchange):
-        _logger.log(logging.WARNING if exchange.error else logging.DEBUG, "nuonuo %s code=%s %.0fms %s",
-                    exchange.service, exchange.code or "-", exchange.duration_ms, exchange.error)
-        if self.exchange_hook:
-            self.exchange_hook(exchange)
+        return recording(exchange, self.exchange_hook, _logger, self._credentials.mask, label="nuonuo")
 
     # --- blue invoices ------------------------------------------------------------------------
 

@@ -2,38 +2,44 @@
 
 诺诺 allows 50 token requests per 30 days for an app, and a token lasts 24 hours (or for good, as
 the app is set): a token is asked for only when the store has none that lives long enough, and
-under the store's lock, so that workers starting together ask once. A store is any object with
-``get() -> (token, expires_at) | None``, ``set(token, expires_at)`` and ``lock()``, a context
-manager held while renewing (expires_at: epoch seconds, 0 for a token that never expires). The
-Odoo layer passes one that keeps the token on the company; :class:`MemoryTokenStore` is for tests
-and single processes.
+under the store's lock, so that workers starting together ask once. The token lives under
+``TOKEN_KEY`` in the contract's :class:`fapiao.provider.StateStore` that ``connect`` is given as
+``state`` (the Odoo layer's keeps it on the company, sealed, for every worker and server);
+:class:`TokenStore` reads it there (expires_at: epoch seconds, 0 for a token that never expires).
 """
 
-import threading
 import time
+
+from ... import provider
 
 RENEW_MARGIN = 600          # seconds before expiry at which a token is renewed
 DEFAULT_LIFETIME = 86400    # 24 h, when the answer does not say
 
 
-class MemoryTokenStore:
-    """A token store in this process's memory."""
+TOKEN_KEY = "access_token"  # noqa: S105 (the name the token is kept under, not a token)
 
-    def __init__(self, token="", expires_at=0.0):
-        self._value = (token, expires_at) if token else None
-        self._lock = threading.Lock()
+
+class TokenStore:
+    """The access token in a StateStore (by default one in this process's memory, for tests and
+    scripts), optionally starting with a given one (an app whose token never expires)."""
+
+    def __init__(self, state=None, token="", expires_at=0.0):
+        self._state = state if state is not None else provider.MemoryStateStore()
+        if token:
+            with self._state.lock(TOKEN_KEY):
+                self._state.put(TOKEN_KEY, token, expires_at)
 
     def get(self):
-        return self._value
+        return self._state.get(TOKEN_KEY)
 
     def set(self, token, expires_at):
-        self._value = (token, expires_at)
+        self._state.put(TOKEN_KEY, token, expires_at)
 
     def lock(self):
-        return self._lock
+        return self._state.lock(TOKEN_KEY)
 
     def __repr__(self):
-        return "<MemoryTokenStore>"
+        return "<TokenStore>"
 
 
 def usable(entry, now, margin=RENEW_MARGIN):

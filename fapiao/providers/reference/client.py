@@ -50,7 +50,7 @@ from ...errors import (
     TransportError,
     VoidNotAllowed,
 )
-from ...provider import CALLBACK_OK, LoginStatus, Provider, mask
+from ...provider import CALLBACK_OK, LoginStatus, Provider, mask, recording
 from ...provider import Exchange as NeutralExchange
 from . import callback, protocol, wire
 from .capabilities import CAPABILITIES, QUERY_BATCH
@@ -238,8 +238,7 @@ class PlatformClient(Provider):
             references["serial_no"] = serial_no
         exchange = Exchange(service=service, path=path, references=references, attempt=attempt,
                             request=keys.mask(payload), started_at=time.time())
-        started = time.perf_counter()
-        try:
+        with recording(exchange, self.exchange_hook, _logger, keys.mask):
             try:
                 response = self._session.post(
                     self.config.base_url + path, data=body, headers=headers,
@@ -254,20 +253,6 @@ class PlatformClient(Provider):
                                      message_zh=f"{service}：连接平台失败") from None
             exchange.http_status = response.status_code
             return self._read_response(service, path, nonce, response, exchange)
-        except PlatformError as error:
-            exchange.error = f"{type(error).__name__}: {keys.mask(str(error))}"
-            raise
-        finally:
-            exchange.duration_ms = (time.perf_counter() - started) * 1000
-            self._record(exchange)
-
-    def _record(self, exchange):
-        level = logging.DEBUG if not exchange.error else logging.WARNING
-        _logger.log(level, "platform %s serial=%s attempt=%s code=%s %.0fms %s", exchange.service,
-                    exchange.serial_no or "-", exchange.attempt, exchange.code or "-",
-                    exchange.duration_ms, exchange.error)
-        if self.exchange_hook:
-            self.exchange_hook(exchange)
 
     def _read_response(self, service, path, nonce, response, exchange):
         raw = response.content
