@@ -246,7 +246,8 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_serial(self):
         """Deterministic serial number: see the module docstring."""
         self.ensure_one()
-        return deterministic_serial(self.env, "OE", self.id, self.l10n_cn_einv_submission)
+        return deterministic_serial(self.env, "OE", self.id, self.l10n_cn_einv_submission,
+                                    self.company_id._l10n_cn_einv_capabilities().serial_max_length)
 
     def _l10n_cn_einv_document(self):
         """The fapiao Invoice for this move, amounts in the invoice currency (CNY)."""

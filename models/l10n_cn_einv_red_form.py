@@ -70,12 +70,21 @@ def money(value):
     return Decimal(str(float_round(value or 0.0, precision_digits=2))).quantize(CENT) + 0
 
 
-def deterministic_serial(env, prefix, record_id, attempt=0):
+def deterministic_serial(env, prefix, record_id, attempt=0, max_length=64):
     """``prefix`` + database + record id: the same for every retry of one business, even one whose
-    transaction was rolled back; ``attempt`` > 0 (earlier submissions ended for good) adds a suffix."""
-    database = env["ir.config_parameter"].sudo().get_param("database.uuid", "")
-    serial = f"{prefix}{database.replace('-', '')[:8]}-{record_id:010d}"
-    return f"{serial}-{attempt + 1}" if attempt else serial
+    transaction was rolled back; ``attempt`` > 0 (earlier submissions ended for good) adds a suffix.
+    Where the platform takes fewer than ``max_length`` characters (诺诺: 20), the compact form
+    drops the separators and keeps 6 characters of the database (the record id keeps its fixed
+    width, so that the suffix cannot run into it)."""
+    database = env["ir.config_parameter"].sudo().get_param("database.uuid", "").replace("-", "")
+    serial = f"{prefix}{database[:8]}-{record_id:010d}" + (f"-{attempt + 1}" if attempt else "")
+    if len(serial) <= max_length:
+        return serial
+    compact = f"{prefix}{database[:6]}{record_id:010d}" + (f"{attempt + 1}" if attempt else "")
+    if len(compact) > max_length:
+        raise UserError(env._("The tax platform takes serial numbers of %(length)s characters at most: too few to "
+                              "tell this submission from others (%(serial)s).", length=max_length, serial=compact))
+    return compact
 
 
 def quantity_decimal(value):
@@ -191,7 +200,8 @@ class L10nCnEinvRedForm(models.Model):
         """Deterministic application serial: derived from the database and the credit note,
         with a suffix when an earlier form of the same credit note ended without a red invoice."""
         earlier = self.sudo().search_count([("credit_move_id", "=", credit_move.id)])
-        return deterministic_serial(self.env, "RF", credit_move.id, earlier)
+        return deterministic_serial(self.env, "RF", credit_move.id, earlier,
+                                    credit_move.company_id._l10n_cn_einv_capabilities().serial_max_length)
 
     def _l10n_cn_einv_document(self):
         self.ensure_one()
@@ -265,7 +275,9 @@ class L10nCnEinvRedForm(models.Model):
         """The platform holds the form's serial number as dead: the next application uses a new one."""
         renewals = self.serial_renewals + 1
         self._l10n_cn_einv_flow_write({"serial_renewals": renewals,
-                                       "serial_no": deterministic_serial(self.env, "RS", self.id, renewals)})
+                                       "serial_no": deterministic_serial(
+                                           self.env, "RS", self.id, renewals,
+                                           self.company_id._l10n_cn_einv_capabilities().serial_max_length)})
 
     def _l10n_cn_einv_resume_values(self):
         return {"state": STATE_OF_STATUS.get(self.platform_status, "draft") if self.form_number else "draft"}

@@ -6,6 +6,7 @@ from odoo.tests import tagged
 
 from ..models import l10n_cn_einv_platform as platform
 from ..models.l10n_cn_einv_guard import flow
+from ..models.l10n_cn_einv_red_form import deterministic_serial
 from .common import BUYER_TAX_ID, L10nCnEinvCase
 
 
@@ -81,6 +82,19 @@ class TestEinvoiceIssue(L10nCnEinvCase):
                         problems)
         for problem in problems:
             self.assertNotRegex(problem, r"[A-Za-z]{4,}", "no English sentence next to the Chinese one")
+
+    def test_serial_numbers_fit_what_the_platform_takes(self):
+        """诺诺 takes 20 characters: the compact form keeps every serial number distinct and fixed."""
+        ours = deterministic_serial(self.env, "OE", 12345, 0)
+        self.assertRegex(ours, r"^OE[0-9a-f]{8}-0000012345$")
+        serials = {deterministic_serial(self.env, "OE", record_id, attempt, max_length=20)
+                   for record_id in (1, 12, 2 ** 31 - 1) for attempt in (0, 1, 9, 98)}
+        self.assertEqual(len(serials), 12)
+        self.assertTrue(all(len(serial) <= 20 for serial in serials), serials)
+        self.assertEqual(deterministic_serial(self.env, "OE", 12, 1, max_length=20),
+                         deterministic_serial(self.env, "OE", 12, 1, max_length=20), "the same for every retry")
+        with self.assertRaises(UserError):
+            deterministic_serial(self.env, "OE", 12, 0, max_length=12)
 
     def test_every_problem_is_listed_and_nothing_is_sent(self):
         nameless = self._create_product(name="无编码商品", lst_price=10.0, taxes_id=[Command.set(self.tax_13.ids)])
