@@ -132,7 +132,7 @@ class NuonuoSimulator(provider.Simulator):
         self.server.stop()
 
 
-class _refusals:  # noqa: N801 (used as a context manager, like contextlib's)
+class _refusals:
     """NoSuchThing / WrongState as the contract's NotFound / StateConflict."""
 
     def __enter__(self):

@@ -349,8 +349,9 @@ class Platform:
                 raise Refused(REFUSED, f"第 {index} 行税额误差超过 0.06")
             if amount + tax != with_tax:
                 raise Refused(REFUSED, f"第 {index} 行 taxIncludedAmount 不等于 taxExcludedAmount + tax")
-            if row.get("invoiceLineProperty") == "1" and (index == 1 or rows[index - 2].get("invoiceLineProperty") != "2"
-                                                          or rows[index - 2].get("goodsName") != row.get("goodsName")):
+            previous = rows[index - 2] if index > 1 and isinstance(rows[index - 2], dict) else {}
+            if row.get("invoiceLineProperty") == "1" and (previous.get("invoiceLineProperty") != "2"
+                                                          or previous.get("goodsName") != row.get("goodsName")):
                 raise Refused("E9105", f"第 {index} 行折扣行须紧随被折扣行且商品名称一致")
             details.append({"goodsName": row["goodsName"], "goodsCode": code, "taxRate": str(rate),
                             "taxExcludedAmount": _money(amount), "tax": _money(tax),
@@ -727,7 +728,8 @@ class Platform:
                    "c_fphm": record.get("allElectronicInvoiceNumber", ""), "c_msg": record.get("statusMsg", ""),
                    "c_kprq": str(record.get("invoiceTime") or ""), "c_bhsje": record["exTaxAmount"],
                    "c_hjse": record["taxAmount"], "c_errorMessage": record.get("failCause", "")}
-        delivery = {"id": uuid.uuid4().hex, "app": app["app_key"], "url": app["callback_url"], "event": "invoice.result",
+        delivery = {"id": uuid.uuid4().hex, "app": app["app_key"], "url": app["callback_url"],
+                    "event": "invoice.result",
                     "status": "pending", "attempts": 0, "error": "", "next_ms": real_ms(),
                     "form": {"operater": "callback", "orderno": record["orderNo"],
                              "content": json.dumps(content, ensure_ascii=False, separators=(",", ":"))},

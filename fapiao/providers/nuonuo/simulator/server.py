@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from ...reference.sandbox.clock import real_ms
 from .platform import Platform, Reply, envelope, json_reply
 from .store import Store
 
@@ -189,7 +190,6 @@ class NuonuoServer:
 
     def deliver_due(self):
         """Post every callback that is due (real clock)."""
-        from ...reference.sandbox.clock import real_ms  # noqa: PLC0415
         for app in self.platform.apps():
             for delivery in self.platform.deliveries(app["app_key"]):
                 if delivery["status"] != "pending" or delivery["next_ms"] > real_ms():
