@@ -39,5 +39,13 @@ def connect(settings, exchange_hook=None, **options):
                         **{name: options[name] for name in _OPTIONS if name in options and name != "state"})
 
 
+def simulator(directory, host="127.0.0.1", port=0):
+    """诺诺's platform simulated on loopback (simulator.NuonuoSimulator), started."""
+    from .simulator import NuonuoSimulator  # noqa: PLC0415 - the platform loads only for those who run it
+
+    return NuonuoSimulator(directory, host, port)
+
+
 SPEC = provider.ProviderSpec(code=CODE, label=LABEL, connect=connect, capabilities=CAPABILITIES, settings=SETTINGS,
-                             callback_answer=callback_answer, callback_log_headers=("Content-Type",))
+                             callback_answer=callback_answer, callback_log_headers=("Content-Type",),
+                             simulator=simulator)
