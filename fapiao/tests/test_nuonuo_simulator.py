@@ -84,8 +84,6 @@ def nuonuo_seller(monkeypatch):
 
 # --- where 诺诺 differs from the generic expectations -------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="NuonuoClient.login_start raises TransientError when the drawer is "
-                   "logged in (it never answers logged_in=True): a client gap, not the simulator's")
 def test_a_logged_in_drawer_is_shown_no_qr_code(spec, sim, account, seller):
     generic.test_a_logged_in_drawer_is_shown_no_qr_code(spec, sim, account, seller)
 

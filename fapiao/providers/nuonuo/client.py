@@ -125,6 +125,11 @@ def host_allowed(url, hosts):
     return any(host == allowed or host.endswith("." + allowed) for allowed in hosts)
 
 
+# getQrCode / verifyComplete status of a drawer logged in to the tax bureau ("1": unconfirmed, see
+# docs/providers/nuonuo.md; the simulator answers so)
+LOGGED_IN = "1"
+
+
 class NuonuoClient(Provider):
     """诺诺 for one company. Options: ``token_store`` (a :class:`.tokens.TokenStore` over the company's
     StateStore), ``blue_invoice`` (a callable
@@ -456,6 +461,8 @@ class NuonuoClient(Provider):
 
     def login_start(self):
         result = self._session_call(QR_CODE, queryType="3")
+        if str(result.get("status") or "") == LOGGED_IN:      # nothing to scan (docs/providers/nuonuo.md)
+            return LoginStatus(logged_in=True, message=str(result.get("message") or ""))
         if not result.get("qrCode"):
             self._session_call(QR_CODE, queryType="2")   # a new one from the bureau: at most 1 a minute
             for wait in (2, 3):
@@ -472,7 +479,8 @@ class NuonuoClient(Provider):
     def login_complete(self):
         self._session_call(VERIFY, queryType="0")
         result = self._session_call(VERIFY, queryType="1")
-        return LoginStatus(logged_in=str(result.get("status") or "") == "1", message=str(result.get("message") or ""))
+        return LoginStatus(logged_in=str(result.get("status") or "") == LOGGED_IN,
+                           message=str(result.get("message") or ""))
 
     # --- callbacks: a nudge to query ------------------------------------------------------------------
 

@@ -144,4 +144,3 @@ class _refusals:
         if isinstance(error, WrongState):
             raise StateConflict(str(error)) from error
         return False
-

@@ -6,6 +6,7 @@ settings (secret included: test credentials) for a company set to 诺诺.
 
 import argparse
 import json
+import signal
 import sys
 import threading
 
@@ -39,6 +40,9 @@ def _arguments(argv):
 def main(argv=None):
     args = _arguments(argv)
     simulator = NuonuoSimulator(args.directory, args.host, args.port, timestamp_window=args.timestamp_window)
+    done = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
     try:
         print(f"诺诺 simulator: endpoint {simulator.url}  token endpoint {simulator.server.token_url}", flush=True)
         if args.app:
@@ -51,9 +55,8 @@ def main(argv=None):
                                                              "seed") if getattr(args, name) is not None}
             simulator.set_faults(args.app, login_lapsed=int(args.login_lapsed), **faults)
             print(json.dumps(account.settings, ensure_ascii=False, indent=2), flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        while not done.wait(1):
+            pass
     finally:
         simulator.close()
     return 0
