@@ -16,13 +16,14 @@ import contextlib
 import logging
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from ...loopback import LoopbackServer, send_reply
 from ...reference.sandbox.clock import real_ms
 from .platform import Platform, Reply, envelope, json_reply
 from .store import Store
@@ -95,25 +96,13 @@ class Handler(BaseHTTPRequestHandler):
         self._send(reply)
 
     def _send(self, reply):
-        try:
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-        except OSError:
-            self.close_connection = True
+        send_reply(self, reply)
 
     def log_message(self, fmt, *args):
         _logger.debug("%s " + fmt, self.client_address[0], *args)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
+class _Server(LoopbackServer):
     def __init__(self, address, platform):
         self.platform = platform
         super().__init__(address, Handler)

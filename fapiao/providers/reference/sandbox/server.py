@@ -18,8 +18,9 @@ import socket
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
+from ...loopback import LoopbackServer, send_reply
 from . import admin
 from .gate import Request, json_reply, unsigned
 
@@ -192,28 +193,13 @@ class Handler(BaseHTTPRequestHandler):
                     break
 
     def _send(self, reply):
-        try:
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            # Headers and body in one write (end_headers would flush the headers alone).
-            self._headers_buffer.extend((b"\r\n", reply.body))
-            self.flush_headers()
-        except OSError:  # the client gave up (e.g. its read timeout fired)
-            self.close_connection = True
+        send_reply(self, reply)
 
     def log_message(self, fmt, *args):
         _logger.debug("%s " + fmt, self.client_address[0], *args)
 
 
-class SandboxServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
+class SandboxServer(LoopbackServer):
     def __init__(self, address, sandbox):
         self.sandbox = sandbox
         self._connections = set()
