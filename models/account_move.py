@@ -306,7 +306,8 @@ class AccountMove(models.Model):
         document = self._l10n_cn_einv_document()
         catalogue = self.env["l10n_cn_einv.tax.code"]._l10n_cn_einv_catalogue()
         errors = rules.validate_invoice(document, catalogue, limits=self.company_id._l10n_cn_einv_capabilities().limits)
-        problems.extend(self._l10n_cn_einv_describe(errors, self._l10n_cn_einv_document_line_labels()))
+        if errors:      # the labels cost a second pass over the lines: only for a message
+            problems.extend(self._l10n_cn_einv_describe(errors, self._l10n_cn_einv_document_line_labels()))
         return problems
 
     def _l10n_cn_einv_product_lines(self):
@@ -579,7 +580,7 @@ class AccountMove(models.Model):
                 "l10n_cn_einv_state": "issued",
                 "l10n_cn_einv_uncertain": False,
                 "l10n_cn_einv_number": result.invoice_number,
-                "l10n_cn_einv_issue_time": self._l10n_cn_einv_parse_time(result.issue_time),
+                "l10n_cn_einv_issue_time": chinatime.parse_platform_time(result.issue_time) or fields.Datetime.now(),
                 "l10n_cn_einv_qr_payload": result.qr_payload,
                 "l10n_cn_einv_error": False,
                 "l10n_cn_einv_next_attempt": False,
@@ -632,11 +633,6 @@ class AccountMove(models.Model):
         forms = self.sudo().l10n_cn_einv_credit_form_ids.filtered(
             lambda form: form.state in ("applied", "confirmed", "red_issued", WAITING_LOGIN) and form.form_number)
         return forms.sorted("id", reverse=True)[:1].with_env(self.env)
-
-    @staticmethod
-    def _l10n_cn_einv_parse_time(text):
-        """A time the platform gave -> naive UTC datetime as Odoo stores it (now when it gave none)."""
-        return chinatime.parse_platform_time(text) or fields.Datetime.now()
 
     def _l10n_cn_einv_fetch_documents(self, client):
         """Attach the platform's PDF and XML; a failure leaves them for the poll cron. Files that
@@ -700,10 +696,6 @@ class AccountMove(models.Model):
         }
 
     # --- crons -------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _l10n_cn_einv_company_filter(company_ids):
-        return SQL("AND company_id IN %s", tuple(company_ids)) if company_ids else SQL()
 
     @api.model
     def _l10n_cn_einv_cron_process_queue(self, limit=200, company_ids=None, batch_size=20):

@@ -1,8 +1,9 @@
 """E-invoice analysis: one row per product line of a customer invoice or credit note in the e-invoice flow."""
 
-
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+from .l10n_cn_einv_buyer_title import INVOICE_TYPES
 
 
 class L10nCnEinvReport(models.Model):
@@ -31,7 +32,7 @@ class L10nCnEinvReport(models.Model):
         [("out_invoice", "Customer Invoice"), ("out_refund", "Customer Credit Note")], "Type", readonly=True)
     state = fields.Selection(selection="_selection_state", string="E-Invoice Status", readonly=True)
     invoice_type = fields.Selection(
-        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")], "E-Invoice Type",
+        INVOICE_TYPES, "E-Invoice Type",
         readonly=True)
     date = fields.Date(
         readonly=True, help="Day of issue (China time); for invoices not issued yet, of the first submission.")

@@ -107,8 +107,13 @@ class L10nCnEinvSubmission(models.AbstractModel):
              FOR NO KEY UPDATE SKIP LOCKED
         """, table=SQL.identifier(self._table), after_id=after_id, condition=condition,
             next=SQL.identifier(queue["next_attempt"]),
-            companies=SQL("AND company_id IN %s", tuple(company_ids)) if company_ids else SQL(), limit=limit))
+            companies=self._l10n_cn_einv_company_filter(company_ids), limit=limit))
         return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @staticmethod
+    def _l10n_cn_einv_company_filter(company_ids):
+        """The SQL condition of the crons' ``company_ids`` (all companies when empty)."""
+        return SQL("AND company_id IN %s", tuple(company_ids)) if company_ids else SQL()
 
     # --- one attempt and what it gives ---------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from ..fapiao.documents import QuotaResult
 from ..fapiao.errors import CryptoError, PlatformError
 from . import l10n_cn_einv_platform as platform
 from . import l10n_cn_einv_vault as vault
+from .l10n_cn_einv_buyer_title import INVOICE_TYPES
 from .l10n_cn_einv_guard import check_access, text_as_html
 from .l10n_cn_einv_submission import WAITING_LOGIN
 
@@ -83,7 +84,7 @@ class ResCompany(models.Model):
     l10n_cn_einv_seller_bank_account = fields.Char(
         "Seller Bank and Account", help="Printed on invoices as 销售方开户行及账号.")
     l10n_cn_einv_default_invoice_type = fields.Selection(
-        [("02", "Ordinary invoice (普票)"), ("01", "Special VAT invoice (专票)")],
+        INVOICE_TYPES,
         string="Default E-Invoice Type", default="02", required=True)
     l10n_cn_einv_issuer = fields.Char("Issuer (开票人)", help="Name printed as the invoice's issuer.")
     l10n_cn_einv_auto_issue = fields.Boolean(
