@@ -233,6 +233,9 @@ class CallbackEvent:
 # --- the provider --------------------------------------------------------------------------------
 
 
+# The service name under which every provider records a file download (see Provider.download_document).
+DOWNLOAD_SERVICE = "document.download"
+
 class Provider(ABC):
     """One platform's client for one company. Results are fapiao.documents objects; failures raise
     fapiao.errors.PlatformError subclasses. Use as a context manager, or call close()."""
@@ -251,8 +254,12 @@ class Provider(ABC):
         At most ``capabilities.query_batch`` serial numbers per call."""
 
     @abstractmethod
-    def download_document(self, invoice_number, file_format="pdf"):
-        """An issued invoice's file in one of ``capabilities.file_formats`` -> DocumentFile."""
+    def download_document(self, invoice_number, file_format="pdf", serial_no=""):
+        """An issued invoice's file in one of ``capabilities.file_formats`` -> DocumentFile.
+        ``serial_no``: the submission that issued it, for platforms that find files by order.
+        The exchange is recorded as service :data:`DOWNLOAD_SERVICE` with ``invoiceNumber`` and
+        ``format`` in its request and the file's SM3 (hex) as ``sm3`` in its response: what the
+        Odoo layer checks a stored file against before handing it out."""
 
     # red reversal
 
@@ -328,6 +335,13 @@ class Provider(ABC):
     def callback_code(self, outcome):
         """The platform's own code of the answer ``outcome`` (what the log shows)."""
         return outcome
+
+    def ensure_access(self):
+        """Make sure the provider holds what the platform asks for on every call (an access token),
+        asking the platform for it only when it has none that lives long enough -> the epoch
+        seconds until which it holds, or 0 for no expiry. NotSupported where the credentials are
+        all it takes."""
+        raise NotSupported("access token")
 
     def test_connection(self):
         """Prove that the credentials work, with the cheapest call the platform has -> a short text
@@ -411,8 +425,10 @@ class ProviderSpec:
     ``connect(settings, exchange_hook=None, **options)`` builds a :class:`Provider` for one company:
     ``settings`` maps each :class:`Setting` name to its value, a secret one to a zero-argument
     callable returning its text (:func:`reveal`); ``options`` are the layer's tuning, which every
-    provider accepts: ``read_timeout`` (seconds) and ``retry_schedule`` (waits between the
-    provider's own attempts, () for none: the Odoo layer retries from its queue).
+    provider accepts: ``read_timeout`` (seconds), ``retry_schedule`` (waits between the
+    provider's own attempts, () for none: the Odoo layer retries from its queue), ``state`` (the
+    company's :class:`StateStore`) and ``blue_invoice`` (a callable invoice number -> the blue
+    documents.Invoice or None, for platforms whose red-letter forms repeat the blue invoice).
 
     ``simulator(directory, host="127.0.0.1", port=0)``, where the package offers one, starts a
     :class:`Simulator` of the platform keeping its state under ``directory``."""
@@ -511,6 +527,12 @@ class Simulator(ABC):
     @abstractmethod
     def url(self):
         """Base URL of the platform, for the company's endpoint setting."""
+
+    def service_settings(self):
+        """The settings that say where this simulator serves (Setting name -> text): what a
+        company's own would say of the real platform. The endpoint at least; more where the
+        platform has more addresses (a token endpoint, file hosts)."""
+        return {"endpoint": self.url}
 
     def account_key(self, settings):
         """The key of the account that provider ``settings`` (by Setting name) log in as: what the

@@ -35,6 +35,7 @@ from ..fapiao.errors import PlatformError, SerialRejected
 from ..fapiao.lines import decimal, document_line_labels, invoice_lines, line_of_number, printed_numbers
 from ..fapiao.problems import describe_problem
 from .l10n_cn_einv_buyer_title import TITLE_FIELDS
+from .l10n_cn_einv_files import FILE_FIELDS, MIMETYPES
 from .l10n_cn_einv_guard import check_access, flow, in_flow, text_as_html
 from .l10n_cn_einv_red_form import RED_REASONS, deterministic_serial, money
 from .l10n_cn_einv_submission import WAITING_LOGIN
@@ -71,6 +72,9 @@ DELIVERY_TEMPLATE = "l10n_cn_einvoice.email_template_l10n_cn_einv_delivery"
 MAILED_BY_SEND = "l10n_cn_einv_mailed_by_send"
 
 
+POLL_SOON = 5   # seconds after a pending answer until the poll cron asks (诺诺: 3-5 s)
+
+
 class AccountMove(models.Model):
     _name = "account.move"
     _inherit = ["account.move", "l10n_cn_einv.flow.mixin", "l10n_cn_einv.submission", "l10n_cn_einv.buyer.title"]
@@ -98,6 +102,9 @@ class AccountMove(models.Model):
     l10n_cn_einv_pdf_id = fields.Many2one("ir.attachment", "E-Invoice PDF", copy=False, readonly=True,
                                           index="btree_not_null", l10n_cn_einv_flow=True)
     l10n_cn_einv_xml_id = fields.Many2one("ir.attachment", "E-Invoice XML", copy=False, readonly=True,
+                                          index="btree_not_null", l10n_cn_einv_flow=True)
+    # 诺诺 gives an OFD too: where it does, the OFD is the legal original, kept with the PDF
+    l10n_cn_einv_ofd_id = fields.Many2one("ir.attachment", "E-Invoice OFD", copy=False, readonly=True,
                                           index="btree_not_null", l10n_cn_einv_flow=True)
     l10n_cn_einv_error = fields.Text("E-Invoice Error", copy=False, readonly=True, l10n_cn_einv_flow=True)
     l10n_cn_einv_attempts = fields.Integer("Retries", copy=False, readonly=True, l10n_cn_einv_flow=True)
@@ -489,6 +496,11 @@ class AccountMove(models.Model):
         deadline = time.monotonic() + lease / 2
         moves.with_context(l10n_cn_einv_was_uncertain=uncertain, l10n_cn_einv_fetch_documents=fetch_documents) \
             ._l10n_cn_einv_send(client, after_each=after_each, deadline=lambda: time.monotonic() > deadline)
+        pending = moves.filtered(lambda m: m.l10n_cn_einv_state == "pending")
+        if pending and client.capabilities.asynchronous:
+            # The platform answered with a serial number only: one query for the whole batch
+            # brings what it has issued meanwhile; the poll cron (or a callback) the rest.
+            pending._l10n_cn_einv_poll_with(client, fetch_documents=fetch_documents)
 
     def _l10n_cn_einv_was_uncertain(self):
         """Whether the platform may hold this submission from an earlier attempt: ask it first."""
@@ -593,6 +605,11 @@ class AccountMove(models.Model):
         elif result.status == "pending":
             self._l10n_cn_einv_write({"l10n_cn_einv_state": "pending", "l10n_cn_einv_uncertain": False,
                                       "l10n_cn_einv_error": False, "l10n_cn_einv_next_attempt": False})
+            if self.env.context.get("l10n_cn_einv_fetch_documents"):
+                # the Issue button: the result comes within seconds, so the poll cron asks soon (the
+                # queue triggers it once for its whole run)
+                self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")._trigger(
+                    fields.Datetime.now() + timedelta(seconds=POLL_SOON))
         else:
             message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
             # The platform holds this serial number as failed for good: only a new one can be issued.
@@ -642,13 +659,14 @@ class AccountMove(models.Model):
         attachments = self.env["ir.attachment"]
         vals = {}
         try:
-            for file_format, field_name in (("pdf", "l10n_cn_einv_pdf_id"), ("xml", "l10n_cn_einv_xml_id")):
-                if self[field_name]:
+            for file_format, field_name in FILE_FIELDS.items():
+                if self[field_name] or file_format not in client.capabilities.file_formats:
                     continue
-                file = client.download_document(self.l10n_cn_einv_number, file_format)
+                file = client.download_document(self.l10n_cn_einv_number, file_format,
+                                                serial_no=self.l10n_cn_einv_serial_no or "")
                 attachment = attachments.sudo().create({
                     "name": file.file_name, "raw": file.content, "res_model": self._name, "res_id": self.id,
-                    "mimetype": "application/pdf" if file_format == "pdf" else "application/xml",
+                    "mimetype": MIMETYPES[file_format][0],
                 })
                 vals[field_name] = attachment.id
                 attachments |= attachment
@@ -766,19 +784,23 @@ class AccountMove(models.Model):
         return done
 
     def _l10n_cn_einv_poll(self, company):
-        """One platform query per as many serial numbers as the platform answers at once."""
-        chunk = company._l10n_cn_einv_capabilities().query_batch or len(self)
-        results = {}
         with company._l10n_cn_einv_provider(self) as client:
-            for start in range(0, len(self), chunk):
-                try:
-                    results.update(client.query(self[start:start + chunk].mapped("l10n_cn_einv_serial_no")))
-                except PlatformError as error:
-                    _logger.warning("polling e-invoice results failed: %s", error.message)
+            self._l10n_cn_einv_poll_with(client)
+
+    def _l10n_cn_einv_poll_with(self, client, fetch_documents=False):
+        """One platform query per as many serial numbers as the platform answers at once; what
+        it settled is written (with the files at once when ``fetch_documents``)."""
+        chunk = client.capabilities.query_batch or len(self)
+        results = {}
+        for start in range(0, len(self), chunk):
+            try:
+                results.update(client.query(self[start:start + chunk].mapped("l10n_cn_einv_serial_no")))
+            except PlatformError as error:
+                _logger.warning("polling e-invoice results failed: %s", error.message)
         for move in self:
             result = results.get(move.l10n_cn_einv_serial_no)
             if result and result.status != "pending":
-                move._l10n_cn_einv_apply_result(result)
+                move._l10n_cn_einv_apply_result(result, client if fetch_documents else None)
 
     # --- red reversal (红冲) ----------------------------------------------------------------------
 
@@ -1112,7 +1134,7 @@ class AccountMove(models.Model):
             self._l10n_cn_einv_delivery_failed(problem)
             return False
         address = self._l10n_cn_einv_delivery_address()
-        files = self.l10n_cn_einv_pdf_id | self.l10n_cn_einv_xml_id
+        files = self.l10n_cn_einv_pdf_id | self.l10n_cn_einv_xml_id | self.l10n_cn_einv_ofd_id
         template = self.env.ref(DELIVERY_TEMPLATE)
         template.send_mail(self.id, force_send=False, email_values={
             "email_to": address,

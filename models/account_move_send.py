@@ -21,7 +21,8 @@ class AccountMoveSend(models.AbstractModel):
     @api.model
     def _get_invoice_extra_attachments(self, move):
         # EXTENDS 'account': the buyer receives the e-invoice files with the mail
-        return super()._get_invoice_extra_attachments(move) + move.l10n_cn_einv_pdf_id + move.l10n_cn_einv_xml_id
+        return super()._get_invoice_extra_attachments(move) + move.l10n_cn_einv_pdf_id + move.l10n_cn_einv_xml_id \
+            + move.l10n_cn_einv_ofd_id
 
     def _call_web_service_before_invoice_pdf_render(self, invoices_data):
         # EXTENDS 'account'

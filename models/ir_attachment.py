@@ -19,9 +19,9 @@ class IrAttachment(models.Model):
             return self.browse()
         ids = tuple(self.ids)
         self.env.cr.execute(SQL("""
-            SELECT unnest(ARRAY[l10n_cn_einv_pdf_id, l10n_cn_einv_xml_id]) FROM account_move
-             WHERE l10n_cn_einv_pdf_id IN %s OR l10n_cn_einv_xml_id IN %s
-        """, ids, ids))
+            SELECT unnest(ARRAY[l10n_cn_einv_pdf_id, l10n_cn_einv_xml_id, l10n_cn_einv_ofd_id]) FROM account_move
+             WHERE l10n_cn_einv_pdf_id IN %s OR l10n_cn_einv_xml_id IN %s OR l10n_cn_einv_ofd_id IN %s
+        """, ids, ids, ids))
         return self.browse({row[0] for row in self.env.cr.fetchall()} & set(self.ids))
 
     def _l10n_cn_einv_refuse_platform_files(self, action):

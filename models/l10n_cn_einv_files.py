@@ -22,10 +22,12 @@ at another attachment. The attachment must be:
 import json
 
 from ..fapiao import crypto
+from ..fapiao.provider import DOWNLOAD_SERVICE
 
-FILE_FIELDS = {"pdf": "l10n_cn_einv_pdf_id", "xml": "l10n_cn_einv_xml_id"}
-MIMETYPES = {"pdf": ("application/pdf",), "xml": ("application/xml", "text/xml", "text/plain")}
-DOWNLOAD_SERVICE = "document.download"
+FILE_FIELDS = {"pdf": "l10n_cn_einv_pdf_id", "xml": "l10n_cn_einv_xml_id", "ofd": "l10n_cn_einv_ofd_id"}
+# the first is the one a downloaded file is stored as
+MIMETYPES = {"pdf": ("application/pdf",), "xml": ("application/xml", "text/xml", "text/plain"),
+             "ofd": ("application/ofd", "application/zip", "application/octet-stream")}
 
 
 def platform_file(move, file_format):

@@ -23,6 +23,7 @@ import contextvars
 import hashlib
 import logging
 import os
+import secrets
 import threading
 
 from odoo.exceptions import AccessError
@@ -46,7 +47,8 @@ _REGISTERED = {}        # (simulator url, account key) -> digest of what was las
 
 def provider_selection():
     """The selection of res.company.l10n_cn_einv_provider: every registered provider."""
-    return [(code, spec.label) for code, spec in provider.specs().items()]
+    specs = sorted(provider.specs().items(), key=lambda item: item[0] != DEFAULT_PROVIDER)
+    return [(code, spec.label) for code, spec in specs]
 
 
 def spec_of(company):
@@ -90,6 +92,12 @@ def secrets_set(company):
     return {name: bool(company[sealed]) for name, sealed in vault.SEALED_FIELDS.items()}
 
 
+def secret_fields(company, code=None):
+    """The company fields of the secret settings of its provider (or of provider ``code``)."""
+    spec = provider.get(code) if code else spec_of(company)
+    return [setting_field(spec, setting) for setting in spec.settings if setting.secret]
+
+
 def settings(company, spec=None):
     """The provider settings of the company, by Setting name: text, and for a secret one a
     callable that opens it (provider.reveal), or "" when it is not set."""
@@ -102,8 +110,17 @@ def settings(company, spec=None):
             values[setting.name] = (lambda name=name: _open(company, name)) \
                 if company[vault.SEALED_FIELDS[name]] else ""
         else:
-            values[setting.name] = company[name] or ""
+            values[setting.name] = company[name] or _company_default(company, setting.name)
     return values
+
+
+# Settings that default to what the company already says of itself.
+_COMPANY_DEFAULTS = {"seller_tax_id": "vat"}
+
+
+def _company_default(company, setting_name):
+    field_name = _COMPANY_DEFAULTS.get(setting_name)
+    return (company[field_name] or "") if field_name else ""
 
 
 def missing_settings(company, spec=None):
@@ -112,10 +129,11 @@ def missing_settings(company, spec=None):
     spec = spec or spec_of(company)
     values = settings(company, spec)
     fields = company.env["res.company"]._fields
-    embedded = uses_embedded_simulator(company)
+    # where the embedded simulator stands in, it says where it serves
+    served = embedded_simulator(spec).service_settings() if uses_embedded_simulator(company) else {}
     return [fields[setting_field(spec, setting)].get_description(company.env)["string"]
             for setting in spec.settings
-            if setting.required and not values[setting.name] and not (embedded and setting.name == "endpoint")]
+            if setting.required and not values[setting.name] and setting.name not in served]
 
 
 def endpoint(company):
@@ -152,21 +170,40 @@ def embedded_simulator(spec):
 
 def register_with_simulator(simulator, company, *, callback_url=""):
     """Make a simulator know the company's account, with its credentials, seller and callback URL
-    ("" for none) (idempotent)."""
+    ("" for none) (idempotent). A company that has no account there yet (no key: a 诺诺 app key, for
+    instance) gets one, and the credentials the simulator gave it are stored as its settings."""
     spec = spec_of(company)
     plain = tooling_credentials(company, spec)
     company = company.sudo()
     seller = (company.vat or PLACEHOLDER_TAX_ID, company.name)
     # a digest, so that no module state holds the credentials themselves
     digest = hashlib.sha256(repr((sorted(plain.items()), seller, callback_url)).encode()).digest()
-    account = simulator.account_key(plain)
+    account = simulator.account_key(plain) or f"odoo-{company.id}-{secrets.token_hex(6)}"
     key = (simulator.url, account)
     if _REGISTERED.get(key) == digest:
         return
-    settings_given = {name: value for name, value in plain.items() if name != "endpoint"}
-    simulator.register(account, settings=settings_given, seller_tax_id=seller[0], seller_name=seller[1],
-                       callback_url=callback_url)
+    where = simulator.service_settings()
+    settings_given = {name: value for name, value in plain.items() if name not in where and value}
+    registered = simulator.register(account, settings=settings_given, seller_tax_id=seller[0],
+                                    seller_name=seller[1], callback_url=callback_url)
+    missing = {setting_field(spec, setting): registered.settings[setting.name] for setting in spec.settings
+               if setting.name not in where and not plain.get(setting.name) and registered.settings.get(setting.name)}
+    if missing:
+        company.write(missing)
+        plain = tooling_credentials(company, spec)
+        digest = hashlib.sha256(repr((sorted(plain.items()), seller, callback_url)).encode()).digest()
     _REGISTERED[key] = digest
+
+
+def blue_invoice_reader(company):
+    """invoice number -> the documents.Invoice of the company's blue e-invoice with that number, for
+    the platforms whose red-letter forms repeat the blue invoice (诺诺)."""
+    def blue_invoice(invoice_number):
+        move = company.env["account.move"].sudo().search(
+            [("company_id", "=", company.id), ("l10n_cn_einv_number", "=", invoice_number),
+             ("move_type", "=", "out_invoice")], limit=1)
+        return move._l10n_cn_einv_document() if move else None
+    return blue_invoice
 
 
 def connect(company, *, exchange_hook=None, read_timeout=20.0):
@@ -175,9 +212,9 @@ def connect(company, *, exchange_hook=None, read_timeout=20.0):
     spec = spec_of(company)
     values = settings(company, spec)
     if uses_embedded_simulator(company):
-        values["endpoint"] = embedded_simulator(spec).url
+        values.update(embedded_simulator(spec).service_settings())
     return spec.connect(values, exchange_hook=exchange_hook, read_timeout=read_timeout, retry_schedule=(),
-                        state=state_store(company, spec))
+                        state=state_store(company, spec), blue_invoice=blue_invoice_reader(company))
 
 
 def state_store(company, spec=None):

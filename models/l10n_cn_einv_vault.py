@@ -51,6 +51,8 @@ SEALED_FIELDS = {
     "l10n_cn_einv_app_secret": "l10n_cn_einv_app_secret_sealed",
     "l10n_cn_einv_sm4_key": "l10n_cn_einv_sm4_key_sealed",
     "l10n_cn_einv_sm2_private_key": "l10n_cn_einv_sm2_private_key_sealed",
+    "l10n_cn_einv_nuonuo_app_secret": "l10n_cn_einv_nuonuo_app_secret_sealed",
+    "l10n_cn_einv_nuonuo_access_token": "l10n_cn_einv_nuonuo_access_token_sealed",
 }
 
 _LOCK = threading.Lock()

@@ -3,6 +3,7 @@ and the alerts of its e-invoice managers."""
 
 import logging
 import secrets
+from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
@@ -12,7 +13,7 @@ from odoo.tools import SQL
 
 from ..fapiao.chinatime import china_today
 from ..fapiao.documents import QuotaResult
-from ..fapiao.errors import CryptoError, PlatformError
+from ..fapiao.errors import CryptoError, NotSupported, PlatformError
 from . import l10n_cn_einv_platform as platform
 from . import l10n_cn_einv_vault as vault
 from .l10n_cn_einv_buyer_title import INVOICE_TYPES
@@ -79,6 +80,48 @@ class ResCompany(models.Model):
     l10n_cn_einv_sm2_private_key_set = fields.Boolean(
         "SM2 Private Key Set", compute="_compute_l10n_cn_einv_secrets_set", groups="base.group_system")
     l10n_cn_einv_sm2_public_key = fields.Char("SM2 Public Key", copy=False)
+
+    # 诺诺 (fapiao/providers/nuonuo: its SETTINGS), sealed like the reference provider's secrets
+    l10n_cn_einv_nuonuo_endpoint = fields.Char(
+        "诺诺 Endpoint",
+        help="https://sdk.nuonuo.com/open/v1/services in production, https://sandbox.nuonuocs.cn/open/v1/services "
+             "for 诺诺's own sandbox. Leave empty in the sandbox environment to use the 诺诺 simulator embedded in "
+             "this Odoo.")
+    l10n_cn_einv_nuonuo_token_endpoint = fields.Char(
+        "诺诺 Token Endpoint", help="Where access tokens are asked for. Empty: https://open.nuonuo.com/accessToken.")
+    l10n_cn_einv_nuonuo_app_key = fields.Char(
+        "诺诺 App Key", copy=False,
+        help="The appKey of your self-use (自用型) application on open.nuonuo.com (应用管理).")
+    l10n_cn_einv_nuonuo_app_secret = fields.Char(
+        "诺诺 App Secret", groups="base.group_system", copy=False, prefetch="l10n_cn_einv_secrets",
+        help="Write-only: stored encrypted, and never shown again.")
+    l10n_cn_einv_nuonuo_access_token = fields.Char(
+        "诺诺 Access Token", groups="base.group_system", copy=False, prefetch="l10n_cn_einv_secrets",
+        help="Only for an application whose token never expires and was issued by hand. Otherwise leave it "
+             "empty: Odoo asks 诺诺 for a token, keeps it for every worker and renews it before it expires "
+             "(诺诺 grants 50 tokens per 30 days).")
+    l10n_cn_einv_nuonuo_app_secret_sealed = fields.Char(
+        "诺诺 App Secret (Encrypted)", groups="base.group_system", copy=False, readonly=True,
+        prefetch="l10n_cn_einv_secrets")
+    l10n_cn_einv_nuonuo_access_token_sealed = fields.Char(
+        "诺诺 Access Token (Encrypted)", groups="base.group_system", copy=False, readonly=True,
+        prefetch="l10n_cn_einv_secrets")
+    l10n_cn_einv_nuonuo_app_secret_set = fields.Boolean(
+        "诺诺 App Secret Set", compute="_compute_l10n_cn_einv_secrets_set", groups="base.group_system")
+    l10n_cn_einv_nuonuo_access_token_set = fields.Boolean(
+        "诺诺 Access Token Set", compute="_compute_l10n_cn_einv_secrets_set", groups="base.group_system")
+    l10n_cn_einv_nuonuo_seller_tax_id = fields.Char(
+        "诺诺 Seller Tax ID",
+        help="The taxpayer id of the 诺诺 account (sent as userTax). Empty: the company's Tax ID.")
+    l10n_cn_einv_nuonuo_extension_number = fields.Char(
+        "诺诺 Extension Number", help="The extension (分机号) of the 数电 account at 诺诺, if it has several.")
+    l10n_cn_einv_nuonuo_download_hosts = fields.Char(
+        "诺诺 File Hosts",
+        help="Hosts the invoice files may be downloaded from, comma separated (HTTPS only). Empty: 诺诺's own.")
+    l10n_cn_einv_nuonuo_rate_limit = fields.Float(
+        "诺诺 Requests per Second", digits=(16, 1),
+        help="Never more requests than this to 诺诺 for this application. 诺诺's sandbox allows a tenth of "
+             "production (at least 10 per second) and bans addresses that hammer it. Empty: 10.")
     l10n_cn_einv_seller_address_phone = fields.Char(
         "Seller Address and Phone", help="Printed on invoices as 销售方地址、电话.")
     l10n_cn_einv_seller_bank_account = fields.Char(
@@ -132,6 +175,12 @@ class ResCompany(models.Model):
              "this amount. 0 disables the alert (and the quota query it needs).")
     # {condition: "YYYY-MM-DD"}: the last day (China time) each alert was sent.
     l10n_cn_einv_alerts_sent = fields.Json("E-Invoice Alerts Sent", copy=False, readonly=True)
+    # the credit quota as the platform last gave it (connection test, quota alert, dashboard)
+    l10n_cn_einv_quota_remaining = fields.Monetary(
+        "Credit Quota Remaining", currency_field="currency_id", copy=False, readonly=True)
+    l10n_cn_einv_quota_total = fields.Monetary(
+        "Credit Quota", currency_field="currency_id", copy=False, readonly=True)
+    l10n_cn_einv_quota_checked_at = fields.Datetime("Credit Quota Checked On", copy=False, readonly=True)
 
     _sql_constraints = [
         ("l10n_cn_einv_rollout_range", "CHECK(l10n_cn_einv_rollout_percent BETWEEN 0 AND 100)",
@@ -247,6 +296,11 @@ class ResCompany(models.Model):
         company = self.sudo()
         if company.l10n_cn_einv_environment == "production" and not platform.endpoint(company):
             raise UserError(_("Set the tax platform URL of %s before issuing in production.", self.name))
+        if platform.uses_embedded_simulator(company):
+            # the embedded platform opens the company's account (or learns where to send callbacks)
+            platform.register_with_simulator(
+                platform.embedded_simulator(platform.spec_of(company)), company,
+                callback_url=company.l10n_cn_einv_callback_url if company.l10n_cn_einv_callback_enabled else "")
         missing = platform.missing_settings(company)
         if missing:
             raise UserError(_("E-invoicing is not configured for %(company)s: missing %(fields)s.",
@@ -258,11 +312,6 @@ class ResCompany(models.Model):
         except ValueError:
             read_timeout = 20.0
         try:
-            if platform.uses_embedded_simulator(company):
-                # the embedded platform learns (or forgets) where to send callbacks
-                platform.register_with_simulator(
-                    platform.embedded_simulator(platform.spec_of(company)), company,
-                    callback_url=company.l10n_cn_einv_callback_url if company.l10n_cn_einv_callback_enabled else "")
             return platform.connect(company, exchange_hook=exchange_hook, read_timeout=read_timeout)
         except (CryptoError, ValueError) as error:
             raise UserError(_("E-invoicing configuration of %(company)s: %(error)s",
@@ -333,6 +382,7 @@ class ResCompany(models.Model):
         except PlatformError as error:
             raise UserError(_("The tax platform refused the connection: %s", error.message)) from None
         if isinstance(answer, QuotaResult):
+            self._l10n_cn_einv_keep_quota(answer)
             message = _("Credit quota for %(period)s: %(remaining)s remaining of %(total)s.",
                         period=answer.period, remaining=answer.remaining, total=answer.total)
         else:
@@ -341,6 +391,30 @@ class ResCompany(models.Model):
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {"type": "success", "title": _("Connected to the tax platform"), "message": message},
+        }
+
+    def action_l10n_cn_einv_get_access(self):
+        """Get the platform's access token now (only when the one kept is missing or about to
+        expire: 诺诺 grants 50 per 30 days), and say until when it holds."""
+        self.ensure_one()
+        check_access(self, "manager")
+        try:
+            with self._l10n_cn_einv_provider(self) as client:
+                expires_at = client.ensure_access()
+        except NotSupported:
+            raise UserError(_("This tax platform needs no access token: its credentials are enough.")) from None
+        except PlatformError as error:
+            raise UserError(_("The tax platform gave no access token: %s", error.message)) from None
+        if expires_at:
+            until = fields.Datetime.context_timestamp(
+                self, datetime.fromtimestamp(expires_at, UTC).replace(tzinfo=None))
+            message = _("The access token is valid until %s.", until.strftime("%Y-%m-%d %H:%M"))
+        else:
+            message = _("The access token does not expire.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": "success", "title": _("Access token ready"), "message": message},
         }
 
     # --- delivery and callbacks ---------------------------------------------------------
@@ -361,11 +435,19 @@ class ResCompany(models.Model):
         self.ensure_one()
         try:
             with self._l10n_cn_einv_provider(self) as client:
-                return client.query_quota(), ""
+                quota = client.query_quota()
         except PlatformError as error:
             return None, error.message
         except UserError as error:
             return None, str(error)
+        self._l10n_cn_einv_keep_quota(quota)
+        return quota, ""
+
+    def _l10n_cn_einv_keep_quota(self, quota):
+        """Remember the quota the platform gave, for the settings to show."""
+        self.sudo().write({"l10n_cn_einv_quota_remaining": float(quota.remaining or 0),
+                           "l10n_cn_einv_quota_total": float(quota.total or 0),
+                           "l10n_cn_einv_quota_checked_at": fields.Datetime.now()})
 
     def _l10n_cn_einv_managers(self):
         """Active internal users of the E-Invoice Manager group working in this company."""

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import format_amount
 
 from . import l10n_cn_einv_platform as platform
 from .l10n_cn_einv_guard import check_access
@@ -8,6 +9,8 @@ SECRET_FIELDS = {
     "l10n_cn_einv_app_secret_input": "l10n_cn_einv_app_secret",
     "l10n_cn_einv_sm4_key_input": "l10n_cn_einv_sm4_key",
     "l10n_cn_einv_sm2_private_key_input": "l10n_cn_einv_sm2_private_key",
+    "l10n_cn_einv_nuonuo_app_secret_input": "l10n_cn_einv_nuonuo_app_secret",
+    "l10n_cn_einv_nuonuo_access_token_input": "l10n_cn_einv_nuonuo_access_token",
 }
 
 
@@ -41,6 +44,25 @@ class ResConfigSettings(models.TransientModel):
     l10n_cn_einv_sm2_private_key_input = fields.Char(
         "New SM2 Private Key", compute="_compute_l10n_cn_einv_secret_inputs",
         inverse="_inverse_l10n_cn_einv_secret_inputs", groups="base.group_system")
+    l10n_cn_einv_nuonuo_app_secret_input = fields.Char(
+        "New 诺诺 App Secret", compute="_compute_l10n_cn_einv_secret_inputs",
+        inverse="_inverse_l10n_cn_einv_secret_inputs", groups="base.group_system")
+    l10n_cn_einv_nuonuo_access_token_input = fields.Char(
+        "New 诺诺 Access Token", compute="_compute_l10n_cn_einv_secret_inputs",
+        inverse="_inverse_l10n_cn_einv_secret_inputs", groups="base.group_system")
+    l10n_cn_einv_nuonuo_endpoint = fields.Char(related="company_id.l10n_cn_einv_nuonuo_endpoint", readonly=False)
+    l10n_cn_einv_nuonuo_token_endpoint = fields.Char(
+        related="company_id.l10n_cn_einv_nuonuo_token_endpoint", readonly=False)
+    l10n_cn_einv_nuonuo_app_key = fields.Char(related="company_id.l10n_cn_einv_nuonuo_app_key", readonly=False)
+    l10n_cn_einv_nuonuo_seller_tax_id = fields.Char(
+        related="company_id.l10n_cn_einv_nuonuo_seller_tax_id", readonly=False)
+    l10n_cn_einv_nuonuo_extension_number = fields.Char(
+        related="company_id.l10n_cn_einv_nuonuo_extension_number", readonly=False)
+    l10n_cn_einv_nuonuo_download_hosts = fields.Char(
+        related="company_id.l10n_cn_einv_nuonuo_download_hosts", readonly=False)
+    l10n_cn_einv_nuonuo_rate_limit = fields.Float(
+        related="company_id.l10n_cn_einv_nuonuo_rate_limit", readonly=False)
+    l10n_cn_einv_quota_status = fields.Char("Credit Quota", compute="_compute_l10n_cn_einv_quota_status")
     l10n_cn_einv_secrets_status = fields.Char(
         "Secrets", compute="_compute_l10n_cn_einv_secrets_status", groups="base.group_system")
 
@@ -55,20 +77,39 @@ class ResConfigSettings(models.TransientModel):
             if values:
                 settings.company_id.sudo().write(values)
 
-    @api.depends("company_id")
+    @api.depends("company_id", "l10n_cn_einv_provider")
     def _compute_l10n_cn_einv_secrets_status(self):
         for settings in self:
-            is_set = platform.secrets_set(settings.company_id)   # whether set: the values are never read
-            labels = ((self.env._("app secret"), "l10n_cn_einv_app_secret"),
-                      (self.env._("SM4 key"), "l10n_cn_einv_sm4_key"),
-                      (self.env._("SM2 key"), "l10n_cn_einv_sm2_private_key"))
+            company = settings.company_id
+            is_set = platform.secrets_set(company)   # whether set: the values are never read
+            fields_of = company._fields
             settings.l10n_cn_einv_secrets_status = ", ".join(
-                f"{label} {'✓' if is_set[field] else '✗'}" for label, field in labels)
+                f"{fields_of[name].get_description(self.env)['string']} {'✓' if is_set[name] else '✗'}"
+                for name in platform.secret_fields(company, settings.l10n_cn_einv_provider))
+
+    @api.depends("company_id")
+    def _compute_l10n_cn_einv_quota_status(self):
+        for settings in self:
+            company = settings.company_id
+            if not company.l10n_cn_einv_quota_checked_at:
+                settings.l10n_cn_einv_quota_status = self.env._("not checked yet: click Test connection")
+                continue
+            checked = fields.Datetime.context_timestamp(settings, company.l10n_cn_einv_quota_checked_at)
+            settings.l10n_cn_einv_quota_status = self.env._(
+                "%(remaining)s remaining of %(total)s (checked %(when)s)",
+                remaining=format_amount(self.env, company.l10n_cn_einv_quota_remaining, company.currency_id),
+                total=format_amount(self.env, company.l10n_cn_einv_quota_total, company.currency_id),
+                when=checked.strftime("%Y-%m-%d %H:%M"))
 
     def action_l10n_cn_einv_test_connection(self):
         check_access(self.company_id, "manager")   # before the settings are saved
         self.execute()
         return self.company_id.action_l10n_cn_einv_test_connection()
+
+    def action_l10n_cn_einv_get_access(self):
+        check_access(self.company_id, "manager")
+        self.execute()
+        return self.company_id.action_l10n_cn_einv_get_access()
 
     def action_l10n_cn_einv_resume_after_login(self):
         check_access(self.company_id, "manager")

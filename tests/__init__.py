@@ -13,6 +13,7 @@ from . import (
     test_install,
     test_integrity,
     test_login_session,
+    test_nuonuo,
     test_portal,
     test_product_partner,
     test_provider_state,

@@ -60,13 +60,15 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
     Simulator); ``self.sandbox`` is the reference platform itself, for the tests of our own
     protocol only (None with another provider)."""
 
+    provider_code = None   # the provider a class always runs against; None: TEST_PROVIDER
+
     @classmethod
     @AccountTestInvoicingCommon.setup_country("cn")
     def setUpClass(cls):
         super().setUpClass()
         cls.sandbox_dir = tempfile.mkdtemp(prefix="l10n_cn_einv_test_")
         cls.addClassCleanup(shutil.rmtree, cls.sandbox_dir, True)
-        cls.provider_spec = provider.get(TEST_PROVIDER)
+        cls.provider_spec = provider.get(cls.provider_code or TEST_PROVIDER)
         cls.simulator = cls.provider_spec.simulator(cls.sandbox_dir, host="127.0.0.1", port=0)
         cls.addClassCleanup(cls.simulator.close)
         cls.sandbox = getattr(cls.simulator, "sandbox", None)
@@ -95,14 +97,23 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
 
     @classmethod
     def _connect_company(cls, company, vat):
-        """Point ``company`` at the simulator, with an account of its own there."""
-        endpoint = next(setting for setting in cls.provider_spec.settings if setting.name == "endpoint")
-        company.write({"vat": vat, "l10n_cn_einv_provider": cls.provider_spec.code,
-                       platform.setting_field(cls.provider_spec, endpoint): cls.simulator.url,
-                       "l10n_cn_einv_issuer": "王会计", "l10n_cn_einv_retry_schedule": "10,30,60"})
+        """Point ``company`` at the simulator, with an account of its own there (the credentials the
+        simulator gives it where the company has none: a 诺诺 app key and secret)."""
+        spec = cls.provider_spec
+        where = cls.simulator.service_settings()
+        company.write({"vat": vat, "l10n_cn_einv_provider": spec.code,
+                       "l10n_cn_einv_issuer": "王会计", "l10n_cn_einv_retry_schedule": "10,30,60",
+                       **{platform.setting_field(spec, setting): where[setting.name]
+                          for setting in spec.settings if setting.name in where}})
         credentials = platform.tooling_credentials(company)   # the secrets are sealed: only tooling opens them
-        cls.simulator.register(cls.simulator.account_key(credentials), seller_tax_id=vat, seller_name=company.name,
-                               settings={name: value for name, value in credentials.items() if name != "endpoint"})
+        key = cls.simulator.account_key(credentials) or f"odoo-test-{company.id}"
+        account = cls.simulator.register(key, seller_tax_id=vat, seller_name=company.name,
+                                         settings={name: value for name, value in credentials.items()
+                                                   if name not in where and value})
+        company.write({platform.setting_field(spec, setting): account.settings[setting.name]
+                       for setting in spec.settings
+                       if setting.name not in where and not credentials.get(setting.name)
+                       and account.settings.get(setting.name)})
 
     @classmethod
     def account(cls, company=None):

@@ -1,3 +1,3 @@
 """One package per tax platform; importing this registers them all (see fapiao.provider)."""
 
-from . import reference
+from . import nuonuo, reference

@@ -34,10 +34,10 @@ def _connect(**options):
     return nuonuo.SPEC.connect(dict(SETTINGS), **options)
 
 
-def test_spec_is_built_but_not_registered():
+def test_spec_is_registered():
     from fapiao import provider
     assert nuonuo.SPEC.code == "nuonuo"
-    assert "nuonuo" not in provider.specs()
+    assert provider.get("nuonuo") is nuonuo.SPEC
     assert {setting.name for setting in nuonuo.SPEC.settings if setting.secret} == {"app_secret", "access_token"}
 
 

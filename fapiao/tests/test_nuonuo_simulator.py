@@ -1,5 +1,6 @@
-"""诺诺's simulator: the generic simulator tests (test_simulators.py) run against the unregistered
-nuonuo.SPEC as they run against every registered one, and what only 诺诺 has: its signature
+
+"""诺诺's simulator: the generic simulator tests (test_simulators.py, which leaves 诺诺 to this module)
+run against nuonuo.SPEC as they run against every other registered one, and what only 诺诺 has: its signature
 vectors, the token quota, E9106, seal failure and reInvoice, the login lapse, the red invoice 诺诺
 issues by itself, its files and its callbacks.
 
@@ -13,6 +14,7 @@ Where the generic tests assume what 诺诺 does not do, a 诺诺 variant stands 
 """
 
 import json
+import tempfile
 from decimal import Decimal
 
 import pytest
@@ -31,7 +33,7 @@ from fapiao.tests.test_sandbox_platform import wait_for
 from fapiao.tests.test_simulators import *  # noqa: F403 (the generic tests, collected here for 诺诺)
 from fapiao.tests.test_simulators import SELLER, Seller
 
-SPECS = [nuonuo.SPEC]   # unregistered specs with a simulator, run by the generic tests here
+SPECS = [nuonuo.SPEC]   # the generic tests run here for 诺诺 (test_simulators.OWN_RUN)
 
 
 @pytest.fixture(params=SPECS, ids=lambda spec: spec.code)
@@ -368,5 +370,8 @@ def test_the_command_line_says_how_to_use_it(capsys):
     assert info.value.code == 0 and "--seal-failure" in capsys.readouterr().out
 
 
-def test_the_spec_stays_unregistered():
-    assert "nuonuo" not in provider.specs() and nuonuo.SPEC.simulator is not None
+def test_the_simulator_says_where_it_serves():
+    with nuonuo.SPEC.simulator(tempfile.mkdtemp()) as simulator:
+        where = simulator.service_settings()
+    assert where["endpoint"] == simulator.url and where["token_endpoint"].endswith("/accessToken")
+    assert where["download_hosts"] == "127.0.0.1"

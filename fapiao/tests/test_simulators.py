@@ -14,7 +14,11 @@ from fapiao.tests.test_client import make_invoice
 from fapiao.tests.test_reference_callbacks import ProviderReceiver
 from fapiao.tests.test_sandbox_platform import wait_for
 
-SIMULATED = sorted(code for code, spec in provider.specs().items() if spec.simulator is not None)
+# 诺诺 issues asynchronously and names its own red invoices: test_nuonuo_simulator runs these tests
+# for it, with its variants where they assume otherwise
+OWN_RUN = ("nuonuo",)
+SIMULATED = sorted(code for code, spec in provider.specs().items() if spec.simulator is not None
+                   and code not in OWN_RUN)
 FAST = (0.01, 0.01, 0.01)
 # the layer's tuning every provider takes (the Odoo layer passes the same two)
 OPTIONS = {"retry_schedule": FAST, "read_timeout": 0.5}

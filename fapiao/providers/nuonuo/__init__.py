@@ -7,8 +7,8 @@
 - ``client``: the provider (``NuonuoClient``);
 - ``capabilities``: what 诺诺 offers and the settings a company gives.
 
-Not registered yet (the Odoo layer needs its settings fields first): ``SPEC`` is built here and
-used directly. docs/providers/nuonuo.md says where each fact comes from.
+``SPEC`` is registered (fapiao.provider.register); the company fields of its settings are
+``l10n_cn_einv_nuonuo_<name>``. docs/providers/nuonuo.md says where each fact comes from.
 """
 
 from ... import provider
@@ -46,6 +46,6 @@ def simulator(directory, host="127.0.0.1", port=0):
     return NuonuoSimulator(directory, host, port)
 
 
-SPEC = provider.ProviderSpec(code=CODE, label=LABEL, connect=connect, capabilities=CAPABILITIES, settings=SETTINGS,
-                             callback_answer=callback_answer, callback_log_headers=("Content-Type",),
-                             simulator=simulator)
+SPEC = provider.register(provider.ProviderSpec(
+    code=CODE, label=LABEL, connect=connect, capabilities=CAPABILITIES, settings=SETTINGS,
+    callback_answer=callback_answer, callback_log_headers=("Content-Type",), simulator=simulator))

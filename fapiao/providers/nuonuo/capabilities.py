@@ -31,6 +31,7 @@ CAPABILITIES = Capabilities(
     list_page=LIST_PAGE,
     rate_limit=10.0,                # the sandbox's floor; production's figure is the app's, unpublished
     limits=LIMITS,
+    serial_max_length=LIMITS.serial_no,   # orderNo: 20 characters
 )
 
 SETTINGS = (

@@ -19,7 +19,7 @@ from .capabilities import CAPABILITIES, CODE, LABEL, SETTINGS
 from .client import ClientConfig, PlatformClient
 
 _CONFIG_OPTIONS = ("connect_timeout", "read_timeout", "retry_schedule", "verify_tls")
-_UNUSED_OPTIONS = ("state",)    # our protocol has no token or session to keep between calls
+_UNUSED_OPTIONS = ("state", "blue_invoice")   # no token to keep between calls; forms name the blue by number
 _CLIENT_OPTIONS = ("sleep", "session")
 
 

@@ -50,7 +50,7 @@ from ...errors import (
     TransportError,
     VoidNotAllowed,
 )
-from ...provider import CALLBACK_OK, LoginStatus, Provider, mask, recording
+from ...provider import CALLBACK_OK, DOWNLOAD_SERVICE, LoginStatus, Provider, mask, recording
 from ...provider import Exchange as NeutralExchange
 from . import callback, protocol, wire
 from .capabilities import CAPABILITIES, QUERY_BATCH
@@ -483,8 +483,8 @@ class PlatformClient(Provider):
     def query_quota(self):
         return wire.from_wire(documents.QuotaResult, self._retrying("quota.query", {}))
 
-    def download_document(self, invoice_number, file_format="pdf"):
-        data = self._retrying("document.download", {"invoiceNumber": invoice_number, "format": file_format},
+    def download_document(self, invoice_number, file_format="pdf", serial_no=""):
+        data = self._retrying(DOWNLOAD_SERVICE, {"invoiceNumber": invoice_number, "format": file_format},
                               {"invoice_number": invoice_number})
         try:
             content = base64.b64decode(data.get("content") or "", validate=True)

@@ -67,6 +67,10 @@ class NuonuoSimulator(provider.Simulator):
     def accounts(self):
         return [app["app_key"] for app in self.platform.apps()]
 
+    def service_settings(self):
+        host = self.server.base_url.split("//", 1)[1].rsplit(":", 1)[0]
+        return {"endpoint": self.url, "token_endpoint": self.server.token_url, "download_hosts": host}
+
     # --- faults and time ---------------------------------------------------------------------------
 
     def set_faults(self, key, **faults):
