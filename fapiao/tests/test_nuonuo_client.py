@@ -209,8 +209,10 @@ def test_every_request_waits_for_the_given_limiter_at_the_configured_rate():
                                    rate_limiter=limiter)
     provider.token()
     assert limiter.calls == [("APPKEY", 2.5)]
-    assert nuonuo.SPEC.connect(dict(SETTINGS)).rate_limit == nuonuo.CAPABILITIES.rate_limit
-    for wrong in ("0", "-1", "fast", "nan"):
+    for unset in ("", 0, 0.0, None):                   # an unset Odoo Float field is 0.0
+        assert nuonuo.SPEC.connect({**SETTINGS, "rate_limit": unset}).rate_limit == nuonuo.CAPABILITIES.rate_limit
+    assert nuonuo.SPEC.connect({**SETTINGS, "rate_limit": 50.0}).rate_limit == 50.0
+    for wrong in ("-1", "fast", "nan", "inf"):
         with pytest.raises(ValueError, match="rate_limit"):
             nuonuo.SPEC.connect({**SETTINGS, "rate_limit": wrong})
     assert "rate_limit" in {setting.name for setting in nuonuo.SPEC.settings if not setting.required}

@@ -46,13 +46,14 @@ PROCESS_LIMITER = SpacedLimiter()
 
 
 def parse_rate(value, default):
-    """The ``rate_limit`` setting (text or number; empty: ``default``) -> requests per second."""
-    if value in (None, ""):
-        return float(default)
+    """The ``rate_limit`` setting (text or number; empty or 0, as an unset Odoo Float field is:
+    ``default``) -> requests per second."""
     try:
-        rate = float(value)
+        rate = float(value or 0)
     except (TypeError, ValueError):
-        rate = 0.0
+        rate = -1.0
+    if rate == 0:
+        return float(default)
     if not rate > 0 or rate == float("inf"):
         raise ValueError(f"诺诺 settings: rate_limit must be a positive number of requests per second, not {value!r}")
     return rate
