@@ -10,7 +10,7 @@ import pytest
 from fapiao import errors
 from fapiao.provider import CallbackRefused, Exchange, MemoryStateStore
 from fapiao.providers import nuonuo
-from fapiao.providers.nuonuo import client, sign, tokens
+from fapiao.providers.nuonuo import client, ratelimit, sign, tokens
 
 
 def provider_state():
@@ -168,6 +168,54 @@ def test_download_hosts():
     assert not client.host_allowed("http://invtest.nntest.cn/a.pdf", hosts)
     assert not client.host_allowed("https://evilnntest.cn/a.pdf", hosts)
     assert not client.host_allowed("https://user:pw@invtest.nntest.cn/a.pdf", hosts)
+    loopback = ("127.0.0.1", "::1", "localhost", "127.9.9.9")
+    for url in ("http://127.0.0.1:8710/f.pdf", "http://[::1]:8710/f.pdf", "http://localhost/f.pdf",
+                "http://127.9.9.9/f.pdf"):
+        assert client.host_allowed(url, loopback, listed=True)
+        assert not client.host_allowed(url, loopback)                  # not the company's own list
+        assert not client.host_allowed(url, ("nntest.cn",), listed=True)
+    assert not client.host_allowed("http://10.0.0.1/f.pdf", ("10.0.0.1",), listed=True)    # not loopback
+    assert not client.host_allowed("http://a.localhost/f.pdf", ("localhost",), listed=True)  # no suffixes
+    assert not client.host_allowed("ftp://127.0.0.1/f.pdf", loopback, listed=True)
+
+
+def test_the_limiter_spaces_the_requests_of_one_app():
+    now, slept = [100.0], []
+
+    def sleep(seconds):
+        slept.append(round(seconds, 3))
+
+    limiter = ratelimit.SpacedLimiter(clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        limiter.acquire("app", 9)       # 9 a second at 90 %: 1/8.1 s apart
+    limiter.acquire("other", 9)          # another app does not wait for this one
+    limiter.acquire("app", 0)            # no rate: no wait
+    assert slept == [0.123, 0.247]
+    now[0] += 10
+    limiter.acquire("app", 9)
+    assert slept == [0.123, 0.247]
+
+
+def test_every_request_waits_for_the_given_limiter_at_the_configured_rate():
+    class Recording:
+        def __init__(self):
+            self.calls = []
+
+        def acquire(self, key, rate):
+            self.calls.append((key, rate))
+
+    limiter = Recording()
+    provider = nuonuo.SPEC.connect({**SETTINGS, "rate_limit": "2.5"}, state=provider_state(), session=_TokenSession(),
+                                   rate_limiter=limiter)
+    provider.token()
+    assert limiter.calls == [("APPKEY", 2.5)]
+    for unset in ("", 0, 0.0, None):                   # an unset Odoo Float field is 0.0
+        assert nuonuo.SPEC.connect({**SETTINGS, "rate_limit": unset}).rate_limit == nuonuo.CAPABILITIES.rate_limit
+    assert nuonuo.SPEC.connect({**SETTINGS, "rate_limit": 50.0}).rate_limit == 50.0
+    for wrong in ("-1", "fast", "nan", "inf"):
+        with pytest.raises(ValueError, match="rate_limit"):
+            nuonuo.SPEC.connect({**SETTINGS, "rate_limit": wrong})
+    assert "rate_limit" in {setting.name for setting in nuonuo.SPEC.settings if not setting.required}
 
 
 def test_callback_is_only_a_nudge():

@@ -13,15 +13,26 @@ Where the generic tests assume what 诺诺 does not do, a 诺诺 variant stands 
 - 诺诺's callbacks are nudges (no result in them): the order is queried at once.
 """
 
+import dataclasses
 import json
 import tempfile
+import threading
 from decimal import Decimal
 
 import pytest
 import requests
 
 from fapiao import documents, provider
-from fapiao.errors import AuthenticationError, LoginRequired, PlatformError, QuotaExceeded, TransportError
+from fapiao.documents import InvoiceLine
+from fapiao.errors import (
+    AuthenticationError,
+    LoginRequired,
+    NotFound,
+    PlatformError,
+    QuotaExceeded,
+    SystemBusy,
+    ValidationFailed,
+)
 from fapiao.providers import nuonuo
 from fapiao.providers.nuonuo import sign
 from fapiao.providers.nuonuo.simulator import NuonuoSimulator
@@ -36,9 +47,20 @@ from fapiao.tests.test_simulators import SELLER, Seller
 SPECS = [nuonuo.SPEC]   # the generic tests run here for 诺诺 (test_simulators.OWN_RUN)
 
 
+FAST = 500.0   # requests per second of the suite's apps (the rate tests set their own)
+
+
 @pytest.fixture(params=SPECS, ids=lambda spec: spec.code)
 def spec(request):
     return request.param
+
+
+@pytest.fixture
+def sim(spec, tmp_path):
+    """The generic simulator, its apps allowed FAST requests a second (their settings say so too)."""
+    with spec.simulator(tmp_path / "platform") as running:
+        running.platform.rate_limit = FAST
+        yield running
 
 
 class Following:
@@ -225,14 +247,98 @@ def test_fifty_tokens_in_thirty_days_then_070306_and_the_quota_comes_back(spec, 
     assert sim.stats(account.key)["token_requests"] == 1
 
 
-def test_a_token_lasts_24_hours_of_the_business_clock(spec, sim, account):
+def _each_in_a_thread(work, clients):
+    """work(client) for every client at once, each in a thread; then the clients are closed."""
+    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+
+
+def test_a_token_expired_on_nuonuos_clock_is_renewed_once_and_the_request_sent_again(spec, sim, account):
+    exchanges = []
+    with spec.connect(account.connect_settings(spec), exchanges.append, state=provider.MemoryStateStore()) as client:
+        client.query_quota()
+        sim.advance_clock(nn.TOKEN_LIFETIME + 1)     # the client's own clock still believes in the token
+        assert client.query_quota().remaining > 0
+        assert client.query_quota().remaining > 0
+    assert [(e.service, e.code) for e in exchanges] == [
+        ("accessToken", ""), ("getCreditLine", "E0000"), ("getCreditLine", nn.TOKEN_EXPIRED), ("accessToken", ""),
+        ("getCreditLine", "E0000"), ("getCreditLine", "E0000")]
+    assert sim.stats(account.key)["token_requests"] == 2
+
+
+def test_two_workers_meeting_an_expired_token_renew_it_once(spec, sim, account):
     state = provider.MemoryStateStore()
-    with spec.connect(account.connect_settings(spec), state=state) as connected:
-        connected.query_quota()
+    clients = [spec.connect(account.connect_settings(spec), state=state) for _ in range(2)]
+    clients[0].query_quota()
+    sim.advance_clock(nn.TOKEN_LIFETIME + 1)
+    start, outcomes = threading.Barrier(2), []
+
+    def work(client):
+        start.wait()
+        outcomes.append(client.query_quota().remaining > 0)
+
+    _each_in_a_thread(work, clients)
+    assert outcomes == [True, True]
+    assert sim.stats(account.key)["token_requests"] == 2      # the first one, and one renewal
+
+
+def test_a_given_access_token_that_expired_is_refused_clearly(spec, sim, account):
+    token = get_token(sim, account.key, account.settings["app_secret"])["access_token"]
+    settings = {**account.connect_settings(spec), "access_token": lambda: token}
+    with spec.connect(settings) as client:
+        client.query_quota()
         sim.advance_clock(nn.TOKEN_LIFETIME + 1)
-        with pytest.raises(PlatformError) as info:
-            connected.query_quota()     # the client's own clock still believes in it
+        with pytest.raises(AuthenticationError) as info:
+            client.query_quota()
     assert info.value.platform_code == nn.TOKEN_EXPIRED
+    assert "given in the settings has expired" in str(info.value) and "设置中填写的访问令牌" in info.value.message_zh
+    assert sim.stats(account.key)["token_requests"] == 1      # never renewed by the client
+
+
+# --- the rate -------------------------------------------------------------------------------------
+
+def test_many_clients_of_one_app_stay_within_its_rate(spec, sim, account):
+    sim.set_rate_limit(account.key, 10)
+    settings = {**account.connect_settings(spec), "rate_limit": "10"}
+    state, failures = provider.MemoryStateStore(), []
+    clients = [spec.connect(settings, state=state) for _ in range(5)]
+
+    def work(client):
+        try:
+            for _ in range(5):
+                client.query_quota()
+        except Exception as error:   # reported below
+            failures.append(error)
+
+    _each_in_a_thread(work, clients)
+    stats = sim.stats(account.key)
+    assert failures == [] and stats["requests"] == 26          # 25 calls and one token
+    assert 5 <= stats["peak_rate"] <= 10 and stats["rate_limited"] == 0
+
+
+def test_a_client_faster_than_its_app_is_told_nuonuo_is_busy(spec, sim, account):
+    sim.set_rate_limit(account.key, 2)
+    settings = {**account.connect_settings(spec), "rate_limit": "1000"}
+    with spec.connect(settings) as client, pytest.raises(SystemBusy) as info:
+        for _ in range(5):
+            client.query_quota()                            # a token and one call fit in the second
+    assert (info.value.http_status, info.value.retry_after, info.value.ambiguous) == (429, 1, False)
+    stats = sim.stats(account.key)
+    assert stats["rate_limited"] == 1 and stats["peak_rate"] == 3
+
+
+def test_a_token_request_over_the_rate_is_busy_too(spec, sim, account):
+    sim.set_rate_limit(account.key, 1)
+    get_token(sim, account.key, account.settings["app_secret"])
+    with spec.connect({**account.connect_settings(spec), "rate_limit": "1000"}) as client, \
+            pytest.raises(SystemBusy):
+        client.token()
+    assert sim.stats(account.key)["token_requests"] == 1
 
 
 # --- orders ---------------------------------------------------------------------------------------
@@ -246,6 +352,28 @@ def test_e9106_a_known_order_number_is_queried_never_ordered_again(spec, sim, ac
     assert [(e.service, e.code) for e in exchanges if e.service != "accessToken"] == [
         ("requestBillingNew", "E9106"), ("queryInvoiceResult", "E0000")]
     assert sim.stats(account.key)["invoices"] == 1
+
+
+def test_what_nuonuo_would_refuse_is_refused_here_all_at_once_and_never_sent(sim, account, seller):
+    invoice = make_invoice(SELLER, "NN-LONG")
+    invoice.remark, invoice.buyer.address, invoice.buyer.phone = "备" * 201, "址" * 60, "1" * 51
+    line = invoice.lines[0]
+    line.unit, line.spec = "台" * 21, "型" * 41
+    discounted = dataclasses.replace(line, name="*计算机外部设备*" + "打" * 90, line_type="discounted")
+    discount = InvoiceLine(name="*计算机外部设备*别的", classification_code=line.classification_code,
+                           amount=Decimal("-10.00"), tax_rate=line.tax_rate, tax_amount=Decimal("-1.30"),
+                           amount_with_tax=Decimal("-11.30"), line_type="discount")
+    # 2,002 rows: a discount with another name than its row's, and at the end one after a normal row
+    invoice.lines = [discounted, discount] * 1000 + [line, dataclasses.replace(discount, name=line.name)]
+    requests_before = sim.stats(account.key)["requests"]
+    with pytest.raises(ValidationFailed) as info:
+        seller.issue(invoice)
+    fields = {error.field for error in info.value.errors}
+    assert {"remark", "buyer.phone", "buyer.address", "lines[0].name", "lines[0].unit", "lines[0].spec",
+            "lines[1].name", "lines[2001].lineType", "lines"} <= fields
+    assert "TOO_LONG" in {error.code for error in info.value.errors}
+    assert "诺诺最多 2000 行" in info.value.message_zh and "at most 200" in str(info.value)
+    assert sim.stats(account.key)["requests"] == requests_before
 
 
 def test_a_seal_failure_24_is_sealed_again_by_reinvoice(sim, account, seller):
@@ -291,22 +419,42 @@ def test_query_takes_one_to_fifty_order_numbers(sim, account, seller):
     assert [e.service for e in seller.exchanges[-2:]] == ["queryInvoiceResult"] * 2
 
 
-def test_invoice_files_come_from_https_addresses_the_client_accepts(spec, sim, account):
-    with spec.connect(account.connect_settings(spec), session=sim.file_session()) as connected:
-        connected.issue(make_invoice(SELLER, "NN-FILES"))
-        number = connected.query(["NN-FILES"])["NN-FILES"].invoice_number
-        files = {kind: connected.download_document(number, kind).content for kind in ("pdf", "ofd", "xml")}
-    assert files["pdf"].startswith(b"%PDF") and number.encode() in files["xml"]
-    with spec.connect(account.connect_settings(spec)) as plain:   # without the session: TLS to a plain server
-        plain.issue(make_invoice(SELLER, "NN-FILES2"))
-        other = plain.query(["NN-FILES2"])["NN-FILES2"].invoice_number
-        with pytest.raises(TransportError):
-            plain.download_document(other, "pdf")
-    settings = {**account.connect_settings(spec), "download_hosts": "nuonuo.com"}
-    with spec.connect(settings, session=sim.file_session()) as strict:
-        strict.query(["NN-FILES"])
-        with pytest.raises(PlatformError, match="does not allow"):
-            strict.download_document(number, "pdf")
+def _files(client, number, serial_no=""):
+    return {kind: client.download_document(number, kind, serial_no).content for kind in ("pdf", "ofd", "xml")}
+
+
+def test_invoice_files_from_the_client_that_issued_and_from_a_fresh_one(spec, sim, account):
+    with spec.connect(account.connect_settings(spec)) as issuing:
+        issuing.issue(make_invoice(SELLER, "NN-FILES"))
+        number = issuing.query(["NN-FILES"])["NN-FILES"].invoice_number
+        files = _files(issuing, number)
+    assert files["pdf"].startswith(b"%PDF") and number.encode() in files["xml"] and number.encode() in files["ofd"]
+    with spec.connect(account.connect_settings(spec)) as fresh:
+        with pytest.raises(NotFound):
+            fresh.download_document(number, "pdf")          # no serial number: no order to ask 诺诺 about
+        assert _files(fresh, number, "NN-FILES") == files   # its order queried for the addresses
+        with pytest.raises(NotFound):
+            fresh.download_document("26350000000000000000", "pdf", "NN-NOSUCH")
+
+
+def test_plain_http_files_only_from_a_listed_loopback_host(spec, sim, account):
+    with spec.connect(account.connect_settings(spec)) as client:
+        client.issue(make_invoice(SELLER, "NN-HTTP"))
+        number = client.query(["NN-HTTP"])["NN-HTTP"].invoice_number
+    for hosts in ("", "nuonuo.com", "0.0.1"):               # the default suffixes, another host, a mere suffix
+        with spec.connect({**account.connect_settings(spec), "download_hosts": hosts}) as strict:
+            with pytest.raises(PlatformError, match="does not allow"):
+                strict.download_document(number, "pdf", "NN-HTTP")
+
+
+def test_the_files_of_a_red_invoice_nuonuo_issued_itself(spec, sim, account, seller):
+    blue = seller.issue(make_invoice(SELLER, "NN-FBLUE"))
+    form = seller.apply_red_form(documents.RedForm("NN-FRF", blue.invoice_number, "02"))
+    red = seller.issue_red_invoice("NN-FRED", form.form_number)
+    assert red.serial_no == "NN-FRED" and red.invoice_number == form.red_invoice_number
+    with spec.connect(account.connect_settings(spec)) as fresh:     # 诺诺's order number is not NN-FRED
+        files = _files(fresh, red.invoice_number, red.serial_no)
+    assert red.invoice_number.encode() in files["xml"] and b"-113.00" in files["pdf"]
 
 
 # --- the drawer's login -----------------------------------------------------------------------------
@@ -351,6 +499,15 @@ def test_a_partial_form_reverses_part_and_a_sellers_form_can_be_revoked(sim, acc
     assert (form.status, form.total_amount, form.total_tax) == ("02", Decimal("-50.00"), Decimal("-6.50"))
     assert seller.revoke_red_form(form.form_number).status == "08"
     assert sim.stats(account.key)["red_invoices"] == 0
+
+
+def test_inbound_forms_are_downloaded_from_the_bureau_before_they_are_listed(sim, account, seller):
+    blue = seller.issue(make_invoice(SELLER, "NN-BLUE4"))
+    number = sim.buyer_apply_red_form(blue.invoice_number, "01")
+    assert [form.form_number for form in seller.list_red_forms("inbound")] == [number]
+    assert [e.service for e in seller.exchanges[-2:]] == ["refreshInvoiceRedConfirm", "queryInvoiceRedConfirm"]
+    assert seller.list_red_forms("outbound") == []          # our own forms: nothing to download
+    assert sim.stats(account.key)["red_form_refreshes"] == 1
 
 
 def test_an_unanswered_form_lapses_after_72_hours(spec, sim, account, seller):

@@ -159,3 +159,37 @@ def test_quota_result():
     assert (quota.total, quota.used, quota.remaining, quota.period) == \
         (D("10000.24"), D("1000.12"), D("9000.12"), "2023-03")
     assert wire.quota_result({"requestStatus": "0"}) is None
+
+
+def _all_problems(invoice):
+    return rules.validate_invoice(invoice, limits=wire.LIMITS) + wire.problems(invoice)
+
+
+def test_every_length_nuonuo_sets_is_checked_before_sending_and_all_at_once():
+    invoice = _invoice(remark="备" * 201,
+                       seller=Party("杭州卖方有限公司", "91330106MA2B2ABCDN", address="杭州", phone="0" * 21),
+                       buyer=Party("上海买方有限公司", "91310000MA1FL0000X", address="址" * 81, phone="1" * 19,
+                                   bank_name="工" * 50, bank_account="1" * 50))
+    line = invoice.lines[2]
+    line.name, line.unit, line.spec = "咨" * 91, "次" * 21, "规" * 41
+    line.quantity, line.unit_price = D("123456789.12345678"), D("1")
+    found = {(error.field, error.code) for error in _all_problems(invoice)}
+    assert found >= {("remark", "TOO_LONG"), ("seller.phone", "TOO_LONG"), ("buyer.address", "TOO_LONG"),
+                     ("buyer.bankAccount", "TOO_LONG"), ("lines[2].name", "TOO_LONG"), ("lines[2].unit", "TOO_LONG"),
+                     ("lines[2].spec", "TOO_LONG"), ("lines[2].quantity", "TOO_LONG")}
+    assert ("buyer.phone", "TOO_LONG") not in found                       # 19 of 50
+    bank = next(error for error in wire.problems(invoice) if error.field == "buyer.bankAccount")
+    assert "101 characters" in bank.message and "诺诺最多 100 个" in bank.message_zh
+
+
+def test_rows_beyond_2000_and_misplaced_or_misnamed_discounts_are_refused():
+    many = _invoice()
+    many.lines = many.lines[:2] * 1000 + many.lines[2:]                  # 2,001 rows, 1,000 of them discounts
+    assert [error.code for error in wire.problems(many) if error.field == "lines"] == ["NUONUO_TOO_MANY_LINES"]
+    assert "2001" in str(wire.problems(many)[0].message) and "含折扣行" in wire.problems(many)[0].message_zh
+    apart = _invoice()
+    apart.lines = [apart.lines[0], apart.lines[2], apart.lines[1]]       # the discount not right after its row
+    renamed = _invoice()
+    renamed.lines[1].name = "*信息技术服务*别的名称"
+    for invoice, field in ((apart, "lines[2].lineType"), (renamed, "lines[1].name")):
+        assert field in {error.field for error in _all_problems(invoice)}

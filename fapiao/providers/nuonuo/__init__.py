@@ -4,6 +4,7 @@
 - ``wire``: the neutral documents as 诺诺's JSON and back, and 诺诺's field limits;
 - ``codes``: 诺诺's answer codes as the contract's outcomes;
 - ``tokens``: the access token, renewed under a lock in a store the workers share;
+- ``ratelimit``: at most the app's rate of requests, shared by the clients of an app;
 - ``client``: the provider (``NuonuoClient``);
 - ``capabilities``: what 诺诺 offers and the settings a company gives.
 
@@ -16,7 +17,7 @@ from .capabilities import CAPABILITIES, CODE, LABEL, SETTINGS
 from .client import Credentials, NuonuoClient, callback_answer
 from .tokens import TokenStore
 
-_OPTIONS = ("state", "blue_invoice", "session", "connect_timeout", "read_timeout", "clock", "sleep")
+_OPTIONS = ("state", "blue_invoice", "session", "connect_timeout", "read_timeout", "clock", "sleep", "rate_limiter")
 _IGNORED = ("retry_schedule",)   # the Odoo layer retries from its queue; this client never resends by itself
 
 
@@ -24,7 +25,9 @@ def connect(settings, exchange_hook=None, **options):
     """A NuonuoClient for one company. ``settings``: see SETTINGS (``app_secret`` and ``access_token``
     as zero-argument callables, provider.reveal). ``options``: ``state`` (the company's
     fapiao.provider.StateStore, where the access token is kept; default: in memory), ``blue_invoice``,
-    ``session``, ``connect_timeout``, ``read_timeout``, ``clock``, ``sleep``."""
+    ``session``, ``connect_timeout``, ``read_timeout``, ``clock``, ``sleep``, ``rate_limiter`` (an object
+    whose ``acquire(key, rate)`` blocks until one request of app ``key`` may go; default: the one
+    this process shares, ratelimit.PROCESS_LIMITER)."""
     unknown = set(options) - set(_OPTIONS) - set(_IGNORED)
     if unknown:
         raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")

@@ -45,5 +45,10 @@ SETTINGS = (
     Setting("seller_tax_id", "Seller tax ID", help="The company's 纳税人识别号: sent as userTax and salerTaxNum"),
     Setting("extension_number", "Extension number", required=False, help="分机号 of the 数电 account at 诺诺"),
     Setting("download_hosts", "File hosts", required=False,
-            help="Hosts invoice files may be downloaded from (comma separated); default: " + ", ".join(DOWNLOAD_HOSTS)),
+            help="Hosts invoice files may be downloaded from (comma separated); default: " + ", ".join(DOWNLOAD_HOSTS)
+                 + ". Plain http:// only from a loopback host (127.0.0.1, ::1, localhost) named here, for a simulator"),
+    Setting("rate_limit", "Requests per second", required=False,
+            help="The most requests per second sent to 诺诺 for this app. 诺诺's sandbox "
+                 "allows a tenth of production, and at least 10 per second; 诺诺 bans addresses that load-test "
+                 f"it. Default: {CAPABILITIES.rate_limit:g}"),
 )

@@ -11,6 +11,7 @@ provider.Exchange with neutral references; the app secret and the token never re
 Where 诺诺's wire format leaves the contract a choice, docs/providers/nuonuo.md says which was made.
 """
 
+import ipaddress
 import json
 import logging
 import time
@@ -43,7 +44,7 @@ from ...provider import (
     recording,
 )
 from ...rules import validate_invoice
-from . import codes, sign, tokens, wire
+from . import codes, ratelimit, sign, tokens, wire
 from .capabilities import CAPABILITIES, DOWNLOAD_HOSTS, DOWNLOAD_MAX_BYTES, QUERY_BATCH, TOKEN_ENDPOINT
 
 _logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ METHOD_PREFIX = "nuonuo.OpeMplatform."
 ISSUE, QUERY, REINVOICE = "requestBillingNew", "queryInvoiceResult", "reInvoice"
 SAVE_FORM, QUERY_FORM, CONFIRM_FORM, CANCEL_FORM = ("saveInvoiceRedConfirm", "queryInvoiceRedConfirm", "confirm",
                                                     "confirmInfoCancel")
+REFRESH_FORMS = "refreshInvoiceRedConfirm"   # 诺诺 downloads the forms from the bureau
+MAX_FORM_PAGES = 100
 FAST_RED, CREDIT_LINE = "fastInvoiceRed", "getCreditLine"
 CERTIFICATION, QR_CODE, VERIFY = "getCertificationStatus", "getQrCode", "verifyComplete"
 QR_VALIDITY = 300   # seconds: 诺诺's QR codes last 5 minutes
@@ -116,13 +119,33 @@ def _mask_token(value, token):
     return mask(value, [token]) if token else value
 
 
-def host_allowed(url, hosts):
-    """HTTPS to one of ``hosts`` (a host or any of its subdomains), nothing else."""
+def _retry_after(response):
+    """Retry-After in seconds, when 诺诺 sends a number."""
+    value = str(response.headers.get("Retry-After") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def is_loopback(host):
+    """127.0.0.0/8, ::1 or localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(url, hosts, *, listed=False):
+    """HTTPS to one of ``hosts`` (a host or any of its subdomains). Plain HTTP only to a loopback
+    host (a simulator) that is itself one of ``hosts``, and only when ``hosts`` are the company's
+    own list (``listed``), never the default suffixes."""
     parts = urlsplit(url or "")
     host = (parts.hostname or "").lower()
-    if parts.scheme != "https" or not host or parts.username or parts.password:
+    if not host or parts.username or parts.password:
         return False
-    return any(host == allowed or host.endswith("." + allowed) for allowed in hosts)
+    if parts.scheme == "http":
+        return listed and is_loopback(host) and host in hosts
+    return parts.scheme == "https" and any(host == allowed or host.endswith("." + allowed) for allowed in hosts)
 
 
 # getQrCode / verifyComplete status of a drawer logged in to the tax bureau ("1": unconfirmed, see
@@ -134,12 +157,14 @@ class NuonuoClient(Provider):
     """诺诺 for one company. Options: ``token_store`` (a :class:`.tokens.TokenStore` over the company's
     StateStore), ``blue_invoice`` (a callable
     invoice_number -> the blue documents.Invoice, for red-letter forms), ``session``,
-    ``connect_timeout`` / ``read_timeout``, ``clock``, ``sleep``."""
+    ``connect_timeout`` / ``read_timeout``, ``clock``, ``sleep``, ``rate_limiter`` (see
+    :mod:`.ratelimit`: every request to 诺诺, tokens included, waits for it)."""
 
     capabilities = CAPABILITIES
 
     def __init__(self, settings, credentials, *, exchange_hook=None, token_store=None, blue_invoice=None,
-                 session=None, connect_timeout=5.0, read_timeout=30.0, clock=time.time, sleep=time.sleep):
+                 session=None, connect_timeout=5.0, read_timeout=30.0, clock=time.time, sleep=time.sleep,
+                 rate_limiter=None):
         self.endpoint = settings["endpoint"]
         self.token_endpoint = settings.get("token_endpoint") or TOKEN_ENDPOINT
         self.app_key = settings["app_key"]
@@ -147,6 +172,9 @@ class NuonuoClient(Provider):
         self.extension_number = settings.get("extension_number") or ""
         hosts = [host.strip().lower() for host in (settings.get("download_hosts") or "").split(",") if host.strip()]
         self.download_hosts = tuple(hosts) or DOWNLOAD_HOSTS
+        self._hosts_listed = bool(hosts)
+        self.rate_limit = ratelimit.parse_rate(settings.get("rate_limit"), CAPABILITIES.rate_limit)
+        self._rate_limiter = rate_limiter or ratelimit.PROCESS_LIMITER
         self._credentials = credentials
         self._tokens = token_store or tokens.TokenStore()
         self._blue_invoice = blue_invoice
@@ -170,6 +198,7 @@ class NuonuoClient(Provider):
                             request={"client_id": form["client_id"], "grant_type": form["grant_type"],
                                      "client_secret": "***"})
         with self._recorded(exchange):
+            self._wait_turn()
             try:
                 response = self._session.post(self.token_endpoint, data=form, timeout=self._timeout,
                                               allow_redirects=False)
@@ -177,6 +206,8 @@ class NuonuoClient(Provider):
                 raise TransportError(f"accessToken: 诺诺's token endpoint is out of reach ({type(error).__name__})",
                                      message_zh="accessToken：无法连接诺诺令牌接口") from None
             exchange.http_status = response.status_code
+            if response.status_code in (429, 503):
+                raise codes.http_error("accessToken", response.status_code, _retry_after(response))
             try:
                 data = response.json()
             except ValueError:
@@ -197,19 +228,37 @@ class NuonuoClient(Provider):
 
     # --- one exchange -----------------------------------------------------------------------
 
-    def prepare(self, method, payload, **fixed):
-        """The request for ``method`` (诺诺's short name) with the current token."""
-        return prepare(self.endpoint, self.app_key, self._credentials, method, payload, token=self.token(),
+    def prepare(self, method, payload, token=None, **fixed):
+        """The request for ``method`` (诺诺's short name) with the current token (or ``token``)."""
+        return prepare(self.endpoint, self.app_key, self._credentials, method, payload, token=token or self.token(),
                        user_tax=self.seller_tax_id, **fixed)
+
+    def _wait_turn(self):
+        """Block until the app's rate allows one more request (the limiter is shared)."""
+        self._rate_limiter.acquire(self.app_key, self.rate_limit)
 
     def call(self, method, payload, references=None):
         """Send one request -> (code, describe, result); raise on every refusal but E9106 / E9500 /
-        E9613, which the caller reads itself."""
-        call = self.prepare(method, payload)
-        token = call.headers["accessToken"]
+        E9613, which the caller reads itself. A token 诺诺 says expired (its clock ahead of ours) is
+        renewed once, when this client asked for it, and the request sent again: 诺诺's gate refused
+        it before acting."""
+        token = self.token()
+        try:
+            return self._send(method, payload, references, token)
+        except PlatformError as error:
+            if error.platform_code != codes.TOKEN_EXPIRED:
+                raise
+            if self._tokens.given:
+                raise codes.given_token_expired(method) from None
+        token = tokens.renewed_token(self._tokens, token, self._renew_token, self._clock)
+        return self._send(method, payload, references, token)
+
+    def _send(self, method, payload, references, token):
+        call = self.prepare(method, payload, token)
         exchange = Exchange(service=method, path=self.endpoint, references=dict(references or {}),
                             request=_mask_token(self._credentials.mask(payload), token), started_at=self._clock())
         with self._recorded(exchange):
+            self._wait_turn()
             try:
                 response = self._session.post(call.url, params=call.params, data=call.body, headers=call.headers,
                                               timeout=self._timeout, allow_redirects=False)
@@ -221,7 +270,7 @@ class NuonuoClient(Provider):
                                      message_zh=f"{method}：无法连接诺诺") from None
             exchange.http_status = response.status_code
             if response.status_code != 200:
-                raise codes.http_error(method, response.status_code)
+                raise codes.http_error(method, response.status_code, _retry_after(response))
             try:
                 answer = json.loads(response.content.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
@@ -303,13 +352,22 @@ class NuonuoClient(Provider):
             outcome.failure_code = codes.REINVOICE_LIMIT
             outcome.failure_message = describe or "today's 20 seal retries are used up; 诺诺 is asked again tomorrow"
 
-    def download_document(self, invoice_number, file_format="pdf"):
+    def download_document(self, invoice_number, file_format="pdf", serial_no=""):
+        """The file of an issued invoice. 诺诺 gives file addresses per order: a client that has not
+        seen them (in a query result) needs ``serial_no``, the InvoiceResult.serial_no the invoice
+        was reported under (our orderNo), to query its order; for a red invoice 诺诺 issued by itself
+        (under an order number of its own) the form holding the invoice is looked up instead."""
+        if invoice_number not in self._file_urls and serial_no:
+            self._query_batch([serial_no])
+            if invoice_number not in self._file_urls:
+                self._red_invoice_files(invoice_number)
         url = self._file_urls.get(invoice_number, {}).get(file_format)
         if not url:
-            raise NotFound(f"诺诺 gave no {file_format} address for {invoice_number} to this client: query the "
-                           "submission first",
-                           message_zh=f"诺诺未提供发票 {invoice_number} 的 {file_format} 地址：请先查询")
-        if not host_allowed(url, self.download_hosts):
+            asked = f" nor for the order {serial_no}" if serial_no else ": give its serial number"
+            raise NotFound(f"诺诺 gave no {file_format} address for {invoice_number} to this client{asked}",
+                           message_zh=f"诺诺未提供发票 {invoice_number} 的 {file_format} 文件地址"
+                           + (f"（订单 {serial_no}）" if serial_no else "：请提供其流水号"))
+        if not host_allowed(url, self.download_hosts, listed=self._hosts_listed):
             raise PlatformError(f"the {file_format} of {invoice_number} is at a host the company does not allow",
                                 message_zh=f"发票 {invoice_number} 的 {file_format} 文件地址不在允许的主机内")
         try:
@@ -327,7 +385,23 @@ class NuonuoClient(Provider):
         return documents.DocumentFile(invoice_number=invoice_number, format=file_format,
                                       file_name=f"{invoice_number}.{file_format}", content=bytes(content))
 
+    def _red_invoice_files(self, invoice_number):
+        """Learn the files of a red invoice 诺诺 issued by itself from its own serial number, shown on
+        the form that holds the invoice."""
+        for item in self._all_forms({}):
+            if str(item.get("redInvoiceNumber") or "") == invoice_number and item.get("invoiceSerialNum"):
+                self._query_batch([str(item["invoiceSerialNum"])], by="serialNos")
+                return
+
     # --- red-letter forms ---------------------------------------------------------------------
+
+    def _all_forms(self, payload):
+        """Every form where we are the seller (``payload``: filters), page after page."""
+        for page in range(1, MAX_FORM_PAGES + 1):
+            items = self._forms({**payload, "pageNo": str(page), "pageSize": str(self.capabilities.list_page)})
+            yield from items
+            if len(items) < self.capabilities.list_page:
+                return
 
     def _forms(self, payload, references=None):
         _code, _describe, result = self.call(QUERY_FORM, {"identity": wire.SELLER, **payload}, references)
@@ -379,18 +453,14 @@ class NuonuoClient(Provider):
         return [wire.red_form_result(item) for item in items if item and not wire.red_form_phase(item)]
 
     def list_red_forms(self, direction="inbound", status=None, since=None):
+        """Inbound forms (the buyer's) reach 诺诺 from the bureau when it is asked to download them
+        (refreshInvoiceRedConfirm): asked first, then listed."""
         wanted = wire.BUYER if direction == "inbound" else wire.SELLER
-        listing, page = documents.Listing(), 1
-        while True:
-            payload = {"pageNo": str(page), "pageSize": str(self.capabilities.list_page)}
-            if status:
-                payload["billStatus"] = status
-            items = self._forms(payload)
-            listing.extend(wire.red_form_result(item) for item in items
-                           if str(item.get("applySource")) == wanted and not wire.red_form_phase(item))
-            if len(items) < self.capabilities.list_page or page >= 100:
-                return listing
-            page += 1
+        if direction == "inbound":
+            self._session_call(REFRESH_FORMS, identity=wire.SELLER)
+        items = self._all_forms({"billStatus": status} if status else {})
+        return documents.Listing(wire.red_form_result(item) for item in items
+                                 if str(item.get("applySource")) == wanted and not wire.red_form_phase(item))
 
     def _form_action(self, method, form_number, **extra):
         self.call(method, {"billNo": form_number, "identity": wire.SELLER,

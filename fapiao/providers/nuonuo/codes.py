@@ -24,6 +24,9 @@ SUCCESS = "E0000"
 DUPLICATE_ORDER = "E9106"     # 订单编号或流水号不能重复: the order exists: query it, never a new order
 NOT_FOUND = "E9500"           # queryInvoiceResult: no such order (yet)
 REINVOICE_LIMIT = "E9613"     # reInvoice: at most 20 a day for one order
+# The token expired at 诺诺 (its clock ahead of ours): chosen by the simulator, no public code. The
+# client renews a token it asked for itself and sends again; a token given by hand is refused.
+TOKEN_EXPIRED = "070302"  # noqa: S105 (a code, not a token)
 
 # Gateway codes (诺诺 open platform, before any business logic): (class, English, Chinese).
 _GATEWAY = {
@@ -36,6 +39,8 @@ _GATEWAY = {
     "070301": (AuthenticationError, "the access token does not belong to this App Key: get a new token for this "
                "app (the token and the key must come from the same 诺诺 application)",
                "访问令牌（accessToken）与 App Key 不匹配：请为该应用重新获取令牌"),
+    TOKEN_EXPIRED: (AuthenticationError, "the access token has expired at 诺诺 (whose clock may be ahead of this "
+                    "server's)", "访问令牌（accessToken）在诺诺已过期（诺诺的时间可能快于本服务器）"),
     "070304": (AuthenticationError, "诺诺 refused the app credentials: check the App Key and App Secret",
                "诺诺拒绝了应用凭据：请检查 App Key 与 App Secret"),
     "070305": (AuthenticationError, "诺诺 refused the app credentials: check the App Key and App Secret",
@@ -97,12 +102,23 @@ def error_for(method, code, describe, http_status=None):
     return PlatformError(shown, message_zh=shown_zh, platform_code=code, http_status=http_status)
 
 
-def http_error(method, status):
-    """An HTTP status that is not 200. Only a refusal before any processing (429, 503) is a plain
-    retry; another 5xx may have been processed (query first); a 4xx is a request 诺诺 refused."""
+def given_token_expired(method):
+    """诺诺 says the access token of the ``access_token`` setting expired: a person must act."""
+    return AuthenticationError(
+        f"{method}: 诺诺 answered {TOKEN_EXPIRED}: the access token given in the settings has expired at 诺诺; "
+        "enter a new one, or leave the setting empty so that tokens are asked for and renewed by themselves",
+        message_zh=f"{method}：诺诺返回 {TOKEN_EXPIRED}：设置中填写的访问令牌（accessToken）已过期；"
+        "请填写新令牌，或留空以便自动获取并续期", platform_code=TOKEN_EXPIRED)
+
+
+def http_error(method, status, retry_after=None):
+    """An HTTP status that is not 200. Only a refusal before any processing (429: over the app's
+    rate, 503) is a plain retry, after ``retry_after`` seconds when 诺诺 says; another 5xx may
+    have been processed (query first); another 4xx is a request 诺诺 refused."""
     if status in (429, 503):
         return SystemBusy(f"{method}: 诺诺 is busy (HTTP {status}); try again later",
-                          message_zh=f"{method}：诺诺繁忙（HTTP {status}），请稍后重试", http_status=status)
+                          message_zh=f"{method}：诺诺繁忙（HTTP {status}），请稍后重试", http_status=status,
+                          retry_after=retry_after)
     if status >= 500:
         error = PlatformInternalError(f"{method}: 诺诺 failed (HTTP {status}); query before sending again",
                                       message_zh=f"{method}：诺诺出错（HTTP {status}），请先查询再重试",

@@ -25,6 +25,7 @@ class TokenStore:
 
     def __init__(self, state=None, token="", expires_at=0.0):
         self._state = state if state is not None else provider.MemoryStateStore()
+        self.given = bool(token)    # a token given by hand is never renewed
         if token:
             with self._state.lock(TOKEN_KEY):
                 self._state.put(TOKEN_KEY, token, expires_at)
@@ -60,11 +61,25 @@ def current_token(store, renew, clock=time.time):
         return token
     with store.lock():
         token = usable(store.get(), clock())   # another worker may have renewed it meanwhile
-        if token:
-            return token
-        token, lifetime = renew()
-        store.set(token, clock() + lifetime if lifetime else 0)
-        return token
+        return token or _renew(store, renew, clock)
+
+
+def renewed_token(store, refused, renew, clock=time.time):
+    """The token after 诺诺 refused ``refused`` as expired (its clock ahead of ours): under the
+    store's lock, the token another worker stored meanwhile if there is one, else ``renew()``'s
+    (stored like :func:`current_token`'s)."""
+    with store.lock():
+        entry = store.get()
+        if entry and entry[0] != refused and usable(entry, clock()):
+            return entry[0]
+        return _renew(store, renew, clock)
+
+
+def _renew(store, renew, clock):
+    """``renew()`` -> (token, lifetime seconds or 0 for a permanent one): its token, stored."""
+    token, lifetime = renew()
+    store.set(token, clock() + lifetime if lifetime else 0)
+    return token
 
 
 def read_token_answer(data):

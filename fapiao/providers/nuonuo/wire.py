@@ -51,6 +51,10 @@ MAX_DETAIL_LINES = 2000
 # requestBillingNew's lengths (characters); orderNo is 20 at most, so our serial numbers must fit.
 LIMITS = FieldLimits(serial_no=20, party_name=100, address_phone=100, bank_account=100, email=50,
                      line_name=90, spec=40, unit=20, remark=200, issuer=20)
+# ... and those of single fields that fapiao.rules counts only together: (attribute, path, most).
+PARTY_FIELD_LIMITS = {"seller": (("address", "address", 80), ("phone", "phone", 20)),
+                      "buyer": (("address", "address", 80), ("phone", "phone", 50))}
+NUMBER_LENGTH = 16          # num, price, tax, taxExcludedAmount, taxIncludedAmount: characters as sent
 
 _PLAIN_DECIMAL = re.compile(r"^[+-]?[0-9]{1,18}(\.[0-9]{1,20})?$")
 _NAME_PREFIX = re.compile(r"^\*[^*]*\*")
@@ -188,10 +192,52 @@ def red_form(form, blue, *, seller_tax_id, extension_number=""):
 
 # --- checks before sending --------------------------------------------------------------------------
 
+def _too_long(path, count, limit, what_en="", what_zh=""):
+    return FieldError.at(path, "TOO_LONG", f"{what_en}has {count} characters (诺诺 takes at most {limit})",
+                         f"{what_zh}有 {count} 个字符（诺诺最多 {limit} 个）", length=count, limit=limit)
+
+
+def _party_problems(role, party):
+    """Address and phone each within 诺诺's length, and the account as sent (bank, a space, number)."""
+    if party is None:
+        return []
+    errors = [_too_long(f"{role}.{path}", len(value), limit)
+              for attribute, path, limit in PARTY_FIELD_LIMITS[role]
+              for value in [getattr(party, attribute) or ""] if len(value) > limit]
+    sent, apart = _account(party), len(party.bank_name or "") + len(party.bank_account or "")
+    if len(sent) > LIMITS.bank_account >= apart:   # longer than rules counted only by the space
+        errors.append(_too_long(f"{role}.bankAccount", len(sent), LIMITS.bank_account,
+                                "and bank name, with the space between them, ", "与开户银行（含中间空格）合计"))
+    return errors
+
+
+# Numbers of a row as sent, by 诺诺's name: (our path name, attribute, how it is written).
+_NUMBERS = (("num", "quantity", "quantity", _number), ("price", "unitPrice", "unit_price", _number),
+            ("taxExcludedAmount", "amount", "amount", _money), ("tax", "taxAmount", "tax_amount", _money),
+            ("taxIncludedAmount", "amountWithTax", "amount_with_tax", _money))
+
+
+def _number_problems(index, line):
+    errors = []
+    for _name, path, attribute, write in _NUMBERS:
+        value = getattr(line, attribute, None)
+        if not isinstance(value, Decimal) or not value.is_finite():
+            continue   # fapiao.rules reports it
+        try:
+            count = len(write(value))
+        except InvalidOperation:
+            count = len(f"{value:f}")
+        if count > NUMBER_LENGTH:
+            errors.append(_too_long(f"lines[{index}].{path}", count, NUMBER_LENGTH, "as sent "))
+    return errors
+
+
 def problems(invoice):
     """What 诺诺 refuses that fapiao.rules (with :data:`LIMITS`) does not check: the kind of
-    invoice, the number of rows, a policy 诺诺 has no flag for -> [FieldError]."""
-    errors = []
+    invoice, the number of rows, a policy 诺诺 has no flag for, the lengths of the parties'
+    single fields and of numbers as sent -> [FieldError]. (rules checks the discount rows: right
+    after the row they discount, with its name.)"""
+    errors = _party_problems("seller", invoice.seller) + _party_problems("buyer", invoice.buyer)
     if invoice.invoice_type not in INVOICE_LINES:
         errors.append(FieldError.at("invoiceType", "NUONUO_INVOICE_TYPE",
                                     f"{invoice.invoice_type!r} cannot be issued through 诺诺 (01 or 02 only)",
@@ -204,6 +250,7 @@ def problems(invoice):
                                     f"共 {len(invoice.lines)} 行；诺诺最多 {MAX_DETAIL_LINES} 行（含折扣行）",
                                     limit=MAX_DETAIL_LINES, length=len(invoice.lines)))
     for index, line in enumerate(invoice.lines):
+        errors += _number_problems(index, line)
         policy = line.preferential_policy
         if policy and policy not in POLICY_FLAGS:
             errors.append(FieldError.at(f"lines[{index}].preferentialPolicy", "NUONUO_POLICY",

@@ -17,10 +17,10 @@ from .... import provider
 from ....documents import InvoiceResult
 from ....errors import NotFound, StateConflict
 from .. import wire
-from .platform import FAULT_OPTIONS, FAULTS, NoSuchThing, WrongState
-from .server import NuonuoServer, file_session
+from .platform import FAULT_OPTIONS, FAULTS, RATE_LIMIT, NoSuchThing, WrongState
+from .server import NuonuoServer
 
-__all__ = ["NuonuoServer", "NuonuoSimulator", "file_session"]
+__all__ = ["NuonuoServer", "NuonuoSimulator"]
 
 
 def _text(value):
@@ -29,23 +29,21 @@ def _text(value):
 
 class NuonuoSimulator(provider.Simulator):
     """The 诺诺 simulator, started on ``host:port`` with its state in ``directory``. ``server`` is
-    the NuonuoServer (``platform``, ``store``) for tests that need more than the neutral methods."""
+    the NuonuoServer (``platform``, ``store``) for tests that need more than the neutral methods.
+    ``rate_limit``: the requests per second an app may send unless :meth:`set_rate_limit` says
+    otherwise (more are refused with HTTP 429)."""
 
     FAULTS = FAULTS
     FAULT_OPTIONS = tuple(FAULT_OPTIONS)
 
-    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600):
-        self.server = NuonuoServer(directory, host, port, timestamp_window=timestamp_window).start()
+    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600, rate_limit=RATE_LIMIT):
+        self.server = NuonuoServer(directory, host, port, timestamp_window=timestamp_window,
+                                   rate_limit=rate_limit).start()
         self.platform = self.server.platform
 
     @property
     def url(self):
         return self.server.services_url
-
-    def file_session(self):
-        """A requests.Session for ``connect(..., session=...)`` that downloads the invoice files
-        from their https:// addresses on this simulator (served over plain HTTP on loopback)."""
-        return file_session(self.server.base_url)
 
     # --- accounts ---------------------------------------------------------------------------------
 
@@ -60,9 +58,10 @@ class NuonuoSimulator(provider.Simulator):
         secret = _text(settings.get("app_secret")) or (current["secret"] if current else secrets.token_hex(16))
         self.platform.save_app(key, secret=secret, tax_id=seller_tax_id, name=seller_name, callback_url=callback_url)
         host = self.server.base_url.split("//", 1)[1].rsplit(":", 1)[0]
+        rate = self.platform.app_rate(self.platform.app(key))
         return provider.SimulatedAccount(key, {
             "endpoint": self.url, "token_endpoint": self.server.token_url, "app_key": key, "app_secret": secret,
-            "seller_tax_id": seller_tax_id, "download_hosts": host})
+            "seller_tax_id": seller_tax_id, "download_hosts": host, "rate_limit": f"{rate:g}"})
 
     def accounts(self):
         return [app["app_key"] for app in self.platform.apps()]
@@ -84,6 +83,10 @@ class NuonuoSimulator(provider.Simulator):
     def advance_clock(self, seconds):
         self.platform.advance(seconds)
 
+    def set_rate_limit(self, key, rate):
+        """The requests per second the app ``key`` may send (a sliding second of the real clock)."""
+        self.platform.set_rate_limit(key, rate)
+
     # --- what happened -------------------------------------------------------------------------------
 
     def stats(self, key):
@@ -99,6 +102,9 @@ class NuonuoSimulator(provider.Simulator):
             "faults": sum(n for name, n in counters.items() if name.startswith("fault:")),
             "failed_requests": counters.get("failed_requests", 0),
             "token_requests": self.platform.tokens_requested(key),
+            "peak_rate": self.platform.peak_rate(key),      # most requests in one second, since the start
+            "rate_limited": counters.get("rate_limited", 0),
+            "red_form_refreshes": counters.get("red_form_refreshes", 0),
         }
 
     def issued(self, key):

@@ -24,6 +24,8 @@ def _arguments(argv):
     parser.add_argument("--seller-tax-id", default="91350100M000100Y43", help="the app's taxpayer")
     parser.add_argument("--seller-name", default="示例科技有限公司", help="the app's seller name")
     parser.add_argument("--callback-url", default="", help="where 诺诺 posts its callbacks for the app")
+    parser.add_argument("--rate-limit", type=float, default=10.0,
+                        help="requests per second an app may send; more get HTTP 429 (default: %(default)s)")
     parser.add_argument("--timestamp-window", type=int, default=600,
                         help="seconds a request's timestamp may be off (0: unchecked; default: %(default)s)")
     for name in ("busy", "timeout", "drop", "malformed", "slow", "pending", "disconnect", "pending-failure",
@@ -39,7 +41,8 @@ def _arguments(argv):
 
 def main(argv=None):
     args = _arguments(argv)
-    simulator = NuonuoSimulator(args.directory, args.host, args.port, timestamp_window=args.timestamp_window)
+    simulator = NuonuoSimulator(args.directory, args.host, args.port, timestamp_window=args.timestamp_window,
+                                rate_limit=args.rate_limit)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())

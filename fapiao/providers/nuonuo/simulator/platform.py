@@ -3,7 +3,11 @@
 
 What 诺诺 publishes is followed (docs/providers/nuonuo.md §Simulator); what it does not is chosen
 here and marked there: the code of a business refusal (``E9999``), of an expired token
-(``070302``), the words of a lapsed login, reInvoice always re-sealing.
+(``070302``), the refusal of a request over the app's rate (HTTP 429), the words of a lapsed
+login, reInvoice always re-sealing.
+
+Rate: each app may send ``rate_limit`` requests (default 10) in any second of the real clock,
+services and token requests together; one more is refused with HTTP 429 before the gate.
 
 Faults (per app, :meth:`Platform.set_faults`) act on business requests that passed the gate:
 
@@ -23,7 +27,9 @@ import json
 import random
 import secrets
 import threading
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -46,11 +52,13 @@ CREDIT_REFRESH_PER_DAY, CREDIT_REFRESH_INTERVAL = 20, 30
 FORM_LIFETIME = 72 * 3600       # an unanswered form lapses (07)
 CREDIT_TOTAL = Decimal("10000000.00")
 DAY_MS = 86400 * 1000
+RATE_LIMIT = 10.0               # requests per second of an app, unless set (诺诺's sandbox floor)
+RATE_WINDOW = 1.0               # seconds (real clock), sliding
 
 ACTING = frozenset({"requestBillingNew", "reInvoice", "saveInvoiceRedConfirm", "confirm", "confirmInfoCancel",
                     "fastInvoiceRed"})
-READING = frozenset({"queryInvoiceResult", "queryInvoiceRedConfirm", "getCreditLine", "getCertificationStatus",
-                     "getQrCode", "verifyComplete"})
+READING = frozenset({"queryInvoiceResult", "queryInvoiceRedConfirm", "refreshInvoiceRedConfirm", "getCreditLine",
+                     "getCertificationStatus", "getQrCode", "verifyComplete"})
 
 FAULTS = ("busy", "timeout", "drop", "malformed", "slow", "pending", "login_lapsed", "disconnect",
           "pending_failure", "seal_failure")
@@ -96,6 +104,18 @@ def envelope(code, describe="", result=None):
     return json_reply({"code": code, "describe": describe or ("调用成功" if code == SUCCESS else ""), "result": result})
 
 
+def refused_before_acting(status, describe):
+    """HTTP ``status`` (503 busy; 429 over the app's rate, chosen: 诺诺 publishes no refusal for
+    it), nothing done, Retry-After 1 s."""
+    reply = json_reply({"code": str(status), "describe": describe, "result": None}, status=status)
+    reply.headers["Retry-After"] = "1"
+    return reply
+
+
+def too_fast():
+    return refused_before_acting(429, "请求过于频繁，请稍后重试")
+
+
 def _money(value):
     return f"{Decimal(value).quantize(Decimal('0.01')):f}"
 
@@ -122,14 +142,18 @@ class Platform:
     """The simulated platform. ``base_url()`` answers the server's http://host:port, for the
     file addresses; ``stopping`` is set when the server stops (waits end early)."""
 
-    def __init__(self, store, base_url, timestamp_window=600):
+    def __init__(self, store, base_url, timestamp_window=600, rate_limit=RATE_LIMIT):
         self.store = store
         self.clock = BusinessClock(store)
         self.base_url = base_url
         self.timestamp_window = timestamp_window
+        self.rate_limit = rate_limit        # of an app that has none of its own
         self.stopping = threading.Event()
         self.deliveries_waiting = threading.Event()
         self._rngs = {}
+        self._rate_lock = threading.Lock()
+        self._arrivals = {}     # app key -> monotonic times of its requests in the last RATE_WINDOW
+        self._peaks = {}        # app key -> the most requests seen in one window (since the start)
 
     # --- apps ---------------------------------------------------------------------------------
 
@@ -151,6 +175,38 @@ class Platform:
 
     def _put_app(self, app):
         return self.store.put("app", app["app_key"], app, app=app["app_key"])
+
+    # --- rate ----------------------------------------------------------------------------------
+
+    def app_rate(self, app):
+        return float(app.get("rate_limit") or self.rate_limit)
+
+    def set_rate_limit(self, app_key, rate):
+        if not rate > 0:
+            raise ValueError(f"a rate is a positive number of requests per second, not {rate!r}")
+        with self.store.lock:
+            app = self.app(app_key)
+            app["rate_limit"] = float(rate)
+            self._put_app(app)
+
+    def _over_rate(self, app):
+        """Note one request of the app -> whether it makes more than the app's rate in the last
+        RATE_WINDOW (real clock); such a request is counted as ``rate_limited``."""
+        key, now = app["app_key"], time.monotonic()
+        with self._rate_lock:
+            seen = self._arrivals.setdefault(key, deque())
+            seen.append(now)
+            while seen[0] <= now - RATE_WINDOW:
+                seen.popleft()
+            self._peaks[key] = max(self._peaks.get(key, 0), len(seen))
+            over = len(seen) > self.app_rate(app)
+        if over:
+            self.store.count(key, "rate_limited")
+        return over
+
+    def peak_rate(self, app_key):
+        with self._rate_lock:
+            return self._peaks.get(app_key, 0)
 
     def set_faults(self, app_key, faults):
         """Exactly ``faults`` (neutral names, checked) for the app; login_lapsed sets the drawer's state."""
@@ -183,6 +239,8 @@ class Platform:
         if app is None:
             return json_reply({"error": UNKNOWN_APP, "error_description": "appKey 不存在"})
         self.store.count(client_id, "requests")
+        if self._over_rate(app):
+            return too_fast()
         if form.get("grant_type") != "client_credentials" or not hmac.compare_digest(
                 form.get("client_secret", "").encode(), app["secret"].encode()):
             return json_reply({"error": CREDENTIALS_REFUSED, "error_description": "appKey 或 appSecret 不正确"})
@@ -206,11 +264,13 @@ class Platform:
 
     def services(self, query, headers, body):
         """One POST to /open/v1/services -> Reply. ``query``: dict of the query string's values."""
-        self.tick()
         app = self.store.get("app", query.get("appkey", "")) if query.get("appkey") else None
         if app is None:
             return envelope(UNKNOWN_APP, "appKey 不存在")
         self.store.count(app["app_key"], "requests")
+        if self._over_rate(app):
+            return too_fast()
+        self.tick()
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -260,9 +320,7 @@ class Platform:
         if any(fault in _FAILING for fault in hits):
             self.store.count(key, "failed_requests")
         if "busy" in hits:
-            reply = json_reply({"code": "503", "describe": "系统繁忙，请稍后重试", "result": None}, status=503)
-            reply.headers["Retry-After"] = "1"
-            return reply
+            return refused_before_acting(503, "系统繁忙，请稍后重试")
         if "disconnect" in hits:
             return Reply(drop=True)
         if "slow" in hits and self.stopping.wait(self._setting(app, "slow_seconds")):
@@ -393,9 +451,8 @@ class Platform:
             item["qrCode"] = (f"01,32,,{number},{record['orderAmount']},"
                               f"{at(record['invoiceTime']):%Y%m%d},,")
         if record["status"] == wire.ISSUED:
-            base = self.base_url().replace("http://", "https://", 1)
             for kind in ("pdf", "ofd", "xml"):
-                item[f"{kind}Url"] = f"{base}/files/{record['serialNo']}/{record['file_key']}.{kind}"
+                item[f"{kind}Url"] = f"{self.base_url()}/files/{record['serialNo']}/{record['file_key']}.{kind}"
         return item
 
     def _m_queryInvoiceResult(self, app, payload):
@@ -543,6 +600,13 @@ class Platform:
             raise Refused(REFUSED, "pageSize 为 1 到 50")
         chosen = forms[(page - 1) * size:page * size]
         return SUCCESS, "", {"total": len(forms), "list": [self.form_item(form) for form in chosen]}
+
+    def _m_refreshInvoiceRedConfirm(self, app, payload):
+        """诺诺 downloads the forms from the bureau: here they are all known already; counted."""
+        if str(payload.get("identity") or "") not in (wire.SELLER, wire.BUYER):
+            raise Refused(REFUSED, "identity 须为 0（销方）或 1（购方）")
+        self.store.count(app["app_key"], "red_form_refreshes")
+        return SUCCESS, "", None
 
     def _m_confirm(self, app, payload):
         form = self._find_form(app, payload)

@@ -2,9 +2,9 @@
 
 - ``POST /open/v1/services?senid=&nonce=&timestamp=&appkey=``: the business methods (Platform.services);
 - ``POST /accessToken``: the token endpoint (a client_credentials form);
-- ``GET /files/{serialNo}/{key}.{pdf|ofd|xml}``: an issued invoice's files. The addresses the
-  platform gives are ``https://`` ones (the client downloads over HTTPS only); the simulator
-  serves them over plain HTTP on the same port: :func:`file_session` reaches them;
+- ``GET /files/{serialNo}/{key}.{pdf|ofd|xml}``: an issued invoice's files, at plain
+  ``http://127.0.0.1:port`` addresses (the client takes plain HTTP from a loopback host the
+  company lists in ``download_hosts``, and from nowhere else);
 - ``GET /health``.
 
 Two background threads: one resolves what falls due on the business clock (pending orders),
@@ -18,14 +18,13 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from ...loopback import LoopbackServer, send_reply
 from ...reference.sandbox.clock import real_ms
-from .platform import Platform, Reply, envelope, json_reply
+from .platform import RATE_LIMIT, Platform, Reply, envelope, json_reply
 from .store import Store
 
 _logger = logging.getLogger(__name__)
@@ -110,14 +109,16 @@ class _Server(LoopbackServer):
 
 class NuonuoServer:
     """The platform served on ``host:port`` (0: a free port) with its state in ``directory``.
-    ``timestamp_window``: seconds a request's timestamp may be off the real clock (0: unchecked)."""
+    ``timestamp_window``: seconds a request's timestamp may be off the real clock (0: unchecked);
+    ``rate_limit``: requests per second of an app that has no rate of its own."""
 
-    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600):
+    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600, rate_limit=RATE_LIMIT):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.store = Store(directory / "nuonuo.db")
         self._server = _Server((host, port), None)
-        self.platform = Platform(self.store, lambda: self.base_url, timestamp_window=timestamp_window)
+        self.platform = Platform(self.store, lambda: self.base_url, timestamp_window=timestamp_window,
+                                 rate_limit=rate_limit)
         self._server.platform = self.platform
         self._session = requests.Session()
         self._threads = []
@@ -207,20 +208,3 @@ class NuonuoServer:
         except (ValueError, AttributeError):
             return "the answer is not JSON"
         return "" if str(status) == "0000" else f"status {status}"
-
-
-class _LoopbackTLS(HTTPAdapter):
-    """Sends ``https://host:port/...`` requests as ``http://``: the simulator's file addresses."""
-
-    def send(self, request, **kwargs):
-        request.url = "http://" + request.url[len("https://"):]
-        return super().send(request, **kwargs)
-
-
-def file_session(base_url):
-    """A requests.Session that reaches the simulator at ``base_url`` (http://host:port) also under
-    ``https://host:port``, where the file addresses point: pass it to connect as ``session``."""
-    session = requests.Session()
-    netloc = urlsplit(base_url).netloc
-    session.mount(f"https://{netloc}/", _LoopbackTLS())
-    return session
