@@ -17,12 +17,13 @@ import dataclasses
 import json
 import tempfile
 import threading
+import time
 from decimal import Decimal
 
 import pytest
 import requests
 
-from fapiao import documents, provider
+from fapiao import crypto, documents, provider
 from fapiao.documents import InvoiceLine
 from fapiao.errors import (
     AuthenticationError,
@@ -435,6 +436,21 @@ def test_invoice_files_from_the_client_that_issued_and_from_a_fresh_one(spec, si
         assert _files(fresh, number, "NN-FILES") == files   # its order queried for the addresses
         with pytest.raises(NotFound):
             fresh.download_document("26350000000000000000", "pdf", "NN-NOSUCH")
+
+
+def test_a_download_is_recorded_with_the_files_sm3_and_access_is_ensured_once(spec, sim, account):
+    exchanges = []
+    with spec.connect(account.connect_settings(spec), exchange_hook=exchanges.append) as client:
+        expires_at = client.ensure_access()
+        assert expires_at > time.time() + 86000 and client.ensure_access() == expires_at
+        client.issue(make_invoice(SELLER, "NN-SM3"))
+        number = client.query(["NN-SM3"])["NN-SM3"].invoice_number
+        file = client.download_document(number, "ofd")
+    assert sim.stats(account.key)["token_requests"] == 1
+    download = exchanges[-1]
+    assert download.service == provider.DOWNLOAD_SERVICE and download.succeeded
+    assert download.request == {"invoiceNumber": number, "format": "ofd"}
+    assert download.response["sm3"] == file.sm3 == crypto.sm3_hex(file.content)
 
 
 def test_plain_http_files_only_from_a_listed_loopback_host(spec, sim, account):
