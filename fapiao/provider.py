@@ -427,8 +427,9 @@ class ProviderSpec:
     callable returning its text (:func:`reveal`); ``options`` are the layer's tuning, which every
     provider accepts: ``read_timeout`` (seconds), ``retry_schedule`` (waits between the
     provider's own attempts, () for none: the Odoo layer retries from its queue), ``state`` (the
-    company's :class:`StateStore`) and ``blue_invoice`` (a callable invoice number -> the blue
-    documents.Invoice or None, for platforms whose red-letter forms repeat the blue invoice).
+    company's :class:`StateStore`), ``blue_invoice`` (a callable invoice number -> the blue
+    documents.Invoice or None, for platforms whose red-letter forms repeat the blue invoice) and
+    ``rate_limiter`` (a :mod:`fapiao.ratelimit` limiter holding across processes).
 
     ``simulator(directory, host="127.0.0.1", port=0)``, where the package offers one, starts a
     :class:`Simulator` of the platform keeping its state under ``directory``."""

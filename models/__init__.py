@@ -14,6 +14,7 @@ from . import (
     l10n_cn_einv_guard,
     l10n_cn_einv_log,
     l10n_cn_einv_provider_state,
+    l10n_cn_einv_rate_limit,
     l10n_cn_einv_red_form,
     l10n_cn_einv_red_form_line,
     l10n_cn_einv_report,

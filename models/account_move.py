@@ -1143,8 +1143,9 @@ class AccountMove(models.Model):
         })
         self._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
                                   "l10n_cn_einv_delivered_to": address, "l10n_cn_einv_delivery_error": False})
-        self.message_post(body=_("E-invoice %(number)s sent to %(address)s with its PDF and XML.",
-                                 number=self.l10n_cn_einv_number, address=address))
+        self.message_post(body=_("E-invoice %(number)s sent to %(address)s with its files (%(files)s).",
+                                 number=self.l10n_cn_einv_number, address=address,
+                                 files=", ".join(files.mapped("name"))))
         return True
 
     def _l10n_cn_einv_delivery_failed(self, problem):

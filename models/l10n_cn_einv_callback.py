@@ -183,6 +183,8 @@ class L10nCnEinvCallback(models.AbstractModel):
 
     @api.model
     def _l10n_cn_einv_dispatch(self, company, event):
+        if event.kind == provider.CALLBACK_INVOICE and event.result is None:
+            return self._l10n_cn_einv_on_nudge(company, event.references.get("serial_no") or "")
         if event.kind == provider.CALLBACK_INVOICE:
             return self._l10n_cn_einv_on_invoice(company, event.result)
         if event.kind == provider.CALLBACK_RED_FORM:
@@ -213,6 +215,27 @@ class L10nCnEinvCallback(models.AbstractModel):
         if result.status not in ("issued", "failed") or move.l10n_cn_einv_state not in accepted:
             return move, f"invoice {move.name} is {move.l10n_cn_einv_state}: result {result.status} not applied"
         with company._l10n_cn_einv_provider(move) as client:
+            move._l10n_cn_einv_apply_result(result, client)
+        return move, f"invoice {move.name}: {move.l10n_cn_einv_state}"
+
+    @api.model
+    def _l10n_cn_einv_on_nudge(self, company, serial_no):
+        """An unsigned platform (诺诺) says something happened to a submission: nothing it says is
+        believed; the platform is asked at once what it holds for that serial number."""
+        move = self.env["account.move"].with_company(company).search(
+            [("company_id", "=", company.id), ("l10n_cn_einv_serial_no", "=", serial_no)], limit=1) \
+            if serial_no else None
+        if not move:
+            raise CallbackRefused(provider.CALLBACK_NOT_FOUND, f"no invoice with serial number {serial_no}")
+        self._l10n_cn_einv_lock(move, nowait=True)
+        if move.l10n_cn_einv_state not in ACCEPTS_ISSUED:
+            return move, f"invoice {move.name} is {move.l10n_cn_einv_state}: nothing to ask"
+        with company._l10n_cn_einv_provider(move) as client:
+            result = client.query([serial_no]).get(serial_no)
+            if result is None or result.status == "pending":
+                return move, f"invoice {move.name}: the platform has no result yet"
+            if result.status == "failed" and move.l10n_cn_einv_state not in ACCEPTS_FAILED:
+                return move, f"invoice {move.name} is {move.l10n_cn_einv_state}: result failed not applied"
             move._l10n_cn_einv_apply_result(result, client)
         return move, f"invoice {move.name}: {move.l10n_cn_einv_state}"
 

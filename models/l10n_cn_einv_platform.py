@@ -32,6 +32,7 @@ from odoo.tools import config
 from ..fapiao import provider
 from . import l10n_cn_einv_vault as vault
 from .l10n_cn_einv_provider_state import CompanyStateStore
+from .l10n_cn_einv_rate_limit import PostgresRateLimiter
 
 _logger = logging.getLogger(__name__)
 
@@ -214,7 +215,8 @@ def connect(company, *, exchange_hook=None, read_timeout=20.0):
     if uses_embedded_simulator(company):
         values.update(embedded_simulator(spec).service_settings())
     return spec.connect(values, exchange_hook=exchange_hook, read_timeout=read_timeout, retry_schedule=(),
-                        state=state_store(company, spec), blue_invoice=blue_invoice_reader(company))
+                        state=state_store(company, spec), blue_invoice=blue_invoice_reader(company),
+                        rate_limiter=PostgresRateLimiter(company.env.registry, spec.code))
 
 
 def state_store(company, spec=None):

@@ -33,6 +33,8 @@ cat <<MSG
     销售 > 订单 > 订单 (Sales > Orders): open a confirmed order and click "开具数电票" (Issue e-invoice).
     Settings: 发票 > 配置 > 设置 (Invoicing > Configuration > Settings), section 全面数字化的电子发票.
     E-invoices go to the sandbox tax platform embedded in this Odoo (no account needed).
+    Company 诺诺示例商贸有限公司 issues through 诺诺 instead, on the 诺诺 simulator embedded in this
+    Odoo: its settings show 诺诺's own block (App Key, Get token, credit quota).
     Ctrl-C stops it.
 
 MSG

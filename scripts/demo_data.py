@@ -6,6 +6,7 @@ taxes (each in its tax group, so totals read 增值税13% / 增值税9% / 增值
 products coded as an accountant would code them in the classification table,
 customers who read Chinese, and orders in several states, one of them already
 e-invoiced on the embedded sandbox platform. Prints how each product is coded.
+A second company issues through 诺诺, on the 诺诺 simulator embedded in Odoo.
 Idempotent: does nothing when the demo company exists.
 """
 
@@ -14,6 +15,7 @@ from odoo import Command
 from odoo.addons.l10n_cn_einvoice.fapiao.rules import format_line_name
 
 COMPANY = "示例科技有限公司"
+NUONUO_COMPANY = "诺诺示例商贸有限公司"
 LANG = "zh_CN"
 TZ = "Asia/Shanghai"
 
@@ -114,6 +116,37 @@ def main(env):
     groups = ", ".join(group.with_context(lang=LANG).name for group in issued.line_ids.tax_ids.tax_group_id)
     print(f"demo data created: company {company.name}, orders {', '.join(orders.mapped('name'))}; "
           f"e-invoice {issued.l10n_cn_einv_number} issued for {issued.name} ({groups})")
+    nuonuo_company(env, admin, company, buyers[0])
+
+
+def nuonuo_company(env, admin, first, buyer):
+    """A second company that issues through 诺诺: in the sandbox without an endpoint, the 诺诺
+    simulator embedded in Odoo opens an app for it (key and secret stored, sealed) and plays 诺诺."""
+    company = env["res.company"].create({
+        "name": NUONUO_COMPANY, "country_id": env.ref("base.cn").id, "currency_id": env.ref("base.CNY").id,
+        "vat": "91330106MA2B1C3D4E", "street": "西湖区文三路 200 号", "city": "杭州",
+        "l10n_cn_einv_seller_address_phone": "杭州市西湖区文三路 200 号 0571-88886666",
+        "l10n_cn_einv_issuer": "李会计", "l10n_cn_einv_provider": "nuonuo",
+    })
+    company.partner_id.write({"lang": LANG, "tz": TZ})
+    env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
+    env.cr.commit()
+    admin.write({"company_ids": [Command.link(company.id)]})
+    env = env(context=dict(env.context, allowed_company_ids=[company.id, first.id], lang="en_US"))
+    name, code, tax_xmlid, price, extra = PRODUCTS[0]
+    product = env["product.product"].create({
+        "name": name, "list_price": price, "company_id": company.id, "invoice_policy": "order",
+        "taxes_id": [Command.set(env["account.chart.template"].with_company(company).ref(tax_xmlid).ids)],
+        "l10n_cn_einv_tax_code_id": env["l10n_cn_einv.tax.code"].search([("code", "=", code)]).id, **extra})
+    invoice = env["account.move"].with_company(company).create({
+        "move_type": "out_invoice", "partner_id": buyer.id, "company_id": company.id,
+        "invoice_line_ids": [Command.create({"product_id": product.id, "quantity": 1})]})
+    invoice.action_post()
+    invoice.action_l10n_cn_einv_issue()
+    env.cr.commit()
+    print(f"demo company {company.name} issues through 诺诺 (embedded simulator, app "
+          f"{company.l10n_cn_einv_nuonuo_app_key}): {invoice.name} is e-invoice {invoice.l10n_cn_einv_number} "
+          f"({invoice.l10n_cn_einv_state})")
 
 
 main(env)  # noqa: F821 - odoo shell provides env

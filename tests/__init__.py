@@ -14,6 +14,7 @@ from . import (
     test_integrity,
     test_login_session,
     test_nuonuo,
+    test_nuonuo_e2e,
     test_portal,
     test_product_partner,
     test_provider_state,

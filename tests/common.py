@@ -19,6 +19,24 @@ ADDON_LOGGER = __name__.rpartition(".tests.")[0]  # its models, controllers, fap
 # The provider whose simulator plays the platform: the end-to-end tests run against any provider
 # that has one (L10N_CN_EINV_TEST_PROVIDER=<code> make test).
 TEST_PROVIDER = os.environ.get("L10N_CN_EINV_TEST_PROVIDER") or platform.DEFAULT_PROVIDER
+# What each provider calls the exchanges the tests look for in the interaction log.
+SERVICES = {
+    "reference": {"issue": "invoice.issue", "query": "invoice.query", "red_apply": "redform.apply",
+                  "red_issue": "redinvoice.issue", "red_revoke": "redform.revoke"},
+    "nuonuo": {"issue": "requestBillingNew", "query": "queryInvoiceResult", "red_apply": "saveInvoiceRedConfirm",
+               "red_issue": "queryInvoiceRedConfirm", "red_revoke": "confirmInfoCancel"},
+}
+
+
+def service(spec, operation):
+    """The log's name of ``operation`` (a key of SERVICES; "download" for every provider) on ``spec``."""
+    return provider.DOWNLOAD_SERVICE if operation == "download" else SERVICES[spec.code][operation]
+
+
+def secret_values(spec, company):
+    """The company's secrets for the provider, in plaintext (to look for them where they must not be)."""
+    credentials = platform.tooling_credentials(company, spec)
+    return [credentials[setting.name] for setting in spec.settings if setting.secret and credentials[setting.name]]
 
 
 class _KeepRecords(logging.Handler):
@@ -50,6 +68,26 @@ def captured_log():
         logging.root.removeHandler(keeper)
         for logger, level in levels:
             logger.setLevel(level)
+
+
+def connect_company(simulator, spec, company, vat, **values):
+    """Point ``company`` (with ``values``) at ``simulator``, the one of provider ``spec``, with an
+    account of its own there: the credentials the simulator gives it where the company has none
+    (a 诺诺 app key and secret). Returns the account's key."""
+    where = simulator.service_settings()
+    company.write({"vat": vat, "l10n_cn_einv_provider": spec.code, **values,
+                   **{platform.setting_field(spec, setting): where[setting.name]
+                      for setting in spec.settings if setting.name in where}})
+    credentials = platform.tooling_credentials(company)   # the secrets are sealed: only tooling opens them
+    key = simulator.account_key(credentials) or f"odoo-test-{company.id}"
+    account = simulator.register(key, seller_tax_id=vat, seller_name=company.name,
+                                 settings={name: value for name, value in credentials.items()
+                                           if name not in where and value})
+    company.write({platform.setting_field(spec, setting): account.settings[setting.name]
+                   for setting in spec.settings
+                   if setting.name not in where and not credentials.get(setting.name)
+                   and account.settings.get(setting.name)})
+    return key
 
 
 class L10nCnEinvCase(AccountTestInvoicingCommon):
@@ -97,23 +135,8 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
 
     @classmethod
     def _connect_company(cls, company, vat):
-        """Point ``company`` at the simulator, with an account of its own there (the credentials the
-        simulator gives it where the company has none: a 诺诺 app key and secret)."""
-        spec = cls.provider_spec
-        where = cls.simulator.service_settings()
-        company.write({"vat": vat, "l10n_cn_einv_provider": spec.code,
-                       "l10n_cn_einv_issuer": "王会计", "l10n_cn_einv_retry_schedule": "10,30,60",
-                       **{platform.setting_field(spec, setting): where[setting.name]
-                          for setting in spec.settings if setting.name in where}})
-        credentials = platform.tooling_credentials(company)   # the secrets are sealed: only tooling opens them
-        key = cls.simulator.account_key(credentials) or f"odoo-test-{company.id}"
-        account = cls.simulator.register(key, seller_tax_id=vat, seller_name=company.name,
-                                         settings={name: value for name, value in credentials.items()
-                                                   if name not in where and value})
-        company.write({platform.setting_field(spec, setting): account.settings[setting.name]
-                       for setting in spec.settings
-                       if setting.name not in where and not credentials.get(setting.name)
-                       and account.settings.get(setting.name)})
+        connect_company(cls.simulator, cls.provider_spec, company, vat,
+                        l10n_cn_einv_issuer="王会计", l10n_cn_einv_retry_schedule="10,30,60")
 
     @classmethod
     def account(cls, company=None):
@@ -144,6 +167,20 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         super().setUp()
         # The sandbox lives for the whole class while each test's records are rolled back.
         self.invoices_before = self.platform_stats()["invoices"]
+
+    def service(self, operation):
+        return service(self.provider_spec, operation)
+
+    def file_formats(self):
+        return self.provider_spec.capabilities.file_formats
+
+    def issue_exchanges(self):
+        """What an Issue click on a platform that has the result at once logs for the invoice: the
+        issue (and, on a platform that answers a serial number only, the query), then a download
+        per file format."""
+        capabilities = self.provider_spec.capabilities
+        return [self.service("issue"), *([self.service("query")] if capabilities.asynchronous else []),
+                *[self.service("download")] * len(capabilities.file_formats)]
 
     def platform_stats(self, company=None):
         return self.simulator.stats(self.account(company))

@@ -16,8 +16,10 @@ class TestDelivery(L10nCnEinvCase):
 
     def assert_delivered(self, mail, move, address):
         self.assertEqual(mail.email_to, address)
-        self.assertEqual(mail.attachment_ids, move.l10n_cn_einv_pdf_id | move.l10n_cn_einv_xml_id)
-        self.assertEqual(len(mail.attachment_ids), 2)
+        # the OFD too, where the platform gives one (诺诺: the legal original)
+        self.assertEqual(mail.attachment_ids,
+                         move.l10n_cn_einv_pdf_id | move.l10n_cn_einv_xml_id | move.l10n_cn_einv_ofd_id)
+        self.assertEqual(len(mail.attachment_ids), len(self.file_formats()))
         number = move.l10n_cn_einv_number
         self.assertEqual(mail.subject, f"电子发票 {number} / E-invoice {number}")
         self.assertIn("电子发票", mail.body_html)

@@ -4,15 +4,22 @@ E9106, seal failure and reInvoice, and the OFD kept with the PDF.
 
 The real NuonuoClient talks to the 诺诺 simulator over loopback HTTP throughout."""
 
+import json
 import threading
+import time
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
-from ..fapiao import provider
+from ..fapiao import provider, ratelimit
 from ..models import l10n_cn_einv_platform as platform
 from ..models.l10n_cn_einv_files import platform_file
+from ..models.l10n_cn_einv_rate_limit import PostgresRateLimiter
 from .common import SELLER_TAX_ID, L10nCnEinvCase
+from .test_einvoice_concurrency import CommittedQueueCase
+
+PENDING_SECONDS = 5
 
 
 def services_of(move):
@@ -152,3 +159,122 @@ class TestNuonuo(L10nCnEinvCase):
         self.assertTrue(company.sudo().l10n_cn_einv_nuonuo_app_secret_sealed)
         self.assertFalse(company.sudo().l10n_cn_einv_nuonuo_app_secret, "write-only: it reads empty")
         self.assertTrue(platform.uses_embedded_simulator(company))
+
+
+@tagged("post_install", "-at_install")
+class TestNuonuoCallbacks(L10nCnEinvCase, HttpCase):
+    """诺诺's callbacks over real HTTP to the Odoo test server: unsigned form posts, so only a nudge
+    to ask 诺诺 about that order at once; what they say is never believed."""
+
+    provider_code = "nuonuo"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.l10n_cn_einv_callback_enabled = True
+        cls.path = f"/l10n_cn_einvoice/callback/{cls.company.id}"
+
+    def post(self, order_no, content=None):
+        form = {"operater": "callback", "orderno": order_no,
+                "content": json.dumps(content or {"c_status": "1", "c_orderno": order_no})}
+        return self.url_open(self.path, data=form)
+
+    def pending_invoice(self):
+        self.set_faults(pending=1.0, pending_seconds=PENDING_SECONDS)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+        return move
+
+    def listen_for_callbacks(self):
+        """Point 诺诺's callbacks at this test server, once the test's data is flushed: a callback
+        must never arrive while this thread still uses the cursor the server thread shares."""
+        self.env.flush_all()
+        credentials = platform.tooling_credentials(self.company)
+        self.simulator.register(self.account(), seller_tax_id=self.company.vat, seller_name=self.company.name,
+                                callback_url=self.company.l10n_cn_einv_callback_url,
+                                settings={"app_secret": credentials["app_secret"]})
+        self.addCleanup(self.simulator.register, self.account(), seller_tax_id=self.company.vat,
+                        seller_name=self.company.name, settings={"app_secret": credentials["app_secret"]})
+
+    def wait_for_callback(self, serial):
+        delivery, deadline = None, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            delivery = next((row for row in self.simulator.callback_deliveries(self.account())
+                             if row["references"].get("serial_no") == serial), None)
+            if delivery and delivery["status"] != "pending":
+                break
+            time.sleep(0.1)
+        self.assertTrue(delivery, "诺诺 sent no callback")
+        self.assertEqual(delivery["status"], "delivered", delivery["error"])
+        self.env.invalidate_all()
+        return delivery
+
+    def test_nuonuo_calls_back_and_odoo_asks_it_for_the_result(self):
+        move = self.pending_invoice()
+        self.listen_for_callbacks()
+        self.simulator.advance_clock(PENDING_SECONDS + 1)
+        self.wait_for_callback(move.l10n_cn_einv_serial_no)
+        self.assertEqual(move.l10n_cn_einv_state, "issued", "issued without a poll: the callback did it")
+        self.assertTrue(move.l10n_cn_einv_number and move.l10n_cn_einv_pdf_id and move.l10n_cn_einv_ofd_id)
+        services = services_of(move)
+        nudge = services.index("callback.invoice.nudge")
+        self.assertIn("queryInvoiceResult", services[nudge:], "asked 诺诺 after the nudge")
+
+    def test_a_forged_callback_changes_nothing_that_nuonuo_does_not_confirm(self):
+        move = self.pending_invoice()
+        self.env.flush_all()
+        response = self.post(move.l10n_cn_einv_serial_no, {
+            "c_status": "1", "c_orderno": move.l10n_cn_einv_serial_no, "c_fphm": "26350000000012345678"})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["status"], "0000")
+        self.env.invalidate_all()
+        self.assertEqual(move.l10n_cn_einv_state, "pending", "诺诺 says it is still being issued")
+        self.assertFalse(move.l10n_cn_einv_number, "the number in the post is not believed")
+
+    def test_callbacks_for_unknown_orders_or_not_from_nuonuo_are_refused(self):
+        self.env.flush_all()
+        refused = self.post("OE-NO-SUCH-ORDER")
+        self.assertEqual(refused.json()["status"], "9999")
+        junk = self.url_open(self.path, data={"operater": "invoiceInvalid"})
+        self.assertEqual(junk.json()["status"], "9999")
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestNuonuoRateLimit(CommittedQueueCase):
+    """诺诺 never sees more requests than the app's rate, however many workers send: the limiter
+    reserves each request's moment in PostgreSQL, not per process."""
+
+    provider_code = "nuonuo"
+    RATE = 5.0
+
+    def test_limiters_of_two_workers_share_the_rate_in_postgresql(self):
+        key = f"test-{time.time_ns()}"
+        moments = []
+
+        def worker():
+            limiter = PostgresRateLimiter(self.env.registry, "nuonuo")   # each worker has its own
+            for _ in range(10):
+                limiter.acquire(key, 10.0)
+                moments.append(time.monotonic())
+
+        self.assertFalse(self._run_workers(worker))
+        moments.sort()
+        self.assertGreaterEqual(moments[-1] - moments[0], 19 * ratelimit.interval(10.0) - 0.05,
+                                "20 requests at 10 a second (with the headroom) take about two seconds")
+        with self.env.registry.cursor() as cr:
+            cr.execute("DELETE FROM l10n_cn_einv_rate_limit WHERE key = %s", [f"nuonuo:{key}"])
+
+    def test_two_workers_issuing_stay_within_the_apps_rate(self):
+        company_id, _move_ids, account = self._committed_queue(count=24)
+        self.simulator.set_rate_limit(account, self.RATE)
+        with self.env.registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["res.company"].browse(company_id) \
+                .l10n_cn_einv_nuonuo_rate_limit = self.RATE
+        self.assertFalse(self._run_workers(lambda: self._run_queue(company_id)))
+        self.assertFalse(self._run_workers(lambda: self._run_poll(company_id), count=1))
+        stats = self.simulator.stats(account)
+        self.assertEqual(stats["invoices"], 24)
+        self.assertEqual(stats["rate_limited"], 0, "诺诺 never refused a request for coming too fast")
+        self.assertLessEqual(stats["peak_rate"], self.RATE)
+        self.assertGreater(stats["requests"], 24)

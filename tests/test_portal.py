@@ -41,7 +41,12 @@ class TestPortal(L10nCnEinvCase, HttpCase):
         response = self.download(move, "xml")
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.content, move.l10n_cn_einv_xml_id.raw)
-        self.assertEqual(self.download(move, "ofd").status_code, 404)
+        self.assertEqual(self.download(move, "exe").status_code, 404)
+        if "ofd" in self.provider_spec.capabilities.file_formats:    # 诺诺: the legal original
+            response = self.download(move, "ofd")
+            self.assertEqual((response.status_code, response.content), (200, move.l10n_cn_einv_ofd_id.raw))
+        else:
+            self.assertEqual(self.download(move, "ofd").status_code, 404)
 
     def test_list_and_page_show_the_e_invoice(self):
         move = self.issued_invoice()

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from fapiao import errors
+from fapiao import errors, ratelimit
 from fapiao.provider import CallbackRefused, Exchange, MemoryStateStore
 from fapiao.providers import nuonuo
-from fapiao.providers.nuonuo import client, ratelimit, sign, tokens
+from fapiao.providers.nuonuo import client, sign, tokens
 
 
 def provider_state():

@@ -4,7 +4,6 @@
 - ``wire``: the neutral documents as 诺诺's JSON and back, and 诺诺's field limits;
 - ``codes``: 诺诺's answer codes as the contract's outcomes;
 - ``tokens``: the access token, renewed under a lock in a store the workers share;
-- ``ratelimit``: at most the app's rate of requests, shared by the clients of an app;
 - ``client``: the provider (``NuonuoClient``);
 - ``capabilities``: what 诺诺 offers and the settings a company gives.
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ... import crypto, documents
+from ... import crypto, documents, ratelimit
 from ...errors import (
     AuthenticationError,
     NotFound,
@@ -45,7 +45,7 @@ from ...provider import (
     recording,
 )
 from ...rules import validate_invoice
-from . import codes, ratelimit, sign, tokens, wire
+from . import codes, sign, tokens, wire
 from .capabilities import CAPABILITIES, DOWNLOAD_HOSTS, DOWNLOAD_MAX_BYTES, QUERY_BATCH, TOKEN_ENDPOINT
 
 _logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class NuonuoClient(Provider):
     StateStore), ``blue_invoice`` (a callable
     invoice_number -> the blue documents.Invoice, for red-letter forms), ``session``,
     ``connect_timeout`` / ``read_timeout``, ``clock``, ``sleep``, ``rate_limiter`` (see
-    :mod:`.ratelimit`: every request to 诺诺, tokens included, waits for it)."""
+    :mod:`fapiao.ratelimit`: every request to 诺诺, tokens included, waits for it)."""
 
     capabilities = CAPABILITIES
 

@@ -14,7 +14,7 @@ SDKs; docs/providers/nuonuo.md names the source of each and what could not be co
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from ...chinatime import CHINA
@@ -376,9 +376,22 @@ def red_form_result(data, identity=SELLER):
         total_amount=_decimal(data, "taxExcludedAmount"),
         total_tax=_decimal(data, "taxAmount"),
         created_at=_text(data, "billTime"),
+        expires_at=_form_expiry(_text(data, "billTime")),
         red_invoice_number=_text(data, "redInvoiceNumber"),
         lines=lines,
     )
+
+
+FORM_LIFETIME = timedelta(hours=72)   # the bureau's rule: an unanswered form lapses (S1)
+
+
+def _form_expiry(bill_time):
+    """诺诺 states no expiry: 72 hours after ``billTime`` (China time, ``YYYY-MM-DD HH:MM:SS``), in
+    the same form; "" when the time is unreadable."""
+    try:
+        return (datetime.strptime(bill_time, "%Y-%m-%d %H:%M:%S") + FORM_LIFETIME).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return ""
 
 
 def red_form_phase(data):

@@ -19,7 +19,8 @@ from .capabilities import CAPABILITIES, CODE, LABEL, SETTINGS
 from .client import ClientConfig, PlatformClient
 
 _CONFIG_OPTIONS = ("connect_timeout", "read_timeout", "retry_schedule", "verify_tls")
-_UNUSED_OPTIONS = ("state", "blue_invoice")   # no token to keep between calls; forms name the blue by number
+# no token to keep between calls; forms name the blue by number; no published rate limit
+_UNUSED_OPTIONS = ("state", "blue_invoice", "rate_limiter")
 _CLIENT_OPTIONS = ("sleep", "session")
 
 

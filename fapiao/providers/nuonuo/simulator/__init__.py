@@ -77,7 +77,8 @@ class NuonuoSimulator(provider.Simulator):
         self.platform.app(key)
         wanted = {name: checked.get(name, False if name in self.FAULT_STATES else 0.0) for name in self.FAULTS}
         wanted.update({name: checked.get(name, default) for name, default in FAULT_OPTIONS.items()})
-        self.platform.set_faults(key, {name: value for name, value in wanted.items() if value or name == "seed"})
+        self.platform.set_faults(key, {name: value for name, value in wanted.items()
+                                       if value or name in FAULT_OPTIONS})
         return wanted
 
     def advance_clock(self, seconds):

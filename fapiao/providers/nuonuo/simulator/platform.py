@@ -13,7 +13,8 @@ Faults (per app, :meth:`Platform.set_faults`) act on business requests that pass
 
 - ``login_lapsed`` (a state): the methods that act at the bureau answer ``E9999`` with 诺诺's words
   for "log in again"; nothing is done;
-- ``busy``: HTTP 503, nothing done; ``disconnect``: the connection closes, nothing done;
+- ``busy``: HTTP 503 with Retry-After ``retry_after`` seconds (0: none), nothing done;
+  ``disconnect``: the connection closes, nothing done;
 - ``slow``: answered after ``slow_seconds``;
 - ``timeout``: done, answered after ``timeout_seconds``; ``drop``: done, the connection closes
   without an answer; ``malformed``: done, HTTP 200 with a body that is not JSON;
@@ -32,6 +33,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from xml.sax.saxutils import escape as xml_escape
 
 from ...reference.sandbox.clock import BusinessClock, at, real_ms
 from .. import sign, wire
@@ -62,7 +64,7 @@ READING = frozenset({"queryInvoiceResult", "queryInvoiceRedConfirm", "refreshInv
 
 FAULTS = ("busy", "timeout", "drop", "malformed", "slow", "pending", "login_lapsed", "disconnect",
           "pending_failure", "seal_failure")
-FAULT_OPTIONS = {"slow_seconds": 2.0, "timeout_seconds": 30.0, "pending_seconds": 30.0, "seed": None}
+FAULT_OPTIONS = {"slow_seconds": 2.0, "timeout_seconds": 30.0, "pending_seconds": 30.0, "retry_after": 1, "seed": None}
 _FAILING = ("busy", "disconnect", "timeout", "drop", "malformed")
 _INTERNAL = ("app", "created_ms", "due_ms", "will_fail", "use_confirmed", "file_key", "reinvoices", "details",
              "expires_ms", "red")
@@ -104,11 +106,12 @@ def envelope(code, describe="", result=None):
     return json_reply({"code": code, "describe": describe or ("调用成功" if code == SUCCESS else ""), "result": result})
 
 
-def refused_before_acting(status, describe):
+def refused_before_acting(status, describe, retry_after=1):
     """HTTP ``status`` (503 busy; 429 over the app's rate, chosen: 诺诺 publishes no refusal for
-    it), nothing done, Retry-After 1 s."""
+    it), nothing done, with Retry-After (seconds; 0 for none)."""
     reply = json_reply({"code": str(status), "describe": describe, "result": None}, status=status)
-    reply.headers["Retry-After"] = "1"
+    if retry_after:
+        reply.headers["Retry-After"] = str(int(retry_after))
     return reply
 
 
@@ -320,7 +323,7 @@ class Platform:
         if any(fault in _FAILING for fault in hits):
             self.store.count(key, "failed_requests")
         if "busy" in hits:
-            return refused_before_acting(503, "系统繁忙，请稍后重试")
+            return refused_before_acting(503, "系统繁忙，请稍后重试", self._setting(app, "retry_after"))
         if "disconnect" in hits:
             return Reply(drop=True)
         if "slow" in hits and self.stopping.wait(self._setting(app, "slow_seconds")):
@@ -507,6 +510,12 @@ class Platform:
     def new_form(self, blue, *, source, reason, rows, bill_id=""):
         """A form against ``blue`` (its record); ``rows``: 诺诺's detail rows; reason 诺诺's."""
         now = self.clock.now_ms()
+        # a form always lists its rows: a whole reversal, every row of the blue invoice, negated
+        rows = rows or [{"blueDetailIndex": str(index), "goodsName": row["goodsName"],
+                         "taxExcludedAmount": _money(-Decimal(row["taxExcludedAmount"])),
+                         "taxAmount": _money(-Decimal(row["tax"])),
+                         "num": None if row.get("num") in (None, "") else str(-Decimal(str(row["num"])))}
+                        for index, row in enumerate(blue["details"], 1)]
         if rows:
             amount = -sum(abs(_decimal(row.get("taxExcludedAmount"), "taxExcludedAmount")) for row in rows)
             tax = -sum(abs(_decimal(row.get("taxAmount"), "taxAmount")) for row in rows)
@@ -834,7 +843,12 @@ class Platform:
         if kind == "ofd":
             return f"OFD simulated 数电发票 {number}".encode(), "application/ofd"
         if kind == "xml":
-            return (f'<?xml version="1.0" encoding="UTF-8"?><EInvoice><InvoiceNumber>{number}</InvoiceNumber>'
-                    f"<TotalTax-includedAmount>{record['orderAmount']}</TotalTax-includedAmount></EInvoice>"
-                    ).encode(), "application/xml"
+            # the parties and totals, as the bureau's XML carries them (a much shorter document)
+            fields = {"InvoiceNumber": number, "SellerName": record.get("salerName", ""),
+                      "SellerIdNum": record.get("salerTaxNum", ""), "BuyerName": record.get("buyerName", ""),
+                      "BuyerIdNum": record.get("buyerTaxNum", ""), "TotalAmWithoutTax": record.get("exTaxAmount", ""),
+                      "TotalTaxAm": record.get("taxAmount", ""),
+                      "TotalTax-includedAmount": record.get("orderAmount", "")}
+            body = "".join(f"<{name}>{xml_escape(str(value))}</{name}>" for name, value in fields.items())
+            return f'<?xml version="1.0" encoding="UTF-8"?><EInvoice>{body}</EInvoice>'.encode(), "application/xml"
         return None

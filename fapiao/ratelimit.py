@@ -1,21 +1,27 @@
-"""How fast the client may call 诺诺: at most the app's rate, shared by every client of one app key.
+"""How fast a provider may call its platform: at most the app's rate, shared by every client of one
+app key.
 
-诺诺 counts the requests of an app (its sandbox allows a tenth of production, and at least 10 a
-second) and bans addresses that load-test it, so the client waits rather than be refused.
-:class:`SpacedLimiter` spaces the requests of one key evenly, ``1 / (rate * HEADROOM)`` seconds
-apart: 诺诺 counts arrivals, and the headroom absorbs the jitter between leaving here and arriving
-there (a tenth of a second in any window, whatever the rate).
+Platforms count the requests of an app (诺诺's sandbox allows a tenth of production, and at least
+10 a second; 百望 20 a second per app key, shared by its tenants) and ban addresses that hammer
+them, so a client waits rather than be refused. Requests of one key are spaced evenly,
+:func:`interval` apart: platforms count arrivals, and the headroom absorbs the jitter between
+leaving here and arriving there.
 
 A limiter is any object with ``acquire(key, rate)`` that blocks until one request of ``key`` may
-go; ``connect(..., rate_limiter=...)`` takes one that holds across processes (the Odoo layer's).
-:data:`PROCESS_LIMITER` is the default: one per process, so that every client of an app in this
-process shares it.
+go; ``connect(..., rate_limiter=...)`` takes one (the Odoo layer's holds across processes and
+servers, in PostgreSQL). :data:`PROCESS_LIMITER` is the default: one per process, so that every
+client of an app in this process shares it.
 """
 
 import threading
 import time
 
 HEADROOM = 0.9      # spaced for 90 % of the rate
+
+
+def interval(rate):
+    """Seconds between two requests of one key at ``rate`` requests per second, with the headroom."""
+    return 1.0 / (rate * HEADROOM)
 
 
 class SpacedLimiter:
@@ -30,11 +36,10 @@ class SpacedLimiter:
     def acquire(self, key, rate):
         if not rate or rate <= 0:
             return
-        interval = 1.0 / (rate * HEADROOM)
         with self._lock:
             now = self._clock()
             moment = max(now, self._next.get(key, now))
-            self._next[key] = moment + interval
+            self._next[key] = moment + interval(rate)
         if moment > now:
             self._sleep(moment - now)
 
@@ -55,5 +60,5 @@ def parse_rate(value, default):
     if rate == 0:
         return float(default)
     if not rate > 0 or rate == float("inf"):
-        raise ValueError(f"诺诺 settings: rate_limit must be a positive number of requests per second, not {value!r}")
+        raise ValueError(f"rate_limit must be a positive number of requests per second, not {value!r}")
     return rate
