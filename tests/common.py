@@ -3,6 +3,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 
 from odoo import Command
 
@@ -195,6 +196,21 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         account = self.account(company)
         self.simulator.set_faults(account, **faults)
         self.addCleanup(self.simulator.reset, account)
+
+    def wait_for_callback(self, matches):
+        """The platform posts callbacks from its own thread to this Odoo's HTTP server: wait (bounded)
+        until the one ``matches`` (a row of Simulator.callback_deliveries) accepts is answered, then
+        read the records afresh -> that row."""
+        delivery, deadline = None, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            delivery = next((row for row in self.simulator.callback_deliveries(self.account()) if matches(row)), None)
+            if delivery and delivery["status"] != "pending":
+                break
+            time.sleep(0.1)
+        self.assertTrue(delivery, "the platform sent no callback")
+        self.assertEqual(delivery["status"], "delivered", delivery["error"])
+        self.env.invalidate_all()
+        return delivery
 
     def make_due(self, moves):
         """Skip the retry wait, as if the cron ran once it had passed."""

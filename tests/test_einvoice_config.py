@@ -36,7 +36,7 @@ class TestEinvoiceConfig(L10nCnEinvCase):
     def test_settings_secrets_are_write_only(self):
         settings = self.env["res.config.settings"].with_company(self.company).create({})
         self.assertFalse(settings.l10n_cn_einv_app_secret_input)
-        self.assertIn("app secret ✓", settings.l10n_cn_einv_secrets_status)
+        self.assertIn("App Secret ✓", settings.l10n_cn_einv_secrets_status)
         settings.l10n_cn_einv_sm4_key_input = "00112233445566778899aabbccddeeff"
         settings.execute()
         self.assertEqual(platform.tooling_credentials(self.company)["sm4_key"], "00112233445566778899aabbccddeeff")

@@ -22,12 +22,13 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
+from ..fapiao import provider
 from ..models import l10n_cn_einv_platform as platform
 from ..models import l10n_cn_einv_vault as vault
 from ..models.res_config_settings import SECRET_FIELDS as SETTINGS_INPUTS
-from .common import L10nCnEinvCase
+from .common import L10nCnEinvCase, secret_values
 
-SECRETS = ["l10n_cn_einv_app_secret", "l10n_cn_einv_sm4_key", "l10n_cn_einv_sm2_private_key"]
+SECRETS = list(vault.SEALED_FIELDS)   # every provider's: the reference protocol's and 诺诺's
 SEALED = [f"{name}_sealed" for name in SECRETS]
 IS_SET = [f"{name}_set" for name in SECRETS]
 
@@ -58,9 +59,11 @@ class TestSecretsStayWithAdministrators(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company = cls.env.company
-        cls.company.sudo().l10n_cn_einv_sm2_private_key = secrets.token_hex(32)
-        credentials = platform.tooling_credentials(cls.company)
-        cls.secret_values = [credentials[key] for key in ("app_secret", "sm4_key", "sm2_private_key")]
+        cls.company.sudo().write({"l10n_cn_einv_sm2_private_key": secrets.token_hex(32),
+                                  "l10n_cn_einv_nuonuo_app_secret": secrets.token_hex(16),
+                                  "l10n_cn_einv_nuonuo_access_token": secrets.token_hex(20)})
+        cls.secret_values = [value for code in ("reference", "nuonuo")
+                             for value in secret_values(provider.get(code), cls.company)]
         cls.secret_forms = secret_forms(cls.secret_values)
         company = {"company_id": cls.company.id, "company_ids": cls.company.ids}
         cls.manager = new_test_user(cls.env, "einv_sec_manager", groups=MANAGER_GROUPS, **company)
@@ -68,7 +71,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
 
     def setUp(self):
         super().setUp()
-        self.assertTrue(all(self.secret_values), "every secret is set, so that a leak would show")
+        self.assertEqual(len(self.secret_values), len(SECRETS), "every secret is set, so that a leak would show")
         self.assertFalse(self.manager.has_group("base.group_system") or self.manager._is_admin())
         self.assertTrue(self.manager.has_group("base.group_allow_export"))
 
@@ -346,10 +349,10 @@ class TestSecretsStayWithAdministrators(HttpCase):
 
     def test_the_administrator_sees_each_secret_is_set_and_the_connection_works(self):
         settings = self.env["res.config.settings"].with_user(self.admin).create({})
-        self.assertEqual(settings.l10n_cn_einv_secrets_status, "app secret ✓, SM4 key ✓, SM2 key ✓")
+        self.assertEqual(settings.l10n_cn_einv_secrets_status, "App Secret ✓, SM4 Key ✓, SM2 Private Key ✓")
         self.assertFalse(any(settings[name] for name in SETTINGS_INPUTS))
         company = self.company.with_user(self.admin)
-        self.assertEqual([company[name] for name in SECRETS + IS_SET], [False] * 3 + [True] * 3)
+        self.assertEqual([company[name] for name in SECRETS + IS_SET], [False] * len(SECRETS) + [True] * len(SECRETS))
         self.company.sudo().l10n_cn_einv_sm2_private_key = False    # signs with HMAC-SM3, which the sandbox checks
         self.assertFalse(company.l10n_cn_einv_sm2_private_key_set)
         action = company.action_l10n_cn_einv_test_connection()
