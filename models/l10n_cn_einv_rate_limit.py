@@ -37,6 +37,9 @@ class PostgresRateLimiter:
             return
         step = ratelimit.interval(rate)
         with self._registry.cursor() as cr:
+            if not self._registry.in_test_mode():   # a test's cursor is one transaction already
+                # READ COMMITTED: a reservation waits for another worker's on the same row, then builds on it
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cr.execute(SQL("""
                 INSERT INTO l10n_cn_einv_rate_limit (key, next_slot)
                 VALUES (%(key)s, EXTRACT(EPOCH FROM clock_timestamp()) + %(step)s)

@@ -27,6 +27,8 @@ SERVICES = {
     "nuonuo": {"issue": "requestBillingNew", "query": "queryInvoiceResult", "red_apply": "saveInvoiceRedConfirm",
                "red_issue": "queryInvoiceRedConfirm", "red_revoke": "confirmInfoCancel"},
 }
+# The providers whose issue answers a serial number only, so that the result is asked for at once.
+ISSUE_ANSWERS_PENDING = ("nuonuo",)
 
 
 def service(spec, operation):
@@ -179,9 +181,9 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         """What an Issue click on a platform that has the result at once logs for the invoice: the
         issue (and, on a platform that answers a serial number only, the query), then a download
         per file format."""
-        capabilities = self.provider_spec.capabilities
-        return [self.service("issue"), *([self.service("query")] if capabilities.asynchronous else []),
-                *[self.service("download")] * len(capabilities.file_formats)]
+        pending_first = self.provider_spec.code in ISSUE_ANSWERS_PENDING
+        return [self.service("issue"), *([self.service("query")] if pending_first else []),
+                *[self.service("download")] * len(self.file_formats())]
 
     def platform_stats(self, company=None):
         return self.simulator.stats(self.account(company))

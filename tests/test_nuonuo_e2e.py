@@ -1,9 +1,10 @@
 """The end-to-end tests, run again against the 诺诺 simulator: issuing from a sale order and an
-invoice, on payment, red reversal (from a return too), inbound forms, the login lapse,
-delivery, retries under faults, concurrency and the soak. Each class inherits every test of the
-class it names, written against the simulator contract (tests/common.py); the classes run
-against the default provider in their own modules. 诺诺's callbacks (unsigned nudges, unlike the
-reference protocol's signed events) are tested in test_nuonuo."""
+invoice, on payment, red reversal (from a return too), inbound forms, the login lapse, delivery,
+the customer portal (the OFD too), retries under faults, concurrency and the soak. Each class
+inherits every test of the class it names, written against the simulator contract
+(tests/common.py); the classes run against the default provider in their own modules. 诺诺's
+callbacks (unsigned nudges, unlike the reference protocol's signed events) are tested in
+test_nuonuo."""
 
 import dataclasses
 
@@ -15,6 +16,7 @@ from . import (
     test_einvoice_concurrency,
     test_einvoice_issue,
     test_login_session,
+    test_portal,
     test_red_reversal,
     test_returns,
     test_soak,
@@ -80,5 +82,11 @@ class TestQueueConcurrencyOnNuonuo(test_einvoice_concurrency.TestQueueConcurrenc
 
 @tagged("post_install", "-at_install", "post_install_l10n")
 class TestSoakOnNuonuo(test_soak.TestSoak):
+    provider_code = "nuonuo"
+    allow_inherited_tests_method = True
+
+
+@tagged("post_install", "-at_install")
+class TestPortalOnNuonuo(test_portal.TestPortal):
     provider_code = "nuonuo"
     allow_inherited_tests_method = True

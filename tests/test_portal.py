@@ -92,7 +92,8 @@ class TestPortal(L10nCnEinvCase, HttpCase):
         self.assertEqual(credit.l10n_cn_einv_state, "issued")
         self.authenticate("buyer_portal", "buyer_portal_pw")
         # downloaded by its red-letter form, whose log proves them the platform's
-        for file_format, field_name in FILE_FIELDS.items():
+        for file_format in self.file_formats():
+            field_name = FILE_FIELDS[file_format]
             response = self.download(credit, file_format)
             self.assertEqual(response.status_code, 200)
             self.assertEqual(response.content, credit[field_name].raw)

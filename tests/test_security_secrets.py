@@ -126,7 +126,7 @@ class TestSecretsStayWithAdministrators(HttpCase):
         self.assertEqual(response.status_code, 200)
         # Issue 11: no value for the administrator either (was: the plaintext)
         self.assertEqual(list(csv.reader(io.StringIO(response.text))),
-                         [["name", *SECRETS], [self.company.name, "", "", ""]])
+                         [["name", *SECRETS], [self.company.name, *[""] * len(SECRETS)]])
         self.authenticate("einv_sec_manager", "einv_sec_manager")
         # the company itself, and the company of their own user
         exports = [(fmt, "res.company", self.company.ids, "") for fmt in ("csv", "xlsx")]
@@ -159,8 +159,8 @@ class TestSecretsStayWithAdministrators(HttpCase):
         # Issue 11: the administrator reads that each secret is set, and no value (was: the plaintext)
         self.authenticate("einv_sec_admin", "einv_sec_admin")
         [values] = self._call_kw("read", [self.company.ids, SECRETS + IS_SET])
-        self.assertEqual([values[name] for name in SECRETS], [False] * 3)
-        self.assertEqual([values[name] for name in IS_SET], [True] * 3)
+        self.assertEqual([values[name] for name in SECRETS], [False] * len(SECRETS))
+        self.assertEqual([values[name] for name in IS_SET], [True] * len(SECRETS))
 
         self.authenticate("einv_sec_manager", "einv_sec_manager")
         ids, domain = self.company.ids, [("id", "=", self.company.id)]
