@@ -12,9 +12,9 @@ import datetime
 import io
 import os
 import re
-import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from . import suggest
 from .documents import CatalogueEntry
 from .errors import FieldError, ValidationFailed
 from .taxpolicy import (  # noqa: F401 (named here as before)
@@ -72,40 +72,6 @@ def read_csv(source):
     return [entry_from_csv_row(row) for row in csv.DictReader(handle)]
 
 
-_WORD_SPLIT = re.compile(r"[\s,，、;；/()（）*\-]+")
-SUGGEST_TEXT_LENGTH = 40    # enough for a product name; bounds the work per call
-
-
-def _fold(text):
-    return unicodedata.normalize("NFKC", text or "").lower()
-
-
-def _pieces(text):
-    """Every run of 2+ characters inside the words of ``text``; 3+ when Latin
-    letters or digits only, which would match codes and abbreviations at random."""
-    pieces = set()
-    for word in _WORD_SPLIT.split(text[:SUGGEST_TEXT_LENGTH]):
-        for start in range(len(word) - 1):
-            pieces.update(word[start:end] for end in range(start + 2, len(word) + 1))
-    return {piece for piece in pieces if len(piece) >= 3 or not piece.isascii()}
-
-
-def _terms(entry):
-    """(weight, folded term) pairs of an entry: its names weigh more than its keywords."""
-    yield 1, _fold(entry.name)
-    yield 1, _fold(entry.short_name)
-    for keyword in split_special(entry.keywords):
-        yield 0, _fold(keyword)
-
-
-def _term_score(term, weight, pieces):
-    if term in pieces:
-        return 4 * len(term) + weight
-    for length in range(len(term) - 1, 1, -1):
-        if any(term[start:start + length] in pieces for start in range(len(term) - length + 1)):
-            return 2 * length + weight - (len(term) - length) / 100
-    return 0
-
 class Catalogue:
     """In-memory lookup of classification codes."""
 
@@ -148,26 +114,9 @@ class Catalogue:
         return found
 
     def suggest(self, text, limit=5):
-        """Leaf, usable entries for an item called ``text`` (a product name), best first.
-
-        Each term of an entry (name, short name, keyword) scores the longest
-        run of at least two characters it shares with the text, a whole term
-        found in the text scoring double, so 有机东北大米 finds 大米 first and
-        咨询服务费 finds the consulting codes. Names weigh a little more than
-        keywords, shorter terms (closer matches) win ties, then code order.
-        """
-        pieces = _pieces(_fold(text))
-        if not pieces:
-            return []
-        scored = []
-        for entry in self._entries.values():
-            if entry.is_summary or not entry.usable:
-                continue
-            best = max((_term_score(term, weight, pieces) for weight, term in _terms(entry)), default=0)
-            if best > 0:
-                scored.append((-best, entry.code, entry))
-        scored.sort(key=lambda item: item[:2])
-        return [entry for _score, _code, entry in scored[:limit]]
+        """Leaf, usable entries for an item called ``text`` (a product name), best first:
+        see :func:`fapiao.suggest.rank` (笔记本电脑 and Laptop find 电子计算机整机, 有机东北大米 大米)."""
+        return suggest.rank(self._entries.values(), text, limit=limit)
 
 
 # --- Levels, rates a code allows -------------------------------------------------

@@ -83,6 +83,9 @@ class AccountMove(models.Model):
                            "failed": "failed"}
 
     l10n_cn_einv_applicable = fields.Boolean("E-Invoicing Applies", compute="_compute_l10n_cn_einv_applicable")
+    l10n_cn_einv_issue_warning = fields.Text(
+        "E-Invoice Problems", compute="_compute_l10n_cn_einv_issue_warning",
+        help="Why this posted invoice cannot be issued as an e-invoice yet, every problem at once.")
     l10n_cn_einv_state = fields.Selection(
         EINV_STATES, string="E-Invoice Status", default="not_needed", required=True, copy=False,
         tracking=True, index=True, readonly=True, l10n_cn_einv_flow=True)
@@ -952,6 +955,38 @@ class AccountMove(models.Model):
             forms._l10n_cn_einv_send_now()
         return posted
 
+
+    # --- warning at posting what would stop the e-invoice (posting goes on) ---------------------
+
+    def _compute_l10n_cn_einv_issue_warning(self):
+        for move in self:
+            waiting = move.l10n_cn_einv_applicable and move.state == "posted" \
+                and move.l10n_cn_einv_state == "not_needed"
+            move.l10n_cn_einv_issue_warning = "\n".join(move._l10n_cn_einv_problems()) if waiting else False
+
+    def action_post(self):
+        result = super().action_post()
+        warned = self.filtered(lambda m: m.l10n_cn_einv_applicable and m.state == "posted"
+                               and m.l10n_cn_einv_state == "not_needed")
+        messages = []
+        for move in warned:
+            problems = move._l10n_cn_einv_problems()
+            if problems:
+                listed = "\n".join(f"- {problem}" for problem in problems)
+                move._message_log(body=text_as_html(
+                    _("Posted, but this invoice cannot be issued as an e-invoice yet:") + "\n" + listed))
+                messages.append(f"{move.name}:\n{listed}")
+        if messages and not result:
+            return {
+                "type": "ir.actions.client", "tag": "display_notification",
+                "params": {
+                    "type": "warning", "sticky": True,
+                    "title": _("Posted; the e-invoice cannot be issued yet"),
+                    "message": "\n\n".join(messages),
+                    "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                },
+            }
+        return result
 
     # --- making credit notes for red reversals --------------------------------------------------
 

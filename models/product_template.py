@@ -20,6 +20,22 @@ class ProductTemplate(models.Model):
         "l10n_cn_einv.tax.code", "Applied Tax Classification Code",
         compute="_compute_l10n_cn_einv_effective_tax_code_id",
         help="The product's own code, else its category's (or the nearest parent category's).")
+    l10n_cn_einv_tax_code_warning = fields.Text(
+        "E-Invoice Tax Warning", compute="_compute_l10n_cn_einv_tax_code_warning",
+        help="Why the product's sales taxes or classification code would stop its e-invoice lines.")
+
+    @api.depends("l10n_cn_einv_effective_tax_code_id", "taxes_id")
+    @api.depends_context("lang", "allowed_company_ids")
+    def _compute_l10n_cn_einv_tax_code_warning(self):
+        for product in self:
+            # no code yet is the usual state of a new product: the invoice check says so when it matters
+            problems = product._l10n_cn_einv_tax_code_problems() \
+                if product.l10n_cn_einv_effective_tax_code_id else []
+            product.l10n_cn_einv_tax_code_warning = "\n".join(problems) or False
+
+    @api.onchange("taxes_id", "l10n_cn_einv_tax_code_id", "categ_id")
+    def _onchange_l10n_cn_einv_tax_code_warning(self):
+        return tax_code_warning_popup(self)
 
     @api.depends("l10n_cn_einv_tax_code_id", "categ_id.l10n_cn_einv_effective_tax_code_id")
     def _compute_l10n_cn_einv_effective_tax_code_id(self):
@@ -65,10 +81,7 @@ class ProductTemplate(models.Model):
         if taxes is None:
             taxes = self.taxes_id.filtered(lambda tax: tax.company_id in self.env.companies)
         entry = code._l10n_cn_einv_entry()
-        # Levy rates are accepted on any code; naming them in every message would drown the code's own.
-        shown = catalogue.format_rates(
-            rate for rate in catalogue.allowed_rates(entry)
-            if rate not in catalogue.LEVY_RATES or rate in entry.vat_rates)
+        shown = code._l10n_cn_einv_allowed_rates_text()
         problems = []
         for tax in taxes.flatten_taxes_hierarchy().filtered(lambda tax: tax.amount_type == "percent"):
             rate = Decimal(str(tax.amount)) / 100
@@ -79,3 +92,13 @@ class ProductTemplate(models.Model):
                     product=self.display_name, tax=tax.name, rate=catalogue.format_rate(rate),
                     code=code.display_name, allowed=shown or _("no VAT rate")))
         return problems
+
+
+def tax_code_warning_popup(product):
+    """The onchange warning of a product (template or variant) whose taxes do not fit its code:
+    said once as the user changes the tax or the code; the form keeps showing it."""
+    warning = product.l10n_cn_einv_tax_code_warning
+    if not warning:
+        return None
+    return {"warning": {"title": product.env._("The sales tax does not fit the tax classification code"),
+                        "message": warning}}

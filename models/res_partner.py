@@ -34,6 +34,16 @@ class ResPartner(models.Model):
         help="Never issue e-invoices automatically for this customer; they are issued on request only.")
 
     @api.model
+    def default_get(self, fields_list):
+        """A Chinese company's new customers are in China unless said otherwise: their taxpayer id
+        is then checked when saved, not when the first e-invoice is refused."""
+        defaults = super().default_get(fields_list)
+        company = self.env.company
+        if "country_id" in fields_list and "country_id" not in defaults and company.country_id.code == "CN":
+            defaults["country_id"] = company.country_id.id
+        return defaults
+
+    @api.model
     def _commercial_fields(self):
         return [*super()._commercial_fields(), *TITLE_FIELDS, "l10n_cn_einv_opt_out_auto_issue"]
 

@@ -122,6 +122,17 @@ class L10nCnEinvTaxCode(models.Model):
         self.ensure_one()
         return self._l10n_cn_einv_catalogue().get(self.code)
 
+    def _l10n_cn_einv_allowed_rates_text(self):
+        """The rates a product of this code may carry, as the table writes them (9%、0%).
+
+        Levy rates are accepted on any code (:func:`fapiao.catalogue.allowed_rates`);
+        naming them on every code would drown the code's own."""
+        self.ensure_one()
+        entry = self._l10n_cn_einv_entry()
+        return catalogue.format_rates(
+            rate for rate in catalogue.allowed_rates(entry)
+            if rate not in catalogue.LEVY_RATES or rate in entry.vat_rates)
+
     def _l10n_cn_einv_rates(self):
         """The rates this code allows, as Decimals (0.13 for 13 %)."""
         self.ensure_one()

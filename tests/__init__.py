@@ -6,6 +6,7 @@ from . import (
     test_callbacks,
     test_dashboard,
     test_delivery,
+    test_early_warnings,
     test_einvoice_concurrency,
     test_einvoice_config,
     test_einvoice_issue,

@@ -126,7 +126,8 @@ class TestProductPartner(AccountTestInvoicingCommon):
         with self.assertRaises(ValidationError):
             self.env["res.partner"].create({"name": "某公司", "vat": "123", "l10n_cn_einv_title_name": "某公司"})
         # Elsewhere the vat is not a Chinese taxpayer id.
-        self.env["res.partner"].create({"name": "Somewhere Ltd", "vat": "123"})
+        self.env["res.partner"].create({"name": "Somewhere Ltd", "vat": "123",
+                                        "country_id": self.env.ref("base.us").id})
 
     def test_natural_person_without_taxpayer_id(self):
         person = self.env["res.partner"].create({
