@@ -48,7 +48,11 @@ def main(env):
     admin = env.ref("base.user_admin")
     admin.write({"lang": LANG, "tz": TZ})
     env.ref("base.partner_admin").write({"lang": LANG, "tz": TZ})
-    if env["res.company"].search([("name", "=", COMPANY)]):
+    first = env["res.company"].search([("name", "=", COMPANY)])
+    if first:
+        if not env["res.company"].search([("name", "=", NUONUO_COMPANY)]):
+            buyer = env["res.partner"].search([("vat", "=", "91310000MA1FL0XL39")], limit=1)
+            nuonuo_company(env, admin, first, buyer)
         print("demo data already there")
         return
     company = env["res.company"].create({
@@ -124,7 +128,7 @@ def nuonuo_company(env, admin, first, buyer):
     simulator embedded in Odoo opens an app for it (key and secret stored, sealed) and plays 诺诺."""
     company = env["res.company"].create({
         "name": NUONUO_COMPANY, "country_id": env.ref("base.cn").id, "currency_id": env.ref("base.CNY").id,
-        "vat": "91330106MA2B1C3D4E", "street": "西湖区文三路 200 号", "city": "杭州",
+        "vat": "91330106MA2B1C3D45", "street": "西湖区文三路 200 号", "city": "杭州",
         "l10n_cn_einv_seller_address_phone": "杭州市西湖区文三路 200 号 0571-88886666",
         "l10n_cn_einv_issuer": "李会计", "l10n_cn_einv_provider": "nuonuo",
     })
