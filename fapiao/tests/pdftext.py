@@ -66,3 +66,17 @@ def find_text(texts, fragment):
         if fragment in placed.text:
             return placed
     raise AssertionError(f"{fragment!r} is not on the page: {[placed.text for placed in texts]}")
+
+
+def row_of(texts, label):
+    """The texts on the line of the one containing ``label`` (itself left out), left to right."""
+    found = find_text(texts, label)
+    return sorted((placed for placed in texts if abs(placed.y - found.y) < 1 and placed is not found),
+                  key=lambda placed: placed.x)
+
+
+def column_of(texts, header):
+    """The texts (empty ones left out) drawn below ``header`` where it starts, top to bottom."""
+    found = find_text(texts, header)
+    return [placed.text for placed in sorted(texts, key=lambda placed: -placed.y)
+            if placed.text and abs(placed.x - found.x) < 1 and placed.y < found.y - 1]

@@ -12,7 +12,7 @@ from fapiao.documents import Invoice
 from fapiao.providers.reference.sandbox import render
 from fapiao.providers.reference.wire import from_wire
 from fapiao.tests.conftest import invoice_payload
-from fapiao.tests.pdftext import find_text, page_texts
+from fapiao.tests.pdftext import column_of, find_text, page_texts, row_of
 
 
 def download(wire, number, file_format="pdf"):
@@ -29,10 +29,7 @@ def issue_blue_and_red(wire, make_invoice, invoice_type="02"):
 
 
 def total_row(texts):
-    label = find_text(texts, "价税合计（大写）")
-    row = sorted((placed for placed in texts if abs(placed.y - label.y) < 1 and placed is not label),
-                 key=lambda placed: placed.x)
-    return label, row
+    return find_text(texts, "价税合计（大写）"), row_of(texts, "价税合计（大写）")
 
 
 @pytest.mark.parametrize("invoice_type", ["01", "02"])
@@ -69,9 +66,7 @@ def test_the_unit_column_prints_the_line_unit(wire, make_invoice):
     blue_pdf, red_pdf, _ = issue_blue_and_red(wire, make_invoice)
     for pdf in (blue_pdf, red_pdf):
         texts = page_texts(pdf)
-        header = find_text(texts, "单位")
-        column = [placed.text for placed in texts if abs(placed.x - header.x) < 1 and placed.y < header.y - 1]
-        assert column == ["台"]
+        assert column_of(texts, "单位") == ["台"]
         assert [placed.text for placed in texts if "单位" in placed.text or "Unit" in placed.text] == ["单位"]
 
 
