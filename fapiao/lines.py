@@ -12,7 +12,9 @@ turns one into what the invoice prints:
 - the tax of a discounted line is its amount x rate, the discount line's the rest
   of the ERP's tax, so the pair sums to the ERP's amounts and each keeps
   |amount x rate - tax| <= 0.06;
-- the name printed ``*简称*名称`` (:func:`fapiao.rules.format_line_name`).
+- the name printed ``*简称*名称`` (:func:`fapiao.rules.format_line_name`);
+- the unit (单位) as the ERP names it in Chinese, blank for a generic "units"
+  (:func:`printed_unit`).
 
 The preferential policy flag comes from :func:`fapiao.taxpolicy.line_tax` (the
 code and the rate decide it), which the ERP asks first.
@@ -31,6 +33,13 @@ CENT = Decimal("0.01")
 UNIT_PRICE_PLACES = Decimal("1e-8")
 HUNDRED = Decimal(100)
 
+# What an ERP calls its unit of measure when there is none in particular: Odoo's "Units" (whose
+# Chinese translation is the very word 单位, the column's title). A Chinese accountant expects the
+# 单位 column blank then, not 个: 单位 is optional on a 数电票 and the tax bureau's own portal leaves it
+# empty when none is given, whereas 个 would invent a unit, wrong for a machine (台), a garment (件)
+# or a service (次). A real unit (台, 个, 次, 千克) is printed as named.
+GENERIC_UNITS = frozenset({"unit", "units", "unit(s)", "单位"})
+
 
 def decimal(value):
     """A Decimal from a Decimal, an int, a numeric string or an ERP's float (through its shortest
@@ -48,6 +57,12 @@ def money(value):
     """``value`` to 2 decimals, half up; None stays None."""
     value = decimal(value)
     return None if value is None else value.quantize(CENT, ROUND_HALF_UP)
+
+
+def printed_unit(name):
+    """The 单位 a line prints: the unit's name, trimmed, or "" for none or a generic "units"."""
+    name = (name or "").strip()
+    return "" if name.casefold() in GENERIC_UNITS else name
 
 
 def unit_price(amount, quantity):
@@ -73,7 +88,7 @@ class SourceLine:
     quantity: Decimal | None = None
     discount: Decimal = Decimal(0)      # percent taken off the price (Odoo: discount)
     spec: str = ""                      # 规格型号
-    unit: str = ""                      # 单位
+    unit: str = ""                      # 单位: the unit of measure's name in Simplified Chinese
     preferential_policy: str = ""       # taxpolicy.line_tax(entry, rate).policy
     gross_amount: Decimal | None = None  # excluding tax, before the discount, where the ERP knows it
 
@@ -96,7 +111,7 @@ def document_lines(source):
     common = {
         "name": format_line_name(source.short_name or "", source.item_name or ""),
         "classification_code": source.classification_code or "", "tax_rate": rate,
-        "spec": source.spec or "", "unit": source.unit or "",
+        "spec": source.spec or "", "unit": printed_unit(source.unit),
         "preferential_policy": source.preferential_policy or "",
     }
     if not source.discounted:

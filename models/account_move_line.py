@@ -70,7 +70,18 @@ class AccountMoveLine(models.Model):
             short_name=code.short_name or "", amount=decimal(self.price_subtotal),
             amount_with_tax=decimal(self.price_total), tax_rate=rate, quantity=decimal(self.quantity),
             discount=decimal(self.discount), spec=self.product_id.default_code or "",
-            unit=self.product_uom_id.name or "", preferential_policy=tax_of_line.policy)
+            unit=self._l10n_cn_einv_unit(), preferential_policy=tax_of_line.policy)
+
+    def _l10n_cn_einv_unit(self):
+        """The unit of measure's name in Simplified Chinese (its zh_CN translation, else its name as
+        stored), whatever the language of the user who issues: the invoice is Chinese. Read from the
+        stored translations, so that it works where zh_CN is not an active language too;
+        fapiao.lines.printed_unit then leaves Odoo's generic "Units" (单位 in Chinese) blank."""
+        uom = self.product_uom_id
+        if not uom:
+            return ""
+        names = uom._fields["name"]._get_stored_translations(uom) or {}
+        return names.get("zh_CN") or names.get("en_US") or uom.name or ""
 
     def _l10n_cn_einv_blue_counterpart(self, blue_lines, taken):
         """The blue invoice line this credit note line reverses: the same sale order line, else

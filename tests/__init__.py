@@ -9,6 +9,7 @@ from . import (
     test_early_warnings,
     test_einvoice_concurrency,
     test_einvoice_config,
+    test_einvoice_document,
     test_einvoice_issue,
     test_i18n,
     test_install,

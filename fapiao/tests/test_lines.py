@@ -13,6 +13,7 @@ from fapiao.lines import (
     invoice_lines,
     line_of_number,
     printed_numbers,
+    printed_unit,
     unit_price,
 )
 from fapiao.rules import LINE_TAX_TOLERANCE, validate_invoice
@@ -153,3 +154,19 @@ def test_unit_prices():
     assert str(unit_price(D("0.00"), D("3"))) == "0"
     assert str(unit_price(D("10"), D("0.3"))) == "33.33333333"
     assert unit_price(D("10"), None) is None and unit_price(D("10"), D(0)) is None
+
+
+@pytest.mark.parametrize(("name", "printed"), [
+    ("台", "台"), ("个", "个"), ("次", "次"), (" 千克 ", "千克"), ("Pallet", "Pallet"),
+    ("Units", ""), ("units", ""), ("Unit", ""), ("单位", ""), (" 单位 ", ""), ("", ""), (None, ""), (False, ""),
+])
+def test_printed_unit(name, printed):
+    """The 单位 column shows a real unit; Odoo's generic "Units" (单位 in Chinese) leaves it blank."""
+    assert printed_unit(name) == printed
+
+
+def test_document_lines_print_the_unit(catalogue):
+    assert {item.unit for item in document_lines(printer(unit="台", discount=D("10"), amount=D("1800.00"),
+                                                                   amount_with_tax=D("2034.00")))} == {"台"}
+    assert document_lines(printer(unit="单位"))[0].unit == ""
+    assert document_lines(printer(unit="Units"))[0].unit == ""

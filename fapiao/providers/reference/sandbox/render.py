@@ -25,6 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas as pdf_canvas
 
+from ....amountwords import amount_in_words
 from ....catalogue import format_rate
 from ....documents import Invoice
 from ....rules import format_line_name
@@ -128,17 +129,36 @@ COLUMNS = [  # title, x (mm from the frame's left), alignment
 ]
 
 
+TITLE_SIZE, RED_MARK_SIZE = 16, 14
+RED_MARK_GAP = 3 * mm        # between the title and the 红字 mark
+NUMBER_X = PAGE[0] - 66 * mm  # left of 发票号码 and 开票日期
+TOTAL_WORDS_X, TOTAL_FIGURES_X = 32 * mm, 150 * mm  # 价税合计: （大写） words, （小写） figures
+
+
+def red_mark_x(title):
+    """Left of the 红字 mark: just after the centred title, so that it never reaches 发票号码 (the
+    longest title, 电子发票（增值税专用发票）, leaves it more than 4 mm clear)."""
+    return PAGE[0] / 2 + pdfmetrics.stringWidth(title, FONT, TITLE_SIZE) / 2 + RED_MARK_GAP
+
+
+def _total_in_words(c, x, y, amount, room):
+    """The amount in capital numerals (fapiao.amountwords), in 10 pt, smaller where a long one needs it
+    to fit ``room`` (points)."""
+    words = amount_in_words(amount)
+    _text(c, x, y, words, min(10, 10 * room / pdfmetrics.stringWidth(words, FONT, 10)))
+
+
 def _page(c, view, lines, first, last):
     width, height = PAGE
     left, right = 8 * mm, width - 8 * mm
     inv = view.invoice
     title = TITLES.get(view.invoice_type, "电子发票")
-    _text(c, width / 2, height - 14 * mm, title, 16, align="center", color=INK)
+    _text(c, width / 2, height - 14 * mm, title, TITLE_SIZE, align="center", color=INK)
     if view.kind == "red":
-        _text(c, width / 2 + 52 * mm, height - 14 * mm, "红字", 14, align="left", color=colors.red)
+        _text(c, red_mark_x(title), height - 14 * mm, "红字", RED_MARK_SIZE, color=colors.red)
     _qr(c, view.qr_payload or view.number, left, height - 29 * mm, 22 * mm)
-    _text(c, right - 58 * mm, height - 12 * mm, f"发票号码：{view.number}", 9)
-    _text(c, right - 58 * mm, height - 18 * mm, f"开票日期：{view.date_text}", 9)
+    _text(c, NUMBER_X, height - 12 * mm, f"发票号码：{view.number}", 9)
+    _text(c, NUMBER_X, height - 18 * mm, f"开票日期：{view.date_text}", 9)
 
     top = height - 32 * mm
     c.setStrokeColor(INK)
@@ -166,9 +186,11 @@ def _page(c, view, lines, first, last):
         _text(c, left + 216 * mm, y, f"¥{inv.total_tax:.2f}", 9, align="right")
     bottom = table_top - rows_height
     c.rect(left, bottom - 8 * mm, right - left, 8 * mm)
-    _text(c, left + 2 * mm, bottom - 5.5 * mm, "价税合计", 9, color=INK)
+    _text(c, left + 2 * mm, bottom - 5.5 * mm, "价税合计（大写）", 9, color=INK)
     if last:
-        _text(c, left + 150 * mm, bottom - 5.5 * mm, f"（小写）¥{inv.total_with_tax:.2f}", 10)
+        _total_in_words(c, left + TOTAL_WORDS_X, bottom - 5.5 * mm, inv.total_with_tax,
+                        room=TOTAL_FIGURES_X - TOTAL_WORDS_X - 4 * mm)
+        _text(c, left + TOTAL_FIGURES_X, bottom - 5.5 * mm, f"（小写）¥{inv.total_with_tax:.2f}", 10)
     c.rect(left, bottom - 20 * mm, right - left, 12 * mm)
     _text(c, left + 2 * mm, bottom - 13 * mm, "备注", 9, color=INK)
     _text(c, left + 14 * mm, bottom - 13 * mm, inv.remark[:90], 8)
@@ -233,7 +255,8 @@ def render_xml(view):
             _element(element, tag, value)
     totals = ET.SubElement(root, "Totals")
     for tag, value in (("TotalAmount", inv.total_amount), ("TotalTax", inv.total_tax),
-                       ("TotalWithTax", inv.total_with_tax)):
+                       ("TotalWithTax", inv.total_with_tax),
+                       ("TotalWithTaxInWords", amount_in_words(inv.total_with_tax))):
         _element(totals, tag, value)
     _element(root, "Remark", inv.remark)
     _element(root, "Issuer", inv.issuer)
