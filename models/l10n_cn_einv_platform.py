@@ -88,9 +88,19 @@ def _open(company, field_name):
 
 
 def secrets_set(company):
-    """{secret field: whether it is set}, without opening anything."""
+    """{secret field: whether it is set for the company's environment}, without opening anything."""
     company = company.sudo()
-    return {name: bool(company[sealed]) for name, sealed in vault.SEALED_FIELDS.items()}
+    return {name: secret_usable(company, name) for name in vault.SEALED_FIELDS}
+
+
+def secret_usable(company, field_name):
+    """Whether the secret is set, and for the environment the company is in: one entered for the
+    sandbox (such as those generated at install) is not the production one. A secret from before
+    environments were recorded counts for any."""
+    company = company.sudo()
+    entered_for = (company.l10n_cn_einv_secrets_environment or {}).get(field_name)
+    return bool(company[vault.SEALED_FIELDS[field_name]]) \
+        and entered_for in (None, company.l10n_cn_einv_environment)
 
 
 def secret_fields(company, code=None):
@@ -108,8 +118,7 @@ def settings(company, spec=None):
     for setting in spec.settings:
         name = setting_field(spec, setting)
         if setting.secret:
-            values[setting.name] = (lambda name=name: _open(company, name)) \
-                if company[vault.SEALED_FIELDS[name]] else ""
+            values[setting.name] = (lambda name=name: _open(company, name)) if secret_usable(company, name) else ""
         else:
             values[setting.name] = company[name] or _company_default(company, setting.name)
     return values

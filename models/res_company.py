@@ -73,6 +73,11 @@ class ResCompany(models.Model):
     l10n_cn_einv_sm2_private_key_sealed = fields.Char(
         "SM2 Private Key (Encrypted)", groups="base.group_system", copy=False, readonly=True,
         prefetch="l10n_cn_einv_secrets")
+    # {secret field: "sandbox" | "production"}: the environment each secret was entered for. A
+    # secret entered for the sandbox (the ones generated at install) does not count as set in
+    # production, so that switching to production asks for the real credentials.
+    l10n_cn_einv_secrets_environment = fields.Json(
+        "Environment of the Secrets", groups="base.group_system", copy=False, readonly=True)
     l10n_cn_einv_app_secret_set = fields.Boolean(
         "App Secret Set", compute="_compute_l10n_cn_einv_secrets_set", groups="base.group_system")
     l10n_cn_einv_sm4_key_set = fields.Boolean(
@@ -187,7 +192,7 @@ class ResCompany(models.Model):
          "The automatic issue rollout is a percentage between 0 and 100."),
     ]
 
-    @api.depends(*vault.SEALED_FIELDS.values())
+    @api.depends(*vault.SEALED_FIELDS.values(), "l10n_cn_einv_environment", "l10n_cn_einv_secrets_environment")
     def _compute_l10n_cn_einv_secrets_set(self):
         for company in self:
             for name, is_set in platform.secrets_set(company).items():
@@ -233,8 +238,11 @@ class ResCompany(models.Model):
         """Store the secrets ``plain`` ({field: plaintext}) sealed; the plaintext goes nowhere else."""
         self.ensure_one()
         if plain:
-            self.sudo().write({vault.SEALED_FIELDS[name]: vault.seal(self.id, name, (value or "").strip())
-                               for name, value in plain.items()})
+            company = self.sudo()
+            environments = dict(company.l10n_cn_einv_secrets_environment or {})
+            environments.update({name: company.l10n_cn_einv_environment for name in plain})
+            company.write({vault.SEALED_FIELDS[name]: vault.seal(self.id, name, (value or "").strip())
+                           for name, value in plain.items()} | {"l10n_cn_einv_secrets_environment": environments})
 
     def init(self):
         result = super().init()

@@ -77,7 +77,7 @@ class ResConfigSettings(models.TransientModel):
             if values:
                 settings.company_id.sudo().write(values)
 
-    @api.depends("company_id", "l10n_cn_einv_provider")
+    @api.depends("company_id", "l10n_cn_einv_provider", "l10n_cn_einv_environment")
     def _compute_l10n_cn_einv_secrets_status(self):
         for settings in self:
             company = settings.company_id

@@ -43,6 +43,28 @@ class TestEinvoiceConfig(L10nCnEinvCase):
         self.assertFalse(self.env["res.config.settings"].with_company(self.company).create({})
                          .l10n_cn_einv_sm4_key_input)
 
+    def test_sandbox_secrets_do_not_count_in_production(self):
+        """Going live: the secrets generated for the sandbox show as not set in production, and the
+        platform is not called with them; the production ones entered then count."""
+        company = self.company.sudo()
+        self.assertTrue(company.l10n_cn_einv_app_secret_set)
+        company.write({"l10n_cn_einv_environment": "production", "l10n_cn_einv_endpoint": "https://fapiao.example.cn"})
+        self.assertFalse(company.l10n_cn_einv_app_secret_set)
+        self.assertFalse(company.l10n_cn_einv_sm4_key_set)
+        settings = self.env["res.config.settings"].with_company(self.company).create({})
+        self.assertIn("App Secret ✗", settings.l10n_cn_einv_secrets_status)
+        self.assertIn("App Secret", ", ".join(platform.missing_settings(company)))
+        with self.assertRaisesRegex(UserError, "missing"):
+            self.make_invoice().action_l10n_cn_einv_issue()
+        company.write({"l10n_cn_einv_app_secret": "production-secret-0123456789",
+                       "l10n_cn_einv_sm4_key": "00112233445566778899aabbccddeeff"})
+        self.assertTrue(company.l10n_cn_einv_app_secret_set)
+        self.assertFalse(platform.missing_settings(company))
+        self.assertEqual(platform.tooling_credentials(company)["app_secret"], "production-secret-0123456789")
+        # back in the sandbox, the production secrets are not the sandbox's either
+        company.l10n_cn_einv_environment = "sandbox"
+        self.assertFalse(company.l10n_cn_einv_app_secret_set)
+
     def test_retry_schedule_is_checked(self):
         with self.assertRaisesRegex(Exception, "whole numbers of seconds"):
             self.company.l10n_cn_einv_retry_schedule = "10, soon, 60"
