@@ -56,6 +56,8 @@
         "views/l10n_cn_einv_red_form_views.xml",
         "views/account_move_red_views.xml",
         "views/l10n_cn_einv_callback_refusal_views.xml",
+        "report/l10n_cn_einv_period_report.xml",
+        "wizard/l10n_cn_einv_period_wizard_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["l10n_cn_einvoice/static/tests/tours/*.js"],

@@ -1,1 +1,1 @@
-from . import main, portal
+from . import l10n_cn_einv_files_zip, main, portal

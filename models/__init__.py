@@ -28,6 +28,7 @@ from . import (
     res_config_settings,
     res_partner,
     sale_order,
+    sale_order_einv_status,
     stock_move,
     stock_picking,
     stock_return_picking,

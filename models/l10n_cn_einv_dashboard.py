@@ -42,6 +42,9 @@ class L10nCnEinvDashboard(models.TransientModel):
 
     _name = "l10n_cn_einv.dashboard"
     _description = "E-Invoice Dashboard"
+    # Opened from the menu as a record of its own (action_l10n_cn_einv_open), that the breadcrumbs of
+    # the lists and analyses opened from it go back to: kept for the working day.
+    _transient_max_hours = 24.0
 
     company_id = fields.Many2one(
         "res.company", domain=lambda self: [("id", "in", self.env.companies.ids)],
@@ -78,6 +81,13 @@ class L10nCnEinvDashboard(models.TransientModel):
     quota_used = fields.Monetary(compute="_compute_quota")
     quota_remaining = fields.Monetary(compute="_compute_quota")
     quota_message = fields.Char("Quota Details", compute="_compute_quota")
+
+    @api.depends("company_id")
+    @api.depends_context("lang")
+    def _compute_display_name(self):
+        for dashboard in self:
+            dashboard.display_name = (_("E-Invoice Dashboard: %s", dashboard.company_id.name) if dashboard.company_id
+                                      else _("E-Invoice Dashboard"))
 
     def _scope(self):
         """The companies shown: the chosen one, else all the companies the user is working in."""
@@ -197,26 +207,48 @@ class L10nCnEinvDashboard(models.TransientModel):
 
     # --- actions -------------------------------------------------------------------------------------
 
+    @api.model
+    def action_l10n_cn_einv_open(self):
+        """The menu's dashboard: a saved record, so that it reads as a page of figures (no "New", no
+        save or discard) and the breadcrumbs of what it opens name it."""
+        check_access(self.env.companies, auditors=True)
+        dashboard = self.create({})
+        return {
+            "type": "ir.actions.act_window", "name": _("E-Invoice Dashboard"), "res_model": self._name,
+            "res_id": dashboard.id, "view_mode": "form", "views": [(False, "form")], "target": "current",
+        }
+
     def action_refresh(self):
         """Figures are computed on display: the form reloads the record after the button."""
         for dashboard in self:
             check_access(dashboard._scope(), auditors=True)
         return True
 
-    def _l10n_cn_einv_analysis(self, name, mode, groupbys, measure="invoice_count", domain=()):
+    def _l10n_cn_einv_analysis(self, name, mode, groupbys, *, measure="invoice_count", domain=(), first=None,
+                               measures=None):
+        """The analysis, of issued e-invoices (a filter the user can remove), as ``first`` view."""
         self.ensure_one()
         check_access(self._scope(), auditors=True)
         action = self.env["ir.actions.act_window"]._for_xml_id("l10n_cn_einvoice.action_l10n_cn_einv_report")
+        if first:
+            action["views"] = sorted(action["views"], key=lambda view: view[1] != first)
         action.update({
             "name": name,
             "domain": [("company_id", "in", self._scope().ids), *domain],
-            "context": {"graph_mode": mode, "graph_groupbys": groupbys, "graph_measure": measure,
-                        "pivot_row_groupby": groupbys, "pivot_measures": [measure, "amount_total"]},
+            "context": {"search_default_issued": 1,
+                        "graph_mode": mode, "graph_groupbys": groupbys, "graph_measure": measure,
+                        "pivot_row_groupby": groupbys, "pivot_measures": measures or [measure, "amount_total"]},
         })
         return action
 
     def action_open_trend(self):
-        return self._l10n_cn_einv_analysis(_("E-Invoices per Month"), "line", ["date:month", "state"])
+        return self._l10n_cn_einv_analysis(_("E-Invoices per Month"), "line", ["date:month"])
+
+    def action_open_by_tax_rate(self):
+        """Amounts without tax, tax and with tax per rate, red invoices deducted: the VAT return's figures."""
+        return self._l10n_cn_einv_analysis(
+            _("E-Invoiced Amounts by Tax Rate"), "bar", ["tax_rate"], measure="amount_untaxed", first="pivot",
+            measures=["amount_untaxed", "amount_tax", "amount_total"])
 
     def action_open_by_product(self):
         return self._l10n_cn_einv_analysis(_("E-Invoiced Amounts by Product"), "pie", ["product_id"],
@@ -227,7 +259,7 @@ class L10nCnEinvDashboard(models.TransientModel):
                                            measure="amount_untaxed")
 
     def action_open_by_company(self):
-        return self._l10n_cn_einv_analysis(_("E-Invoices by Company"), "bar", ["company_id", "state"])
+        return self._l10n_cn_einv_analysis(_("E-Invoices by Company"), "bar", ["company_id"])
 
     def _l10n_cn_einv_open_moves(self, name, domain):
         self.ensure_one()

@@ -5,10 +5,18 @@ from odoo.tools import SQL
 
 from .l10n_cn_einv_buyer_title import INVOICE_TYPES
 
+# The VAT rates (税率) and levy rates (征收率) of an e-invoice line, as the VAT return totals them.
+TAX_RATES = [
+    ("13", "13 %"), ("9", "9 %"), ("6", "6 %"), ("5", "5 %"), ("3", "3 %"), ("1.5", "1.5 %"), ("1", "1 %"),
+    ("0", "0 % / Exempt"), ("other", "Other"),
+]
+
 
 class L10nCnEinvReport(models.Model):
     """E-invoice analysis, one row per product line of a customer invoice or
-    credit note that entered the e-invoice flow (state other than Not Requested).
+    credit note that entered the e-invoice flow (state other than Not Requested); an
+    invoice without any product line (which can only have failed) has one row of its own,
+    so that every count here is the dashboard's.
 
     Lines rather than invoices, so that amounts can be shared out by product,
     product category and tax classification code. Invoice-level measures
@@ -41,6 +49,9 @@ class L10nCnEinvReport(models.Model):
     product_id = fields.Many2one("product.product", readonly=True)
     product_categ_id = fields.Many2one("product.category", "Product Category", readonly=True)
     tax_code_id = fields.Many2one("l10n_cn_einv.tax.code", "Tax Classification Code", readonly=True)
+    tax_rate = fields.Selection(
+        TAX_RATES, readonly=True,
+        help="The line's VAT or levy rate; Other: not exactly one percentage tax.")
     quantity = fields.Float(readonly=True)
     amount_untaxed = fields.Monetary("Untaxed Amount", readonly=True)
     amount_tax = fields.Monetary("Tax", readonly=True)
@@ -59,7 +70,9 @@ class L10nCnEinvReport(models.Model):
         ],
         "account.move.line": [
             "move_id", "display_type", "product_id", "quantity", "balance", "price_subtotal", "price_total",
+            "tax_ids",
         ],
+        "account.tax": ["amount", "amount_type"],
         "product.product": ["product_tmpl_id"],
         "product.template": ["categ_id", "l10n_cn_einv_tax_code_id"],
         "product.category": ["parent_path", "l10n_cn_einv_tax_code_id"],
@@ -73,7 +86,7 @@ class L10nCnEinvReport(models.Model):
     @property
     def _table_query(self):
         return SQL("""
-            SELECT aml.id AS id,
+            SELECT COALESCE(aml.id, -move.id) AS id,
                    move.id AS move_id,
                    move.company_id AS company_id,
                    company.currency_id AS currency_id,
@@ -88,10 +101,12 @@ class L10nCnEinvReport(models.Model):
                    aml.product_id AS product_id,
                    template.categ_id AS product_categ_id,
                    COALESCE(template.l10n_cn_einv_tax_code_id, category_code.tax_code_id) AS tax_code_id,
+                   CASE WHEN aml.id IS NULL THEN NULL
+                        WHEN line_tax.rate IN %(rates)s THEN line_tax.rate ELSE 'other' END AS tax_rate,
                    aml.quantity * CASE WHEN move.move_type = 'out_refund' THEN -1 ELSE 1 END AS quantity,
-                   -aml.balance AS amount_untaxed,
+                   COALESCE(-aml.balance, 0) AS amount_untaxed,
                    COALESCE(-aml.balance * aml.price_total / NULLIF(aml.price_subtotal, 0), 0)
-                       + aml.balance AS amount_tax,
+                       + COALESCE(aml.balance, 0) AS amount_tax,
                    COALESCE(-aml.balance * aml.price_total / NULLIF(aml.price_subtotal, 0), 0) AS amount_total,
                    CASE WHEN first.is_first THEN 1 ELSE 0 END AS invoice_count,
                    CASE WHEN first.is_first AND move.l10n_cn_einv_issue_time IS NOT NULL
@@ -100,8 +115,8 @@ class L10nCnEinvReport(models.Model):
                    CASE WHEN first.is_first
                         THEN EXTRACT(EPOCH FROM move.l10n_cn_einv_issue_time - move.l10n_cn_einv_submitted_at)
                    END AS issue_seconds
-              FROM account_move_line aml
-              JOIN account_move move ON move.id = aml.move_id
+              FROM account_move move
+              LEFT JOIN account_move_line aml ON aml.move_id = move.id AND aml.display_type = 'product'
               JOIN res_company company ON company.id = move.company_id
               LEFT JOIN product_product product ON product.id = aml.product_id
               LEFT JOIN product_template template ON template.id = product.product_tmpl_id
@@ -115,6 +130,14 @@ class L10nCnEinvReport(models.Model):
                      ORDER BY length(parent.parent_path) DESC
                      LIMIT 1
               ) category_code ON TRUE
+              -- the line's rate where it has exactly one percentage tax: 13, 9, 1.5, 0 ...
+              LEFT JOIN LATERAL (
+                    SELECT CASE WHEN COUNT(*) = 1 AND bool_and(tax.amount_type = 'percent')
+                                THEN trim_scale(MAX(tax.amount))::text END AS rate
+                      FROM account_move_line_account_tax_rel rel
+                      JOIN account_tax tax ON tax.id = rel.account_tax_id
+                     WHERE rel.account_move_line_id = aml.id
+              ) line_tax ON TRUE
              CROSS JOIN LATERAL (
                     SELECT NOT EXISTS (
                         SELECT 1 FROM account_move_line previous
@@ -122,7 +145,6 @@ class L10nCnEinvReport(models.Model):
                            AND previous.id < aml.id
                     ) AS is_first
              ) first
-             WHERE aml.display_type = 'product'
-               AND move.move_type IN ('out_invoice', 'out_refund')
+             WHERE move.move_type IN ('out_invoice', 'out_refund')
                AND move.l10n_cn_einv_state != 'not_needed'
-        """)
+        """, rates=tuple(value for value, _label in TAX_RATES if value != "other"))
