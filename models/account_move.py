@@ -37,6 +37,7 @@ from ..fapiao.problems import describe_problem
 from .l10n_cn_einv_buyer_title import TITLE_FIELDS
 from .l10n_cn_einv_files import FILE_FIELDS, MIMETYPES
 from .l10n_cn_einv_guard import check_access, flow, in_flow, text_as_html
+from .l10n_cn_einv_lang import error_message, in_writer_lang, writer_lang
 from .l10n_cn_einv_red_form import RED_REASONS, deterministic_serial, money
 from .l10n_cn_einv_submission import WAITING_LOGIN
 
@@ -235,11 +236,18 @@ class AccountMove(models.Model):
         if not moves:
             return
         messages = moves._message_log_batch({move.id: notes.get(move.id, "") for move in moves})
-        field_info = self.fields_get(["l10n_cn_einv_state"])["l10n_cn_einv_state"]
+        # the status labels kept in the tracking are in the writer's language (a cron's: the company's)
+        field_infos = {}
+        for company in moves.company_id:
+            lang = writer_lang(self.env, company)
+            if lang not in field_infos:
+                field_infos[lang] = self.with_context(lang=lang).fields_get(
+                    ["l10n_cn_einv_state"])["l10n_cn_einv_state"]
         tracking = self.env["mail.tracking.value"].sudo()
         tracking.create([
             dict(tracking._create_tracking_values(changes[message.res_id], move.l10n_cn_einv_state,
-                                                  "l10n_cn_einv_state", field_info, move),
+                                                  "l10n_cn_einv_state",
+                                                  field_infos[writer_lang(self.env, move.company_id)], move),
                  mail_message_id=message.id)
             for message in messages
             for move in [self.browse(message.res_id)]
@@ -307,15 +315,25 @@ class AccountMove(models.Model):
             problems.append(_("Chinese e-invoices are issued in CNY; this invoice is in %s.",
                               self.currency_id.name))
         product_lines = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        faulty = set()      # 0-based invoice lines with problems only the records show
         for index, line in enumerate(product_lines, start=1):
+            line_problems = line._l10n_cn_einv_line_problems()
+            if line_problems:
+                faulty.add(index - 1)
             problems.extend(self.env._("Line %(index)s (%(name)s): %(problem)s", index=index,
                               name=line.name or line.product_id.display_name, problem=problem)
-                            for problem in line._l10n_cn_einv_line_problems())
-        if problems:
-            return problems
+                            for problem in line_problems)
+        # Every problem at once: the rules check the buyer, the header and the other lines too. A
+        # line already said to be faulty is not told again in the rules' words (a missing code,
+        # and the totals it spoils).
         document = self._l10n_cn_einv_document()
         catalogue = self.env["l10n_cn_einv.tax.code"]._l10n_cn_einv_catalogue()
         errors = rules.validate_invoice(document, catalogue, limits=self.company_id._l10n_cn_einv_capabilities().limits)
+        if faulty:
+            numbers = printed_numbers(self._l10n_cn_einv_source_lines())
+            spoiled = {number - 1 for index in faulty for number in numbers[index]}
+            errors = [error for error in errors if error.line not in spoiled
+                      and (error.line is not None or not str(error.attribute or "").startswith("total"))]
         if errors:      # the labels cost a second pass over the lines: only for a message
             problems.extend(self._l10n_cn_einv_describe(errors, self._l10n_cn_einv_document_line_labels()))
         return problems
@@ -339,7 +357,8 @@ class AccountMove(models.Model):
     def _l10n_cn_einv_describe(self, errors, line_labels=None):
         """Problems found by fapiao (FieldErrors) as sentences in the user's language only, naming the
         lines as the user knows them (``line_labels``: {0-based document line: label})."""
-        return [describe_problem(error, self.env.lang or "en_US", line_labels) for error in errors]
+        lang = writer_lang(self.env, self.company_id)
+        return [describe_problem(error, lang, line_labels) for error in errors]
 
     def _l10n_cn_einv_check(self):
         """Raise one UserError listing every problem of every invoice; nothing is sent."""
@@ -409,12 +428,14 @@ class AccountMove(models.Model):
             return candidates
         candidates._l10n_cn_einv_lock()
         candidates = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
-        for move in candidates:
+        for candidate in candidates:
+            move = in_writer_lang(candidate)    # a payment's webhook or cron: the company's language
             problems = move._l10n_cn_einv_problems()
             if problems:
                 # Nothing is sent: a person must complete the invoice, then click Retry.
                 move._l10n_cn_einv_write({"l10n_cn_einv_state": "failed", "l10n_cn_einv_error": "\n".join(problems)})
-                move._l10n_cn_einv_alert_managers(_("E-invoice not issued automatically"), "\n".join(problems))
+                move._l10n_cn_einv_alert_managers(move.env._("E-invoice not issued automatically"),
+                                                  "\n".join(problems))
         queued = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
         queued._l10n_cn_einv_enqueue()
         if queued:
@@ -567,6 +588,16 @@ class AccountMove(models.Model):
             move._l10n_cn_einv_write({"l10n_cn_einv_uncertain": uncertain})
         return result
 
+    def _l10n_cn_einv_error_text(self, error):
+        # EXTENDS the engine: the platform's objections to the content, each named as the user
+        # knows the place (Line 2 (激光打印机) 税率 ...), never by the wire's field names
+        if not (isinstance(error, PlatformError) and error.errors):
+            return super()._l10n_cn_einv_error_text(error)
+        lang = writer_lang(self.env, self.company_id)
+        labels = self._l10n_cn_einv_document_line_labels() if self.move_type == "out_invoice" else None
+        return "\n".join([self.with_context(lang=lang).env._("The tax platform refused the e-invoice:"),
+                          *(f"  - {describe_problem(problem, lang, labels)}" for problem in error.errors)])
+
     def _l10n_cn_einv_alert_failed(self):
         self._l10n_cn_einv_alert_managers(_("E-invoice failed"), self.l10n_cn_einv_error)
 
@@ -635,9 +666,8 @@ class AccountMove(models.Model):
             mismatches = rules.result_mismatches(document or self._l10n_cn_einv_document(), result)
         if not mismatches:
             return False
-        lang = self.env.lang or ""
-        problems = "\n".join(f"  - {error.message_zh if lang.startswith('zh') else error.message}"
-                             for error in mismatches)
+        lang = writer_lang(self.env, self.company_id)
+        problems = "\n".join(f"  - {error_message(error, lang)}" for error in mismatches)
         serial = result.serial_no or self.l10n_cn_einv_serial_no
         self._l10n_cn_einv_renew_serial()
         self._l10n_cn_einv_fail(UserError(_(
@@ -756,7 +786,7 @@ class AccountMove(models.Model):
                 return processed
             last_id = max(moves.ids)
             for company, company_moves in moves.grouped("company_id").items():
-                company_moves._l10n_cn_einv_poll(company)
+                in_writer_lang(company_moves, company)._l10n_cn_einv_poll(company)
             processed += len(moves)
             if self._l10n_cn_einv_can_commit():
                 self._l10n_cn_einv_commit()
@@ -779,7 +809,7 @@ class AccountMove(models.Model):
             last_id = max(moves.ids)
             for company, company_moves in moves.grouped("company_id").items():
                 with company._l10n_cn_einv_provider(company_moves) as client:
-                    for move in company_moves:
+                    for move in in_writer_lang(company_moves, company):
                         move._l10n_cn_einv_fetch_documents(client)
             done |= moves
             if self._l10n_cn_einv_can_commit():
@@ -1075,7 +1105,6 @@ class AccountMove(models.Model):
                 raise UserError(_("%s has no issued e-invoice to void.", move.name))
             if move.l10n_cn_einv_invoice_type in documents.INVOICE_TYPES:
                 raise UserError(_(
-                    "数电票不能作废，只能红冲：请为 %(invoice)s 开具贷项通知单，系统会申请红字确认单并开具红字发票。\n"
                     "A fully digitalised e-invoice (数电票) cannot be voided, only red-reversed: create a credit "
                     "note for %(invoice)s; it raises the red-letter confirmation form and issues the red invoice.",
                     invoice=move.name))
@@ -1085,7 +1114,7 @@ class AccountMove(models.Model):
                     client.void(move.l10n_cn_einv_number)
                 except PlatformError as error:
                     raise UserError(_("The tax platform refused to void %(invoice)s: %(error)s",
-                                      invoice=move.name, error=error.message)) from None
+                                      invoice=move.name, error=error_message(error, self.env.lang))) from None
             move.message_post(body=_("E-invoice %s voided on the tax platform.", move.l10n_cn_einv_number))
 
     # --- delivery to the buyer ------------------------------------------------------------------

@@ -28,8 +28,9 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, float_round
 
 from ..fapiao import chinatime, documents, redreversal
-from ..fapiao.errors import LoginRequired, PlatformError
+from ..fapiao.errors import LoginRequired, PlatformError, TransientError
 from .l10n_cn_einv_guard import check_access, flow
+from .l10n_cn_einv_lang import error_message
 from .l10n_cn_einv_submission import WAITING_LOGIN
 
 _logger = logging.getLogger(__name__)
@@ -414,9 +415,10 @@ class L10nCnEinvRedForm(models.Model):
         with self.company_id._l10n_cn_einv_provider(self) as client:
             try:
                 self._l10n_cn_einv_apply_result(call(client, self), alert=False)
+            except TransientError as error:     # out of reach: the error says it plainly
+                raise UserError(error_message(error, self.env.lang)) from None
             except PlatformError as error:
-                raise UserError(_("The tax platform refused: %(en)s\n%(zh)s", en=error.message,
-                                  zh=error.message_zh or "")) from None
+                raise UserError(_("The tax platform refused: %s", error_message(error, self.env.lang))) from None
             if self.state in ("applied", "confirmed"):
                 self._l10n_cn_einv_send(client)
 
@@ -501,7 +503,7 @@ class L10nCnEinvRedForm(models.Model):
                     if self.env.context.get("l10n_cn_einv_cron"):
                         _logger.warning("listing inbound red forms of %s failed: %s", company.name, error.message)
                         continue
-                    raise UserError(_("The tax platform refused: %s", error.message)) from None
+                    raise UserError(_("The tax platform refused: %s", error_message(error, self.env.lang))) from None
             count += forms._l10n_cn_einv_sync_inbound(company, results)
         return count
 

@@ -28,18 +28,12 @@ from odoo.tools import SQL
 
 from ..fapiao.errors import LoginRequired, PlatformError, SerialRejected, TransientError
 from .l10n_cn_einv_guard import check_access
+from .l10n_cn_einv_lang import error_message, in_writer_lang, writer_lang
 
 _logger = logging.getLogger(__name__)
 
 WAITING_LOGIN = "waiting_login"
 LOGIN_ACTIVITY_SUMMARY = "l10n_cn_einv_login"
-
-
-def error_text(error):
-    """What a failure says to the person who reads it (English and Chinese for platform errors)."""
-    if isinstance(error, PlatformError):
-        return f"{error.message}\n{error.message_zh}" if error.message_zh else error.message
-    return str(error.args[0] if getattr(error, "args", None) else error)
 
 
 class L10nCnEinvSubmission(models.AbstractModel):
@@ -69,6 +63,11 @@ class L10nCnEinvSubmission(models.AbstractModel):
     def _l10n_cn_einv_alert_failed(self):
         """Tell the managers that this record failed (its error field says why)."""
         raise NotImplementedError
+
+    def _l10n_cn_einv_error_text(self, error):
+        """What the error field says of a failure: in the language of its reader only (the user who
+        acted; for a cron, the company's: see l10n_cn_einv_lang)."""
+        return error_message(error, writer_lang(self.env, self.company_id))
 
     def _l10n_cn_einv_busy_message(self):
         return _("These records are being sent to the tax platform right now by someone else; try again shortly.")
@@ -163,7 +162,7 @@ class L10nCnEinvSubmission(models.AbstractModel):
             queue["attempts"]: attempts + 1,
             queue["next_attempt"]: fields.Datetime.now() + timedelta(seconds=max(waits[attempts],
                                                                                  error.retry_after or 0)),
-            queue["error"]: error_text(error),
+            queue["error"]: self._l10n_cn_einv_error_text(error),
             **vals,
         })
 
@@ -175,7 +174,7 @@ class L10nCnEinvSubmission(models.AbstractModel):
         """A person must look: failed, with the reason, and the managers are told."""
         queue = self._l10n_cn_einv_queue
         self._l10n_cn_einv_bookkeep({queue["state"]: queue["failed"], queue["next_attempt"]: False,
-                                     queue["error"]: error_text(error), **vals})
+                                     queue["error"]: self._l10n_cn_einv_error_text(error), **vals})
         self._l10n_cn_einv_alert_failed()
 
     def _l10n_cn_einv_wait_for_login(self, error):
@@ -185,7 +184,7 @@ class L10nCnEinvSubmission(models.AbstractModel):
             return
         queue = self._l10n_cn_einv_queue
         self._l10n_cn_einv_bookkeep({queue["state"]: WAITING_LOGIN, queue["next_attempt"]: False,
-                                     queue["error"]: error_text(error)})
+                                     queue["error"]: self._l10n_cn_einv_error_text(error)})
         for company in self.company_id:
             company._l10n_cn_einv_ask_for_login(error)
 
@@ -240,7 +239,8 @@ class L10nCnEinvSubmission(models.AbstractModel):
                         clients[company] = (company._l10n_cn_einv_provider(exchange_hook=router), router)
                     client, router = clients[company]
                     router.remember(company_records)
-                    company_records._l10n_cn_einv_submit(client, after_each=after_each)
+                    # what a cron writes (chatter, errors) is in the company's language
+                    in_writer_lang(company_records, company)._l10n_cn_einv_submit(client, after_each=after_each)
                 processed += len(records)
                 if can_commit:
                     self._l10n_cn_einv_commit()

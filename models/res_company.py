@@ -13,11 +13,12 @@ from odoo.tools import SQL
 
 from ..fapiao.chinatime import china_today
 from ..fapiao.documents import QuotaResult
-from ..fapiao.errors import CryptoError, NotSupported, PlatformError
+from ..fapiao.errors import CryptoError, NotSupported, PlatformError, TransientError
 from . import l10n_cn_einv_platform as platform
 from . import l10n_cn_einv_vault as vault
 from .l10n_cn_einv_buyer_title import INVOICE_TYPES
 from .l10n_cn_einv_guard import check_access, text_as_html
+from .l10n_cn_einv_lang import error_message, in_writer_lang, writer_lang
 from .l10n_cn_einv_submission import WAITING_LOGIN
 
 _logger = logging.getLogger(__name__)
@@ -387,8 +388,11 @@ class ResCompany(models.Model):
         try:
             with self._l10n_cn_einv_provider(self) as client:
                 answer = client.test_connection()
+        except TransientError as error:     # out of reach: the error says it plainly
+            raise UserError(error_message(error, self.env.lang)) from None
         except PlatformError as error:
-            raise UserError(_("The tax platform refused the connection: %s", error.message)) from None
+            raise UserError(_("The tax platform refused the connection: %s",
+                              error_message(error, self.env.lang))) from None
         if isinstance(answer, QuotaResult):
             self._l10n_cn_einv_keep_quota(answer)
             message = _("Credit quota for %(period)s: %(remaining)s remaining of %(total)s.",
@@ -411,8 +415,11 @@ class ResCompany(models.Model):
                 expires_at = client.ensure_access()
         except NotSupported:
             raise UserError(_("This tax platform needs no access token: its credentials are enough.")) from None
+        except TransientError as error:
+            raise UserError(error_message(error, self.env.lang)) from None
         except PlatformError as error:
-            raise UserError(_("The tax platform gave no access token: %s", error.message)) from None
+            raise UserError(_("The tax platform gave no access token: %s",
+                              error_message(error, self.env.lang))) from None
         if expires_at:
             until = fields.Datetime.context_timestamp(
                 self, datetime.fromtimestamp(expires_at, UTC).replace(tzinfo=None))
@@ -445,7 +452,7 @@ class ResCompany(models.Model):
             with self._l10n_cn_einv_provider(self) as client:
                 quota = client.query_quota()
         except PlatformError as error:
-            return None, error.message
+            return None, error_message(error, writer_lang(self.env, self))
         except UserError as error:
             return None, str(error)
         self._l10n_cn_einv_keep_quota(quota)
@@ -474,7 +481,8 @@ class ResCompany(models.Model):
         figures = self.env["l10n_cn_einv.dashboard"].sudo()._l10n_cn_einv_figures(companies.ids)
         empty = self.env["l10n_cn_einv.dashboard"]._l10n_cn_einv_empty_figures()
         sent = 0
-        for company in companies:
+        for each in companies:
+            company = in_writer_lang(each, each)    # the alerts are in the company's language
             for key, summary, note in company._l10n_cn_einv_alert_conditions(figures.get(company.id, empty)):
                 sent += company._l10n_cn_einv_alert_once(key, summary, note)
         return sent

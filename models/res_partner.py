@@ -5,6 +5,7 @@ from ..fapiao.documents import Party
 from ..fapiao.errors import InvalidTaxpayerId
 from ..fapiao.taxid import normalise_taxpayer_id, validate_taxpayer_id
 from ..fapiao.title import split_address_phone, split_bank_account
+from .l10n_cn_einv_lang import error_message
 
 # The invoice title (发票抬头) belongs to the company, not to each of its contacts.
 TITLE_FIELDS = ["l10n_cn_einv_title_name", "l10n_cn_einv_address_phone", "l10n_cn_einv_bank_account",
@@ -61,8 +62,8 @@ class ResPartner(models.Model):
                 validate_taxpayer_id(partner.vat)
             except InvalidTaxpayerId as error:
                 raise ValidationError(self.env._(
-                    "%(partner)s: %(message)s\n%(message_zh)s", partner=partner.display_name,
-                    message=error.message, message_zh=error.message_zh)) from None
+                    "%(partner)s: %(message)s", partner=partner.display_name,
+                    message=error_message(error, self.env.lang))) from None
 
     def _l10n_cn_einv_party(self):
         """The buyer title of this partner as a :class:`fapiao.documents.Party`.

@@ -9,6 +9,7 @@ from ..fapiao import catalogue
 from ..fapiao.documents import CatalogueEntry
 from ..fapiao.errors import PlatformError
 from .l10n_cn_einv_guard import check_access
+from .l10n_cn_einv_lang import error_message
 
 _logger = logging.getLogger(__name__)
 
@@ -185,7 +186,8 @@ class L10nCnEinvTaxCode(models.Model):
         try:
             counts = self._l10n_cn_einv_sync_from_platform()
         except PlatformError as error:
-            raise UserError(self.env._("The tax platform did not send the catalogue: %s", error.message)) from None
+            raise UserError(self.env._("The tax platform did not send the catalogue: %s",
+                                       error_message(error, self.env.lang))) from None
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -183,8 +183,21 @@ class L10nCnEinvAuditReport(models.AbstractModel):
              WHERE tracking.field_id = %s AND message.model = 'account.move' AND message.res_id IN %s
              ORDER BY message.date, tracking.id
         """, field.id, tuple(moves.ids)))
+        relabel = self._l10n_cn_einv_state_relabel()
         changes = {}
         for move_id, date, author, old, new in self.env.cr.fetchall():
-            changes.setdefault(move_id, []).append(
-                {"time": format_china(date), "author": author or "", "old": old or "", "new": new or ""})
+            changes.setdefault(move_id, []).append({"time": format_china(date), "author": author or "",
+                                                    "old": relabel(old or ""), "new": relabel(new or "")})
         return changes
+
+    @api.model
+    def _l10n_cn_einv_state_relabel(self):
+        """A function giving a status label kept in the tracking (in the language of whoever wrote
+        it: a cron's used to be English) in the report's language."""
+        field = self.env["account.move"]._fields["l10n_cn_einv_state"]
+        ours = dict(field._description_selection(self.env))
+        keys = {}
+        for lang in {"en_US", *(code for code, _name in self.env["res.lang"].get_installed())}:
+            for key, label in field._description_selection(self.with_context(lang=lang).env):
+                keys.setdefault(label, key)
+        return lambda label: ours.get(keys.get(label), label)

@@ -115,13 +115,17 @@ class TestProductPartner(AccountTestInvoicingCommon):
     def test_partner_taxpayer_id_refused_with_the_taxid_message(self):
         with self.assertRaises(InvalidTaxpayerId) as expected:
             validate_taxpayer_id("91350100M000100Y44")
+        values = {"name": "福州某有限公司", "is_company": True, "country_id": self.env.ref("base.cn").id,
+                  "vat": "91350100M000100Y44"}
         with self.assertRaises(ValidationError) as caught:
-            self.env["res.partner"].create({
-                "name": "福州某有限公司", "is_company": True, "country_id": self.env.ref("base.cn").id,
-                "vat": "91350100M000100Y44",
-            })
+            self.env["res.partner"].with_context(lang="en_US").create(values)
         self.assertIn(expected.exception.message, str(caught.exception))
+        self.assertNotIn(expected.exception.message_zh, str(caught.exception), "one language only")
+        self.env["res.lang"]._activate_lang("zh_CN")
+        with self.assertRaises(ValidationError) as caught:
+            self.env["res.partner"].with_context(lang="zh_CN").create(values)
         self.assertIn(expected.exception.message_zh, str(caught.exception))
+        self.assertNotIn(expected.exception.message, str(caught.exception), "one language only")
         # A title makes the partner Chinese even without a country.
         with self.assertRaises(ValidationError):
             self.env["res.partner"].create({"name": "某公司", "vat": "123", "l10n_cn_einv_title_name": "某公司"})

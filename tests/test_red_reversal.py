@@ -356,9 +356,15 @@ class TestRedReversal(RedReversalCase):
         blue = self.issued_invoice()
         requests = self.requests_sent()
         with self.assertRaises(UserError) as caught:
-            blue.action_l10n_cn_einv_void()
-        self.assertIn("数电票不能作废", str(caught.exception))
+            blue.with_context(lang="en_US").action_l10n_cn_einv_void()
         self.assertIn("cannot be voided, only red-reversed", str(caught.exception))
+        self.assertNotIn("数电票不能作废", str(caught.exception), "one language only")
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["l10n_cn_einvoice"], ["zh_CN"], overwrite=True)
+        with self.assertRaises(UserError) as caught:
+            blue.with_context(lang="zh_CN").action_l10n_cn_einv_void()
+        self.assertIn("数电票不能作废", str(caught.exception))
+        self.assertNotIn("cannot be voided", str(caught.exception), "one language only")
         self.assertEqual(self.requests_sent(), requests)
         self.assertEqual(blue.l10n_cn_einv_state, "issued")
 

@@ -16,6 +16,7 @@ from odoo.exceptions import UserError
 
 from ..fapiao.errors import PlatformError
 from ..models.l10n_cn_einv_guard import check_access
+from ..models.l10n_cn_einv_lang import error_message
 
 
 class L10nCnEinvLoginWizard(models.TransientModel):
@@ -56,7 +57,7 @@ class L10nCnEinvLoginWizard(models.TransientModel):
             with company._l10n_cn_einv_provider(company) as client:
                 return call(client)
         except PlatformError as error:
-            raise UserError(_("The tax platform refused: %s", error.message)) from None
+            raise UserError(_("The tax platform refused: %s", error_message(error, self.env.lang))) from None
 
     def action_show_qr_code(self):
         """Ask the platform for a QR code to scan with the tax bureau's app."""

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 
 from ..fapiao import catalogue
 from ..fapiao.errors import ValidationFailed
+from ..fapiao.problems import describe_problem
 from ..models.l10n_cn_einv_guard import check_access
 
 
@@ -18,7 +19,7 @@ class L10nCnEinvTaxCodeImport(models.TransientModel):
     file = fields.Binary("CSV File", required=True, attachment=False)
     filename = fields.Char()
     state = fields.Selection([("upload", "Upload"), ("done", "Done")], default="upload", required=True)
-    created_count = fields.Integer("Created", readonly=True)
+    created_count = fields.Integer("Added", readonly=True)
     updated_count = fields.Integer("Updated", readonly=True)
     unchanged_count = fields.Integer("Unchanged", readonly=True)
     columns = fields.Char(default=", ".join(catalogue.CSV_COLUMNS), readonly=True)
@@ -37,7 +38,7 @@ class L10nCnEinvTaxCodeImport(models.TransientModel):
             raise UserError(self.env._(
                 "%(file)s was not imported and no code was changed:\n%(problems)s",
                 file=self.filename or self.env._("The file"),
-                problems="\n".join(str(problem) for problem in error.errors))) from None
+                problems="\n".join(describe_problem(problem, self.env.lang) for problem in error.errors))) from None
         counts = self.env["l10n_cn_einv.tax.code"]._l10n_cn_einv_upsert(entries)
         self.write({
             "state": "done",

@@ -209,8 +209,9 @@ class NuonuoClient(Provider):
                 response = self._session.post(self.token_endpoint, data=form, timeout=self._timeout,
                                               allow_redirects=False)
             except requests.RequestException as error:
-                raise TransportError(f"accessToken: 诺诺's token endpoint is out of reach ({type(error).__name__})",
-                                     message_zh="accessToken：无法连接诺诺令牌接口") from None
+                raise TransportError(f"诺诺 could not be reached for an access token; try again later "
+                                     f"(accessToken: {type(error).__name__})",
+                                     message_zh="无法连接诺诺开票平台，请稍后重试。") from None
             exchange.http_status = response.status_code
             if response.status_code in (429, 503):
                 raise codes.http_error("accessToken", response.status_code, _retry_after(response))
@@ -269,11 +270,11 @@ class NuonuoClient(Provider):
                 response = self._session.post(call.url, params=call.params, data=call.body, headers=call.headers,
                                               timeout=self._timeout, allow_redirects=False)
             except requests.Timeout as error:
-                raise TransportError(f"{method}: no answer from 诺诺 in time ({type(error).__name__})",
-                                     message_zh=f"{method}：诺诺响应超时") from None
+                raise TransportError(f"诺诺 did not answer in time; try again later ({method}: {type(error).__name__})",
+                                     message_zh="诺诺开票平台未及时响应，请稍后重试。") from None
             except requests.RequestException as error:
-                raise TransportError(f"{method}: 诺诺 could not be reached ({type(error).__name__})",
-                                     message_zh=f"{method}：无法连接诺诺") from None
+                raise TransportError(f"诺诺 could not be reached; try again later ({method}: {type(error).__name__})",
+                                     message_zh="无法连接诺诺开票平台，请稍后重试。") from None
             exchange.http_status = response.status_code
             if response.status_code != 200:
                 raise codes.http_error(method, response.status_code, _retry_after(response))

@@ -246,11 +246,13 @@ class PlatformClient(Provider):
                     verify=self.config.verify_tls,
                 )
             except requests.Timeout as error:
-                raise TransportError(f"{service}: no answer within the timeout ({type(error).__name__})",
-                                     message_zh=f"{service}：平台响应超时") from None
+                raise TransportError(f"the tax platform did not answer in time; try again later "
+                                     f"({service}: {type(error).__name__})",
+                                     message_zh="税务平台未及时响应，请稍后重试。") from None
             except requests.RequestException as error:
-                raise TransportError(f"{service}: connection failed ({type(error).__name__})",
-                                     message_zh=f"{service}：连接平台失败") from None
+                raise TransportError(f"the tax platform could not be reached; try again later "
+                                     f"({service}: {type(error).__name__})",
+                                     message_zh="无法连接税务平台，请稍后重试。") from None
             exchange.http_status = response.status_code
             return self._read_response(service, path, nonce, response, exchange)
 
@@ -261,7 +263,7 @@ class PlatformClient(Provider):
         except protocol.EnvelopeError:
             raise TransportError(
                 f"{service}: unreadable answer (HTTP {response.status_code}, {len(raw)} bytes)",
-                message_zh=f"{service}：平台返回无法解析的报文", http_status=response.status_code,
+                message_zh="税务平台的应答无法识别，请稍后重试。", http_status=response.status_code,
             ) from None
         code = str(outer.get("code") or "")
         exchange.code, exchange.message = code, str(outer.get("message") or "")[:500]
@@ -285,7 +287,7 @@ class PlatformClient(Provider):
                 data = self.config.keys.decrypt(outer["data"])
             except protocol.EnvelopeError as error:
                 raise TransportError(f"{service}: the answer's data does not decrypt ({error})",
-                                     message_zh=f"{service}：平台响应解密失败") from None
+                                     message_zh="税务平台的应答无法解密，请稍后重试。") from None
             exchange.response = _summarise_content(data)
         if code in SUCCESS_CODES:
             return code, data or {}
@@ -311,13 +313,16 @@ class PlatformClient(Provider):
         errors = [wire.field_error_from_wire(e) for e in raw_errors if isinstance(e, dict)] \
             if isinstance(raw_errors, list) else []
         message = str(outer.get("message") or (return_code.message_en if return_code else "error"))
+        if return_code and message == f"{return_code.message_zh} / {return_code.message_en}":
+            message = return_code.message_en    # the code's default words, one language each
         detail = "; ".join(str(e) for e in errors)
         hint = _HINTS.get(code, "")
         text = f"{service}: platform code {code}: {message}" + (f" ({detail})" if detail else "") + \
             (f"; {hint}" if hint else "")
-        zh = f"{service}：平台返回 {code}：" + (return_code.message_zh if return_code else message)
+        # what a person reads: no service or wire field names (the log keeps them)
+        zh = f"税务平台返回 {code}：" + (return_code.message_zh if return_code else message)
         if errors:
-            zh += "（" + "；".join(f"{e.field}：{e.message_zh}" for e in errors) + "）"
+            zh += "（" + "；".join(e.message_zh for e in errors) + "）"
         retry_after = outer.get("retryAfter")
         retry_after = retry_after if isinstance(retry_after, (int, float)) and retry_after >= 0 else None
         return cls(text, message_zh=zh, platform_code=code, errors=errors, retry_after=retry_after)
@@ -366,7 +371,7 @@ class PlatformClient(Provider):
     def _exhausted(service, last, serial_no="", ambiguous=False):
         error = RetriesExhausted(
             f"{service}{f' {serial_no}' if serial_no else ''}: still failing after retries: {last}",
-            message_zh=f"{service}：多次重试后仍失败：{last.message_zh if last else ''}",
+            message_zh=f"多次重试后仍失败：{last.message_zh if last else ''}",
             platform_code=getattr(last, "platform_code", None),
             retry_after=getattr(last, "retry_after", None),
         )
