@@ -1,4 +1,5 @@
-"""What the accountant sees on the invoice form: no button that can only be refused."""
+"""What the accountant sees on the invoice form: no button that can only be refused, and the
+e-invoice files as links that download them (not the attachment's form, with its delete icon)."""
 
 import re
 
@@ -71,3 +72,29 @@ class TestInvoiceForm(L10nCnEinvCase, HttpCase):
         self.assertIn("button_draft", self.buttons(move))
         move.with_user(self.accountant).button_draft()
         self.assertEqual(move.state, "draft")
+
+    def test_files_download_and_cannot_be_changed(self):
+        move = self.issued_invoice()
+        arch = self.form_arch(move)
+        for file_format in self.file_formats():
+            attachment = move[f"l10n_cn_einv_{file_format}_id"]
+            # the many2one (which opens the attachment form) is not shown, a read-only file link is
+            self.assertFalse(self.shown(move, arch.find(f".//field[@name='l10n_cn_einv_{file_format}_id']")))
+            link = arch.find(f".//field[@name='l10n_cn_einv_{file_format}_file']")
+            self.assertEqual((link.get("widget"), link.get("readonly")), ("binary", "1"))
+            self.assertTrue(self.shown(move, link))
+            # the link the binary widget opens gives the file, to an accountant who is no administrator
+            self.authenticate("einv_form_user", "einv_form_user_pw")
+            response = self.url_open(
+                f"/web/content?model=account.move&id={move.id}&field=l10n_cn_einv_{file_format}_file"
+                f"&filename_field=l10n_cn_einv_{file_format}_filename&download=true")
+            self.assertEqual(response.status_code, 200)
+            self.assertEqual(response.content, attachment.raw)
+            self.assertIn("attachment", response.headers["Content-Disposition"])
+            # and nothing lets the user change or delete the platform's file
+            with self.assertRaises(UserError):
+                move.with_user(self.accountant).write({f"l10n_cn_einv_{file_format}_file": b"Zm9yZ2Vk"})
+            with self.assertRaises(UserError):
+                attachment.with_user(self.accountant).unlink()
+            self.assertEqual(move[f"l10n_cn_einv_{file_format}_id"], attachment)
+            self.assertEqual(move[f"l10n_cn_einv_{file_format}_file"], attachment.datas)
