@@ -9,6 +9,24 @@ from ..models.l10n_cn_einv_files import FILE_FIELDS, platform_file
 
 class L10nCnEinvPortal(PortalAccount):
 
+    @http.route()
+    def portal_my_invoice_detail(self, invoice_id, access_token=None, report_type=None, download=False, **kw):
+        """The PDF of an invoice whose e-invoice is issued (blue or red) is the platform's: the page's
+        Download and its printable PDF give the 数电票 itself, not Odoo's invoice report (which the
+        buyer could take for the tax document). Only a file :func:`platform_file` proves the
+        platform's is given; without one, Odoo's report as before."""
+        if report_type == "pdf":
+            try:
+                invoice_sudo = self._document_check_access("account.move", invoice_id, access_token)
+            except (AccessError, MissingError):
+                invoice_sudo = None   # Odoo's own answer (a redirect) below
+            attachment = invoice_sudo and platform_file(invoice_sudo, "pdf")
+            if attachment:
+                stream = request.env["ir.binary"]._get_stream_from(attachment)
+                return stream.get_response(as_attachment=bool(download))
+        return super().portal_my_invoice_detail(invoice_id, access_token=access_token, report_type=report_type,
+                                                download=download, **kw)
+
     @http.route("/my/invoices/<int:invoice_id>/l10n_cn_einvoice/<string:file_format>", type="http",
                 auth="public", website=True)
     def l10n_cn_einv_portal_download(self, invoice_id, file_format, access_token=None, **kwargs):

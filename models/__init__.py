@@ -1,6 +1,7 @@
 # One file per model; their order here means nothing (a model imports what it inherits).
 from . import (
     account_move,
+    account_move_einv_files,
     account_move_line,
     account_move_reversal,
     account_move_send,

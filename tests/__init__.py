@@ -14,6 +14,7 @@ from . import (
     test_i18n,
     test_install,
     test_integrity,
+    test_invoice_form,
     test_language,
     test_login_session,
     test_nuonuo,

@@ -30,6 +30,15 @@ class TestPortal(L10nCnEinvCase, HttpCase):
         query = "&".join(f"{key}={value}" for key, value in params.items())
         return self.url_open(f"/my/invoices/{move.id}/l10n_cn_einvoice/{file_format}" + (f"?{query}" if query else ""))
 
+    def red_invoice(self):
+        blue = self.issued_invoice()
+        wizard = self.env["account.move.reversal"].with_context(active_model="account.move", active_ids=blue.ids) \
+            .create({"l10n_cn_einv_red_reason": "01", "journal_id": blue.journal_id.id})
+        credit = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+        credit.action_post()
+        self.assertEqual(credit.l10n_cn_einv_state, "issued")
+        return blue, credit
+
     def test_buyer_downloads_own_e_invoice_files(self):
         move = self.issued_invoice()
         self.authenticate("buyer_portal", "buyer_portal_pw")
@@ -84,12 +93,7 @@ class TestPortal(L10nCnEinvCase, HttpCase):
         self.assertEqual(self.download(move, "pdf").status_code, 404)
 
     def test_red_invoice_files_on_the_credit_note(self):
-        blue = self.issued_invoice()
-        wizard = self.env["account.move.reversal"].with_context(active_model="account.move", active_ids=blue.ids) \
-            .create({"l10n_cn_einv_red_reason": "01", "journal_id": blue.journal_id.id})
-        credit = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
-        credit.action_post()
-        self.assertEqual(credit.l10n_cn_einv_state, "issued")
+        blue, credit = self.red_invoice()
         self.authenticate("buyer_portal", "buyer_portal_pw")
         # downloaded by its red-letter form, whose log proves them the platform's
         for file_format in self.file_formats():
@@ -118,3 +122,63 @@ class TestPortal(L10nCnEinvCase, HttpCase):
         response = self.download(move, "xml")
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.content, move.l10n_cn_einv_xml_id.raw)
+
+    # --- the main Download is the 数电票; red invoices are marked ---------------------------------
+
+    def main_pdf(self, move, download=True, **params):
+        query = "&".join(f"{key}={value}" for key, value in {
+            "report_type": "pdf", **({"download": "true"} if download else {}), **params}.items())
+        return self.url_open(f"/my/invoices/{move.id}?{query}")
+
+    def test_main_download_is_the_platform_pdf(self):
+        move = self.issued_invoice()
+        pdf = move.l10n_cn_einv_pdf_id.raw
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        page = self.url_open(f"/my/invoices/{move.id}").text
+        self.assertIn(f"/my/invoices/{move.id}?", page)   # Odoo's Download button, which now gives the 数电票
+        response = self.main_pdf(move)
+        self.assertEqual((response.status_code, response.content), (200, pdf))
+        self.assertIn("attachment", response.headers["Content-Disposition"])
+        self.assertEqual(response.headers["Content-Type"], "application/pdf")
+        response = self.main_pdf(move, download=False)   # to print: shown in the browser
+        self.assertEqual((response.status_code, response.content), (200, pdf))
+        self.assertNotIn("attachment", response.headers.get("Content-Disposition", ""))
+        # the access token link of the invoice mail, without logging in
+        token = move._portal_ensure_token()
+        self.authenticate(None, None)
+        response = self.main_pdf(move, access_token=token)
+        self.assertEqual((response.status_code, response.content), (200, pdf))
+        self.assertNotEqual(self.main_pdf(move, access_token="wrong-token").content, pdf)
+
+    def test_main_download_is_odoos_report_without_a_platform_pdf(self):
+        draft_einv = self.make_invoice()
+        issued = self.issued_invoice()
+        other = self.issued_invoice()
+        # a file field pointing at another invoice's PDF proves nothing: Odoo's report is given
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE account_move SET l10n_cn_einv_pdf_id = %s WHERE id = %s",
+                            [other.l10n_cn_einv_pdf_id.id, issued.id])
+        self.env.invalidate_all()
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        for move in (draft_einv, issued):
+            response = self.main_pdf(move)
+            self.assertEqual(response.status_code, 200)
+            self.assertNotEqual(response.content, other.l10n_cn_einv_pdf_id.raw)
+            self.assertIn(move.name.encode(), response.content)   # the invoice report (HTML in tests)
+
+    def test_red_invoice_marked_red_on_list_and_page(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["l10n_cn_einvoice"], ["zh_CN"], overwrite=True)
+        self.portal_user.lang = "zh_CN"
+        blue, credit = self.red_invoice()
+        self.authenticate("buyer_portal", "buyer_portal_pw")
+        listing = self.url_open("/my/invoices").text
+        self.assertEqual(listing.count('name="l10n_cn_einv_red"'), 1)   # the credit note only
+        self.assertIn("红字", listing)
+        page = self.url_open(f"/my/invoices/{credit.id}").text
+        self.assertIn('name="l10n_cn_einv_red"', page)
+        self.assertIn("红字", page)
+        self.assertNotIn('name="l10n_cn_einv_red"', self.url_open(f"/my/invoices/{blue.id}").text)
+        # its main download is the red e-invoice
+        response = self.main_pdf(credit)
+        self.assertEqual((response.status_code, response.content), (200, credit.l10n_cn_einv_pdf_id.raw))
