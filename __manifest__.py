@@ -48,6 +48,7 @@
         "report/l10n_cn_einv_audit_report.xml",
         "wizard/l10n_cn_einv_audit_wizard_views.xml",
         "wizard/l10n_cn_einv_login_wizard_views.xml",
+        "wizard/l10n_cn_einv_batch_result_views.xml",
         "views/l10n_cn_einv_report_views.xml",
         "views/l10n_cn_einv_dashboard_views.xml",
         "data/l10n_cn_einv_monitoring_cron.xml",

@@ -445,31 +445,44 @@ class AccountMove(models.Model):
     # --- batch actions -------------------------------------------------------------------------
 
     def action_l10n_cn_einv_issue_batch(self):
-        """Issue the selected invoices that can be issued; say for each what happened and why."""
+        """Issue the selected invoices that can be issued; a dialog says for each what happened and why."""
         check_access(self)
-        ready, lines = self.browse(), []
+        return self.env["l10n_cn_einv.batch.result"]._l10n_cn_einv_dialog(
+            _("Issue e-invoices"), self._l10n_cn_einv_issue_rows())
+
+    def _l10n_cn_einv_issue_rows(self):
+        """Issue those that can be -> a row (name, outcome, kind) per invoice, in the selection's order."""
+        ready, refused = self.browse(), {}
         for move in self:
             if move.l10n_cn_einv_state not in ("not_needed", "to_issue", "failed"):
-                lines.append(_("%(name)s: skipped, already %(state)s", name=move.name,
-                               state=move._l10n_cn_einv_state_label()))
+                refused[move] = (_("skipped, already %s", move._l10n_cn_einv_state_label()), "skipped")
                 continue
             problems = move._l10n_cn_einv_problems()
             if problems:
-                lines.append(_("%(name)s: not issued: %(problems)s", name=move.name, problems="; ".join(problems)))
+                refused[move] = (_("not issued: %s", "; ".join(problems)), "refused")
             else:
                 ready |= move
         ready._l10n_cn_einv_enqueue()
         ready._l10n_cn_einv_lock()
         ready._l10n_cn_einv_send_now()
-        return ready._l10n_cn_einv_notify_result(extra_lines=lines)
+        rows = []
+        for move in self:
+            if move in refused:
+                rows.append((move.name, *refused[move]))
+            elif move.l10n_cn_einv_state == "issued":
+                rows.append((move.name, _("e-invoice %s", move.l10n_cn_einv_number), "done"))
+            else:
+                error = (move.l10n_cn_einv_error or "").split("\n")[0]
+                kind = "refused" if move.l10n_cn_einv_state == "failed" else "waiting"
+                rows.append((move.name, move._l10n_cn_einv_state_label() + (f" ({error})" if error else ""), kind))
+        return rows
 
     def action_l10n_cn_einv_retry_batch(self):
         check_access(self)
         failed = self.filtered(lambda m: m.l10n_cn_einv_state == "failed")
-        skipped = [self.env._("%(name)s: skipped, not failed", name=m.name) for m in self - failed]
-        notification = failed.action_l10n_cn_einv_issue_batch()
-        notification["params"]["message"] = "\n".join(filter(None, [notification["params"]["message"], *skipped]))
-        return notification
+        rows = failed._l10n_cn_einv_issue_rows()
+        rows += [(move.name, _("skipped, not failed"), "skipped") for move in self - failed]
+        return self.env["l10n_cn_einv.batch.result"]._l10n_cn_einv_dialog(_("Retry e-invoices"), rows)
 
     def _l10n_cn_einv_state_label(self):
         return dict(self._fields["l10n_cn_einv_state"]._description_selection(self.env))[self.l10n_cn_einv_state]
@@ -1059,31 +1072,19 @@ class AccountMove(models.Model):
         check_access(self)
         forms = self.env["l10n_cn_einv.red.form"]
         state_labels = dict(forms._fields["state"]._description_selection(self.env))
-        lines, failed = [], False
+        rows = []
         for move in self:
             try:
                 with self.env.cr.savepoint():
                     form = move._l10n_cn_einv_red_reverse()
             except UserError as error:
-                failed = True
-                lines.append(_("%(invoice)s: not reversed: %(reason)s", invoice=move.name, reason=error.args[0]))
+                rows.append((move.name, _("not reversed: %s", error.args[0]), "refused"))
                 continue
-            failed = failed or form.state == "failed"
             detail = _("red invoice %s", form.red_invoice_number) if form.red_invoice_number else \
                 (form.error or "").split("\n")[0]
-            lines.append(_("%(invoice)s: %(state)s", invoice=move.name, state=state_labels[form.state])
-                         + (f" ({detail})" if detail else ""))
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "warning" if failed else "success",
-                "title": _("Red reversal: some invoices were not reversed") if failed else _("Red reversal"),
-                "message": "\n".join(lines),
-                "sticky": failed,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+            kind = "refused" if form.state == "failed" else "done" if form.state == "red_issued" else "waiting"
+            rows.append((move.name, state_labels[form.state] + (f" ({detail})" if detail else ""), kind))
+        return self.env["l10n_cn_einv.batch.result"]._l10n_cn_einv_dialog(_("Red reversal"), rows)
 
     def action_l10n_cn_einv_open_red_forms(self):
         self.ensure_one()
@@ -1229,14 +1230,18 @@ class AccountMove(models.Model):
                 with company._l10n_cn_einv_provider(missing) as client:
                     for move in missing:
                         move._l10n_cn_einv_fetch_documents(client)
-        sent, lines = self.browse(), []
+        sent, lines, rows = self.browse(), [], []
         for move in moves:
             if move._l10n_cn_einv_deliver():
                 sent |= move
                 lines.append(_("%(name)s: sent to %(address)s", name=move.name,
                                address=move.l10n_cn_einv_delivered_to))
+                rows.append((move.name, _("sent to %s", move.l10n_cn_einv_delivered_to), "done"))
             else:
                 lines.append(f"{move.name}: {move.l10n_cn_einv_delivery_error}")
+                rows.append((move.name, move.l10n_cn_einv_delivery_error, "refused"))
+        if len(moves) > 1:
+            return self.env["l10n_cn_einv.batch.result"]._l10n_cn_einv_dialog(_("Send e-invoices"), rows)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

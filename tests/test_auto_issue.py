@@ -143,13 +143,15 @@ class TestAutoIssue(L10nCnEinvCase):
         issued = self.make_invoice()
         issued.action_l10n_cn_einv_issue()
         action = (good | bad | issued).action_l10n_cn_einv_issue_batch()
-        message = action["params"]["message"]
+        self.assertEqual((action["res_model"], action["target"]), ("l10n_cn_einv.batch.result", "new"))
+        result = self.env[action["res_model"]].browse(action["res_id"])
         self.assertEqual(good.l10n_cn_einv_state, "issued")
-        self.assertIn(f"{good.name}: e-invoice {good.l10n_cn_einv_number}", message)
-        self.assertIn(f"{bad.name}: not issued", message)
-        self.assertIn("no tax classification code", message)
-        self.assertIn(f"{issued.name}: skipped", message)
-        self.assertEqual(action["params"]["type"], "warning")
+        self.assertEqual(result.summary, "3 records: Done 1, Not Done 1, Skipped 1")
+        rows = [(line.name, line.outcome, line.detail) for line in result.line_ids]
+        self.assertEqual([row[:2] for row in rows], [(good.name, "done"), (bad.name, "refused"),
+                                                     (issued.name, "skipped")], "one line each, in order")
+        self.assertEqual(rows[0][2], f"e-invoice {good.l10n_cn_einv_number}")
+        self.assertIn("no tax classification code", rows[1][2])
         # retry failed: a busy platform fails one for good, then the retry batch issues it
         self.set_faults(busy=1.0, retry_after=0)
         self.company.l10n_cn_einv_retry_schedule = ""
@@ -159,7 +161,10 @@ class TestAutoIssue(L10nCnEinvCase):
         self.simulator.set_faults(self.account())
         action = (late | good).action_l10n_cn_einv_retry_batch()
         self.assertEqual(late.l10n_cn_einv_state, "issued")
-        self.assertIn(f"{good.name}: skipped, not failed", action["params"]["message"])
+        lines = self.env[action["res_model"]].browse(action["res_id"]).line_ids
+        self.assertEqual([(line.name, line.outcome, line.detail) for line in lines],
+                         [(late.name, "done", f"e-invoice {late.l10n_cn_einv_number}"),
+                          (good.name, "skipped", "skipped, not failed")])
 
     def test_payment_on_a_cancelled_invoice_is_refused(self):
         move = self.make_invoice()

@@ -372,14 +372,13 @@ class TestRedReversal(RedReversalCase):
         issued = self.issued_invoice()
         plain = self.make_invoice()
         action = (issued | plain).action_l10n_cn_einv_red_reverse_batch()
-        message = action["params"]["message"]
-        lines = message.split("\n")
-        self.assertEqual(len(lines), 2)
-        self.assertIn(issued.name, lines[0])
-        self.assertIn("Red Invoice Issued", lines[0])
-        self.assertIn(plain.name, lines[1])
-        self.assertIn("never issued", lines[1])
-        self.assertEqual(action["params"]["type"], "warning")
+        result = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(result.summary, "2 records: Done 1, Not Done 1")
+        first, second = result.line_ids
+        self.assertEqual((first.name, first.outcome), (issued.name, "done"))
+        self.assertIn("Red Invoice Issued", first.detail)
+        self.assertEqual((second.name, second.outcome), (plain.name, "refused"))
+        self.assertIn("never issued", second.detail)
         self.assertEqual(issued.l10n_cn_einv_red_status, "full")
         self.assertEqual(issued.payment_state, "reversed", "the unpaid invoice is settled by its credit note")
         self.assertFalse(self.env["account.move"].search([("reversed_entry_id", "=", plain.id)]),
