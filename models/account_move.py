@@ -701,8 +701,9 @@ class AccountMove(models.Model):
                 "title": _("E-invoices issued") if not others else _("Some e-invoices are not issued yet"),
                 "message": "\n".join(lines),
                 "sticky": bool(others),
-                # the form behind shows the new state and number
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                # the form (or list) behind reloads its record(s) and shows the new state and number;
+                # soft_reload would restore the action as opened: a blank form for a record just created
+                "next": {"type": "ir.actions.act_window_close"},
             },
         }
 
@@ -983,7 +984,7 @@ class AccountMove(models.Model):
                     "type": "warning", "sticky": True,
                     "title": _("Posted; the e-invoice cannot be issued yet"),
                     "message": "\n\n".join(messages),
-                    "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                    "next": {"type": "ir.actions.act_window_close"},  # reload the record(s), not the action
                 },
             }
         return result
@@ -1051,7 +1052,7 @@ class AccountMove(models.Model):
                 "title": _("Red reversal: some invoices were not reversed") if failed else _("Red reversal"),
                 "message": "\n".join(lines),
                 "sticky": failed,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                "next": {"type": "ir.actions.act_window_close"},  # reload the record(s), not the action
             },
         }
 
@@ -1216,6 +1217,6 @@ class AccountMove(models.Model):
                 "title": _("E-invoices sent") if sent == moves else _("Some e-invoices were not sent"),
                 "message": "\n".join(lines),
                 "sticky": sent != moves,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                "next": {"type": "ir.actions.act_window_close"},  # reload the record(s), not the action
             },
         }
