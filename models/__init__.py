@@ -20,6 +20,7 @@ from . import (
     l10n_cn_einv_red_form_line,
     l10n_cn_einv_report,
     l10n_cn_einv_submission,
+    mail_mail,
     mail_render_mixin,
     payment_transaction,
     product_category,

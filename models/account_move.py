@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, email_split, float_compare
+from odoo.tools import SQL, email_normalize, email_split, float_compare
 
 from ..fapiao import chinatime, documents, redreversal, rules, title
 from ..fapiao.errors import PlatformError, SerialRejected
@@ -744,8 +744,9 @@ class AccountMove(models.Model):
                 "title": _("E-invoices issued") if not others else _("Some e-invoices are not issued yet"),
                 "message": "\n".join(lines),
                 "sticky": bool(others),
-                # the form behind shows the new state and number
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                # the form (or list) behind reloads its record(s) and shows the new state and number;
+                # soft_reload would restore the action as opened: a blank form for a record just created
+                "next": {"type": "ir.actions.act_window_close"},
             },
         }
 
@@ -1026,7 +1027,7 @@ class AccountMove(models.Model):
                     "type": "warning", "sticky": True,
                     "title": _("Posted; the e-invoice cannot be issued yet"),
                     "message": "\n\n".join(messages),
-                    "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                    "next": {"type": "ir.actions.act_window_close"},  # reload the record(s), not the action
                 },
             }
         return result
@@ -1126,18 +1127,23 @@ class AccountMove(models.Model):
                                             l10n_cn_einv_flow=True)
     l10n_cn_einv_delivery_error = fields.Text("E-Invoice Delivery Problem", copy=False, readonly=True,
                                               l10n_cn_einv_flow=True)
+    # the message whose mail carries the e-invoice to the buyer: delivered once that mail is sent (mail_mail.py)
+    l10n_cn_einv_delivery_message_id = fields.Many2one("mail.message", "E-Invoice Delivery Message", copy=False,
+                                                       readonly=True, index="btree_not_null", l10n_cn_einv_flow=True)
     l10n_cn_einv_delivery_state = fields.Selection(
-        [("not_sent", "Not Sent"), ("delivered", "Delivered"), ("failed", "Not Delivered")],
+        [("not_sent", "Not Sent"), ("queued", "Sending"), ("delivered", "Delivered"), ("failed", "Not Delivered")],
         string="E-Invoice Delivery", compute="_compute_l10n_cn_einv_delivery_state", store=True,
         l10n_cn_einv_flow=True)
 
-    @api.depends("l10n_cn_einv_delivered_at", "l10n_cn_einv_delivery_error")
+    @api.depends("l10n_cn_einv_delivered_at", "l10n_cn_einv_delivery_error", "l10n_cn_einv_delivery_message_id")
     def _compute_l10n_cn_einv_delivery_state(self):
         for move in self:
             if move.l10n_cn_einv_delivery_error:
                 move.l10n_cn_einv_delivery_state = "failed"
             elif move.l10n_cn_einv_delivered_at:
                 move.l10n_cn_einv_delivery_state = "delivered"
+            elif move.l10n_cn_einv_delivery_message_id:
+                move.l10n_cn_einv_delivery_state = "queued"
             else:
                 move.l10n_cn_einv_delivery_state = "not_sent"
 
@@ -1153,7 +1159,7 @@ class AccountMove(models.Model):
         has it, or Send & Print is mailing this invoice itself."""
         self.ensure_one()
         mailed_by_send = set(self.env.context.get(MAILED_BY_SEND) or ())
-        if self.company_id.l10n_cn_einv_auto_deliver and not self.l10n_cn_einv_delivered_at \
+        if self.company_id.l10n_cn_einv_auto_deliver and self.l10n_cn_einv_delivery_state in ("not_sent", "failed") \
                 and self.id not in mailed_by_send and self.l10n_cn_einv_state == "issued":
             self._l10n_cn_einv_auto_deliver()
 
@@ -1191,8 +1197,8 @@ class AccountMove(models.Model):
         return None
 
     def _l10n_cn_einv_deliver(self):
-        """Mail the e-invoice files to the buyer. Returns True when queued; otherwise writes on the
-        invoice why not and returns False."""
+        """Queue the mail of the e-invoice files to the buyer: delivered once it is sent (mail_mail.py).
+        Returns True when queued; otherwise writes on the invoice why not and returns False."""
         self.ensure_one()
         problem = self._l10n_cn_einv_delivery_problem()
         if problem:
@@ -1201,17 +1207,43 @@ class AccountMove(models.Model):
         address = self._l10n_cn_einv_delivery_address()
         files = self.l10n_cn_einv_pdf_id | self.l10n_cn_einv_xml_id | self.l10n_cn_einv_ofd_id
         template = self.env.ref(DELIVERY_TEMPLATE)
-        template.send_mail(self.id, force_send=False, email_values={
+        mail_id = template.send_mail(self.id, force_send=False, email_values={
             "email_to": address,
             "recipient_ids": [],
             "attachment_ids": [Command.link(attachment.id) for attachment in files],
+            "auto_delete": False,   # kept: a bounce is routed to the invoice through this mail's message
         })
-        self._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
-                                  "l10n_cn_einv_delivered_to": address, "l10n_cn_einv_delivery_error": False})
-        self.message_post(body=_("E-invoice %(number)s sent to %(address)s with its files (%(files)s).",
+        self._l10n_cn_einv_delivery_queued(self.env["mail.mail"].sudo().browse(mail_id).mail_message_id, address)
+        self.message_post(body=_("E-invoice %(number)s queued for sending to %(address)s with its files (%(files)s).",
                                  number=self.l10n_cn_einv_number, address=address,
                                  files=", ".join(files.mapped("name"))))
         return True
+
+    def _l10n_cn_einv_delivery_queued(self, message, address):
+        """``message``'s mail carries the e-invoice to ``address``: not delivered until it is sent."""
+        self.ensure_one()
+        self._l10n_cn_einv_write({"l10n_cn_einv_delivery_message_id": message.id, "l10n_cn_einv_delivered_at": False,
+                                  "l10n_cn_einv_delivered_to": address, "l10n_cn_einv_delivery_error": False})
+
+    def _l10n_cn_einv_delivery_sent(self):
+        """The mail carrying the e-invoice left for the buyer (called by mail.mail once sent)."""
+        self.ensure_one()
+        if self.l10n_cn_einv_delivery_state != "delivered":
+            self._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
+                                      "l10n_cn_einv_delivery_error": False})
+            self.message_post(body=_("E-invoice %(number)s sent to %(address)s.", number=self.l10n_cn_einv_number,
+                                     address=self.l10n_cn_einv_delivered_to))
+
+    def _message_receive_bounce(self, email, partner):
+        # EXTENDS 'mail': the buyer's mail server returned the mail carrying the e-invoice
+        result = super()._message_receive_bounce(email, partner)
+        for move in self.filtered("l10n_cn_einv_delivery_message_id"):
+            if email_normalize(email) in map(email_normalize, email_split(move.l10n_cn_einv_delivered_to or "")):
+                move.sudo()._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": False})
+                move.sudo()._l10n_cn_einv_delivery_failed(_(
+                    "The e-invoice mail to %s bounced: the buyer's mail server returned it. Check the address, "
+                    "then click Send e-invoice.", email))
+        return result
 
     def _l10n_cn_einv_delivery_failed(self, problem):
         self.ensure_one()
@@ -1234,7 +1266,7 @@ class AccountMove(models.Model):
         for move in moves:
             if move._l10n_cn_einv_deliver():
                 sent |= move
-                lines.append(_("%(name)s: sent to %(address)s", name=move.name,
+                lines.append(_("%(name)s: queued for sending to %(address)s", name=move.name,
                                address=move.l10n_cn_einv_delivered_to))
                 rows.append((move.name, _("sent to %s", move.l10n_cn_einv_delivered_to), "done"))
             else:
@@ -1247,9 +1279,9 @@ class AccountMove(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success" if sent == moves else "warning",
-                "title": _("E-invoices sent") if sent == moves else _("Some e-invoices were not sent"),
+                "title": _("E-invoices queued for sending") if sent == moves else _("Some e-invoices were not sent"),
                 "message": "\n".join(lines),
                 "sticky": sent != moves,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                "next": {"type": "ir.actions.act_window_close"},  # reload the record(s), not the action
             },
         }

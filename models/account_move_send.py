@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import _, api, models
 
 from .account_move import MAILED_BY_SEND
 
@@ -61,12 +61,24 @@ class AccountMoveSend(models.AbstractModel):
 
     @api.model
     def _send_mail(self, move, mail_template, **kwargs):
-        # EXTENDS 'account': the mail carries the e-invoice files (see _get_invoice_extra_attachments).
+        # EXTENDS 'account': the mail carries the e-invoice files (see _get_invoice_extra_attachments);
+        # the e-invoice is delivered once that mail is sent (mail_mail.py).
         partner_ids = list(kwargs.get("partner_ids") or [])
         result = super()._send_mail(move, mail_template, **kwargs)
         if move.l10n_cn_einv_state == "issued" and move.l10n_cn_einv_pdf_id:
             partners = self.env["res.partner"].browse(partner_ids)
-            move._l10n_cn_einv_write({"l10n_cn_einv_delivered_at": fields.Datetime.now(),
-                                      "l10n_cn_einv_delivered_to": ", ".join(filter(None, partners.mapped("email"))),
-                                      "l10n_cn_einv_delivery_error": False})
+            message = self.env["mail.message"].sudo().search(
+                [("model", "=", move._name), ("res_id", "=", move.id), ("message_type", "=", "comment")],
+                order="id desc", limit=1)
+            move._l10n_cn_einv_delivery_queued(message, ", ".join(filter(None, partners.mapped("email"))))
+            # the mail may have left already (sent at once): its notifications tell
+            notifications = message.notification_ids.filtered(lambda n: n.notification_type == "email")
+            if "sent" in notifications.mapped("notification_status"):
+                move._l10n_cn_einv_delivery_sent()
+            elif notifications and set(notifications.mapped("notification_status")) <= {"exception", "bounce"}:
+                move._l10n_cn_einv_delivery_failed(_(
+                    "The e-invoice mail to %(address)s could not be sent: %(reason)s",
+                    address=move.l10n_cn_einv_delivered_to,
+                    reason="; ".join(filter(None, notifications.mapped("failure_reason")))
+                    or notifications[:1].failure_type))
         return result

@@ -205,6 +205,13 @@ class L10nCnEinvDashboard(models.TransientModel):
     def _l10n_cn_einv_states(self):
         return self.env["account.move"]._fields["l10n_cn_einv_state"]._description_selection(self.env)
 
+    def web_read(self, specification):
+        # EXTENDS 'web': reading the dashboard asks the platform for the credit quota and logs that
+        # exchange, so the request needs a read/write cursor (web_read is read-only by default)
+        return super().web_read(specification)
+
+    web_read._readonly = False
+
     # --- actions -------------------------------------------------------------------------------------
 
     @api.model

@@ -478,7 +478,9 @@ class L10nCnEinvRedForm(models.Model):
     # --- inbound forms --------------------------------------------------------------------------
 
     @api.model
-    def action_l10n_cn_einv_fetch_inbound(self):
+    def action_l10n_cn_einv_fetch_inbound(self, *_selection):
+        """A list-header button: the web client passes the (possibly empty) selection as an argument,
+        an RPC caller may pass nothing; either way it is ignored."""
         companies = self.env.companies.filtered(lambda c: c.account_fiscal_country_id.code == "CN")
         check_access(companies)
         count = self._l10n_cn_einv_fetch_inbound(companies)

@@ -122,7 +122,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         self.assertEqual(move.l10n_cn_einv_number, payload["data"]["invoiceNumber"])
         self.assertTrue(move.l10n_cn_einv_pdf_id.raw.startswith(b"%PDF"))
         self.assertTrue(move.l10n_cn_einv_xml_id)
-        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "queued")   # delivered once the mail leaves
         log = self.logs("0000")
         self.assertEqual(len(log), 1)
         self.assertEqual(log.service, "callback.invoice.issued")
@@ -368,7 +368,7 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         self.assertTrue(move.l10n_cn_einv_number)
         self.assertTrue(move.l10n_cn_einv_pdf_id)
-        self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "queued")   # delivered once the mail leaves
         self.assertEqual(self.logs("0000").move_id, move)
 
     def issued_invoice(self):

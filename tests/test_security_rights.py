@@ -294,7 +294,7 @@ class TestRightsOnTheServer(RightsCase):
         self.rpc("einv_user", "account.move", "action_l10n_cn_einv_send", [move.ids])
         self.env.invalidate_all()
         self.assertEqual(self.env["mail.mail"].sudo().search_count([]), mails + 1)
-        self.assertTrue(move.l10n_cn_einv_delivered_at)
+        self.assertEqual(move.l10n_cn_einv_delivery_state, "queued")
 
     def test_red_reverse(self):
         blue = self.issued_invoice()
