@@ -43,8 +43,10 @@ tours.add("l10n_cn_einvoice_failed_invoice_buttons_tour", {
 tours.add("l10n_cn_einvoice_invoice_list_buttons_tour", {
     steps: () => [
         ...click("Select an invoice", ".o_data_row:first .o_list_record_selector input", ".o_list_selection_box"),
+        // the batch result: a dialog with the counts and one line per invoice
         ...click("Issue e-invoices", ".o_list_view button[name='action_l10n_cn_einv_issue_batch']",
-                 ".o_notification"),
+                 ".modal .o_field_one2many .o_data_row"),
+        ...click("Close the result", ".modal .modal-footer button.btn-primary", ".o_list_view"),
     ],
 });
 
