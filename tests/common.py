@@ -16,6 +16,7 @@ SELLER_TAX_ID = "91350100M000100Y43"
 BUYER_TAX_ID = "91310000MA1FL0XL39"
 PRINTER_CODE = "1090511030000000000"   # 计算机外部设备, 13 %
 SERVICE_CODE = "3040201990000000000"   # 信息技术服务, 6 %
+PENDING_SECONDS = 60   # how long (business clock) the platform keeps a submission pending when asked to
 ADDON_LOGGER = __name__.rpartition(".tests.")[0]  # its models, controllers, fapiao and sandbox log below it
 # The provider whose simulator plays the platform: the end-to-end tests run against any provider
 # that has one (L10N_CN_EINV_TEST_PROVIDER=<code> make test).
@@ -213,6 +214,14 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         self.assertEqual(delivery["status"], "delivered", delivery["error"])
         self.env.invalidate_all()
         return delivery
+
+    def pending_invoice(self):
+        """An invoice the platform holds as pending for PENDING_SECONDS of its clock."""
+        self.set_faults(pending=1.0, pending_seconds=PENDING_SECONDS)
+        move = self.make_invoice()
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "pending")
+        return move
 
     def make_due(self, moves):
         """Skip the retry wait, as if the cron ran once it had passed."""

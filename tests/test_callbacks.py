@@ -8,9 +8,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..fapiao import protocol
 from ..models import l10n_cn_einv_platform as platform
-from .common import ADDON_LOGGER, L10nCnEinvCase, captured_log
-
-PENDING_SECONDS = 60
+from .common import ADDON_LOGGER, PENDING_SECONDS, L10nCnEinvCase, captured_log
 
 
 @tagged("post_install", "-at_install")
@@ -41,13 +39,6 @@ class TestCallbacks(L10nCnEinvCase, HttpCase):
     def event(event, data):
         return {"eventId": f"evt-{uuid.uuid4().hex}", "event": event, "occurredAt": "2026-11-23T08:00:00+08:00",
                 "data": data}
-
-    def pending_invoice(self):
-        self.set_faults(pending=1.0, pending_seconds=PENDING_SECONDS)
-        move = self.make_invoice()
-        move.action_l10n_cn_einv_issue()
-        self.assertEqual(move.l10n_cn_einv_state, "pending")
-        return move
 
     def resolved_on_platform(self, move):
         """Let the platform issue a pending invoice; its result as the platform sends it."""

@@ -16,10 +16,8 @@ from ..fapiao import provider, ratelimit
 from ..models import l10n_cn_einv_platform as platform
 from ..models.l10n_cn_einv_files import platform_file
 from ..models.l10n_cn_einv_rate_limit import PostgresRateLimiter
-from .common import SELLER_TAX_ID, L10nCnEinvCase
+from .common import PENDING_SECONDS, SELLER_TAX_ID, L10nCnEinvCase
 from .test_einvoice_concurrency import CommittedQueueCase
-
-PENDING_SECONDS = 5
 
 
 def services_of(move):
@@ -178,13 +176,6 @@ class TestNuonuoCallbacks(L10nCnEinvCase, HttpCase):
         form = {"operater": "callback", "orderno": order_no,
                 "content": json.dumps(content or {"c_status": "1", "c_orderno": order_no})}
         return self.url_open(self.path, data=form)
-
-    def pending_invoice(self):
-        self.set_faults(pending=1.0, pending_seconds=PENDING_SECONDS)
-        move = self.make_invoice()
-        move.action_l10n_cn_einv_issue()
-        self.assertEqual(move.l10n_cn_einv_state, "pending")
-        return move
 
     def listen_for_callbacks(self):
         """Point 诺诺's callbacks at this test server, once the test's data is flushed: a callback
