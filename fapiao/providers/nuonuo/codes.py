@@ -115,22 +115,21 @@ def http_error(method, status, retry_after=None):
     """An HTTP status that is not 200. Only a refusal before any processing (429: over the app's
     rate, 503) is a plain retry, after ``retry_after`` seconds when 诺诺 says; another 5xx may
     have been processed (query first); another 4xx is a request 诺诺 refused."""
+    # plain words first; the method and status, for whoever reads the log, in parentheses
     if status in (429, 503):
-        return SystemBusy(f"{method}: 诺诺 is busy (HTTP {status}); try again later",
-                          message_zh=f"{method}：诺诺繁忙（HTTP {status}），请稍后重试", http_status=status,
-                          retry_after=retry_after)
+        return SystemBusy(f"诺诺 is busy; try again later ({method}: HTTP {status})",
+                          message_zh="诺诺开票平台繁忙，请稍后重试。", http_status=status, retry_after=retry_after)
     if status >= 500:
-        error = PlatformInternalError(f"{method}: 诺诺 failed (HTTP {status}); query before sending again",
-                                      message_zh=f"{method}：诺诺出错（HTTP {status}），请先查询再重试",
-                                      http_status=status)
+        error = PlatformInternalError(f"诺诺 failed; it is asked before anything is sent again "
+                                      f"({method}: HTTP {status})",
+                                      message_zh="诺诺开票平台出错，将先查询结果再重试。", http_status=status)
         error.ambiguous = True
         return error
-    return PlatformError(f"{method}: 诺诺 refused the request (HTTP {status}); check the endpoint setting",
-                         message_zh=f"{method}：诺诺拒绝了请求（HTTP {status}），请检查接口地址设置",
-                         http_status=status)
+    return PlatformError(f"诺诺 refused the request; check the endpoint setting ({method}: HTTP {status})",
+                         message_zh="诺诺开票平台拒绝了请求，请检查接口地址设置。", http_status=status)
 
 
 def unreadable(method, status):
     """A 200 whose body is not 诺诺's JSON envelope: the request may have been processed."""
-    return TransportError(f"{method}: unreadable answer from 诺诺 (HTTP {status})",
-                          message_zh=f"{method}：诺诺返回无法解析的报文（HTTP {status}）", http_status=status)
+    return TransportError(f"诺诺 gave an answer that cannot be read; try again later ({method}: HTTP {status})",
+                          message_zh="诺诺开票平台返回的内容无法识别，请稍后重试。", http_status=status)
