@@ -1014,11 +1014,13 @@ class AccountMove(models.Model):
                                and m.l10n_cn_einv_state == "not_needed")
         messages = []
         for move in warned:
-            problems = move._l10n_cn_einv_problems()
+            # the poster's language, or the company's when a cron posts (no language in its context)
+            writer = in_writer_lang(move)
+            problems = writer._l10n_cn_einv_problems()
             if problems:
                 listed = "\n".join(f"- {problem}" for problem in problems)
-                move._message_log(body=text_as_html(
-                    _("Posted, but this invoice cannot be issued as an e-invoice yet:") + "\n" + listed))
+                writer._message_log(body=text_as_html(
+                    writer.env._("Posted, but this invoice cannot be issued as an e-invoice yet:") + "\n" + listed))
                 messages.append(f"{move.name}:\n{listed}")
         if messages and not result:
             return {
