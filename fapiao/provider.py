@@ -85,6 +85,7 @@ class Capabilities:
     query_batch: int = 50                 # serial numbers one result query answers
     list_page: int = 50                   # red-letter forms one list call returns (0: all of them)
     rate_limit: float = 0.0               # requests per second the platform allows one app (0: unpublished)
+    parallel_requests: int = 8            # requests a sending worker keeps in flight unless the company says
     limits: FieldLimits = PROTOCOL_LIMITS  # field lengths the platform accepts
     serial_max_length: int = 64           # characters of a submission's serial number (诺诺's orderNo: 20)
 

@@ -33,6 +33,7 @@ from odoo.tools import SQL, email_normalize, email_split, float_compare
 from ..fapiao import chinatime, documents, redreversal, rules, title
 from ..fapiao.errors import PlatformError, SerialRejected
 from ..fapiao.lines import decimal, document_line_labels, invoice_lines, line_of_number, printed_numbers
+from ..fapiao.parallel import ParallelSender
 from ..fapiao.problems import describe_problem
 from .l10n_cn_einv_buyer_title import TITLE_FIELDS
 from .l10n_cn_einv_files import FILE_FIELDS, MIMETYPES
@@ -73,12 +74,17 @@ DELIVERY_TEMPLATE = "l10n_cn_einvoice.email_template_l10n_cn_einv_delivery"
 MAILED_BY_SEND = "l10n_cn_einv_mailed_by_send"
 
 
+QUEUE_CRON = "l10n_cn_einvoice.ir_cron_l10n_cn_einv_process_queue"
+QUEUE_LANE = "ir_cron_l10n_cn_einv_process_queue_lane_"     # + its number, from 2
+MAX_QUEUE_LANES = 16
+LANE_SECONDS = 30   # a lane's run claims no more after this: well within Odoo's cron time limit
 POLL_SOON = 5   # seconds after a pending answer until the poll cron asks (诺诺: 3-5 s)
 
 
 class AccountMove(models.Model):
     _name = "account.move"
     _inherit = ["account.move", "l10n_cn_einv.flow.mixin", "l10n_cn_einv.submission", "l10n_cn_einv.buyer.title"]
+    _l10n_cn_einv_parallel_steps = True
     _l10n_cn_einv_queue = {"state": "l10n_cn_einv_state", "attempts": "l10n_cn_einv_attempts",
                            "next_attempt": "l10n_cn_einv_next_attempt", "error": "l10n_cn_einv_error",
                            "failed": "failed"}
@@ -384,12 +390,24 @@ class AccountMove(models.Model):
         moves._l10n_cn_einv_send_now()
         return moves._l10n_cn_einv_notify_result()
 
-    def _l10n_cn_einv_send_now(self, after_each=None):
-        """Submit queued invoices at once (rows locked by the caller), one client per company;
-        their files are fetched at once too."""
+    def _l10n_cn_einv_send_now(self, after_each=None, with_files=False):
+        """Submit queued invoices at once (rows locked by the caller), one client per company. A
+        person waits: the answer is theirs as soon as the platform gives it, and the files follow
+        within seconds, fetched by the poll cron triggered here (with results still pending);
+        ``with_files``: fetched here, for a mail that attaches them now."""
         for company, company_moves in self.grouped("company_id").items():
             with company._l10n_cn_einv_provider(company_moves) as client:
-                company_moves._l10n_cn_einv_submit(client, after_each=after_each, fetch_documents=True)
+                company_moves._l10n_cn_einv_submit(client, after_each=after_each)
+                if with_files:
+                    company_moves.filtered(lambda m: m.l10n_cn_einv_state == "issued") \
+                        ._l10n_cn_einv_fetch_files_with(client)
+        now = fields.Datetime.now()
+        moments = [now] if any(move.l10n_cn_einv_state == "issued" and not move.l10n_cn_einv_pdf_id
+                               for move in self) else []
+        if any(move.l10n_cn_einv_state == "pending" for move in self):
+            moments.append(now + timedelta(seconds=POLL_SOON))
+        if moments:
+            self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")._trigger(moments)
 
     # --- automatic issue when paid -------------------------------------------------------------
 
@@ -439,7 +457,7 @@ class AccountMove(models.Model):
         queued = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
         queued._l10n_cn_einv_enqueue()
         if queued:
-            self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_process_queue")._trigger()
+            self._l10n_cn_einv_trigger_queue()
         return queued
 
     # --- batch actions -------------------------------------------------------------------------
@@ -509,7 +527,7 @@ class AccountMove(models.Model):
         return [(name, value) for name, value in (("serial_no", self.l10n_cn_einv_serial_no),
                                                   ("invoice_number", self.l10n_cn_einv_number)) if value]
 
-    def _l10n_cn_einv_submit(self, client, after_each=None, fetch_documents=False):
+    def _l10n_cn_einv_submit(self, client, after_each=None):
         """One attempt for each of these queued invoices (rows locked by the caller). The caller
         commits the results; should it never do so, the committed lease makes the next worker
         ask the platform first."""
@@ -531,13 +549,13 @@ class AccountMove(models.Model):
             self._l10n_cn_einv_commit()
         # Stop sending well before the lease ends: the rest goes back to the queue unsent.
         deadline = time.monotonic() + lease / 2
-        moves.with_context(l10n_cn_einv_was_uncertain=uncertain, l10n_cn_einv_fetch_documents=fetch_documents) \
+        moves.with_context(l10n_cn_einv_was_uncertain=uncertain) \
             ._l10n_cn_einv_send(client, after_each=after_each, deadline=lambda: time.monotonic() > deadline)
         pending = moves.filtered(lambda m: m.l10n_cn_einv_state == "pending")
         if pending and client.capabilities.asynchronous:
             # The platform answered with a serial number only: one query for the whole batch
             # brings what it has issued meanwhile; the poll cron (or a callback) the rest.
-            pending._l10n_cn_einv_poll_with(client, fetch_documents=fetch_documents)
+            pending._l10n_cn_einv_poll_with(client)
 
     def _l10n_cn_einv_was_uncertain(self):
         """Whether the platform may hold this submission from an earlier attempt: ask it first."""
@@ -549,19 +567,31 @@ class AccountMove(models.Model):
                                       "l10n_cn_einv_uncertain": move._l10n_cn_einv_was_uncertain()})
 
     def _l10n_cn_einv_step(self, client):
+        call, finish = self._l10n_cn_einv_prepare_step(client)
+        finish(call())
+
+    def _l10n_cn_einv_prepare_step(self, client):
         """Issue the e-invoice (a credit note: its red invoice), or first ask the platform for the
-        result of an attempt that may have reached it."""
+        result of an attempt that may have reached it: the platform call takes only what it sends
+        (the document, numbers), so that it can run in a sending thread."""
         self.ensure_one()
         serial = self.l10n_cn_einv_serial_no
         red_form = self._l10n_cn_einv_red_form() if self.move_type == "out_refund" else None
         if self.move_type == "out_refund" and not red_form:
             raise UserError(_("Credit note %s has no red-letter form allowing its red invoice.", self.name))
+        form_number = red_form.form_number if red_form else None
         document = None if red_form else self._l10n_cn_einv_document()
-        result = client.query([serial]).get(serial) if self._l10n_cn_einv_was_uncertain() else None
-        if result is None:
-            result = client.issue_red_invoice(serial, red_form.form_number) if red_form else client.issue(document)
-        fetch = self.env.context.get("l10n_cn_einv_fetch_documents")
-        self._l10n_cn_einv_apply_result(result, client if fetch else None, document=document)
+        ask_first = self._l10n_cn_einv_was_uncertain()
+
+        def call():
+            result = client.query([serial]).get(serial) if ask_first else None
+            if result is None:
+                result = client.issue_red_invoice(serial, form_number) if form_number else client.issue(document)
+            return result
+
+        def finish(result):
+            self._l10n_cn_einv_apply_result(result, document=document)
+        return call, finish
 
     def _l10n_cn_einv_bookkeep(self, vals, note=None):
         return self._l10n_cn_einv_write(vals, note=note)
@@ -625,8 +655,8 @@ class AccountMove(models.Model):
 
     def _l10n_cn_einv_apply_result(self, result, client=None, document=None):
         """Write what the platform says about this invoice's submission (a credit note's: its red
-        invoice). With a client the files are fetched at once; otherwise the poll cron fetches
-        them (bulk paths). ``document``: the one just sent, if at hand."""
+        invoice). With a client (a callback's) the files are fetched at once; otherwise the poll
+        cron fetches them. ``document``: the one just sent, if at hand."""
         self.ensure_one()
         red_form = self._l10n_cn_einv_red_form() if self.move_type == "out_refund" else None
         if result.status == "issued" and self._l10n_cn_einv_refuse_foreign(result, document, red_form):
@@ -652,11 +682,6 @@ class AccountMove(models.Model):
         elif result.status == "pending":
             self._l10n_cn_einv_write({"l10n_cn_einv_state": "pending", "l10n_cn_einv_uncertain": False,
                                       "l10n_cn_einv_error": False, "l10n_cn_einv_next_attempt": False})
-            if self.env.context.get("l10n_cn_einv_fetch_documents"):
-                # the Issue button: the result comes within seconds, so the poll cron asks soon (the
-                # queue triggers it once for its whole run)
-                self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")._trigger(
-                    fields.Datetime.now() + timedelta(seconds=POLL_SOON))
         else:
             message = f"{result.failure_code} {result.failure_message}".strip() or _("refused by the platform")
             # The platform holds this serial number as failed for good: only a new one can be issued.
@@ -698,33 +723,58 @@ class AccountMove(models.Model):
         return forms.sorted("id", reverse=True)[:1].with_env(self.env)
 
     def _l10n_cn_einv_fetch_documents(self, client):
-        """Attach the platform's PDF and XML; a failure leaves them for the poll cron. Files that
-        arrive after the issue are delivered then."""
+        """Attach the platform's files (PDF, XML, OFD where it has them); a failure leaves them for
+        the poll cron. Files that arrive after the issue are delivered then."""
+        call, finish = self._l10n_cn_einv_prepare_fetch(client)
+        finish(call())
+
+    def _l10n_cn_einv_fetch_files_with(self, client):
+        """The files of these issued invoices (one company's): several invoices' downloads in flight
+        at once, the attachments written in this thread."""
+        steps = {move.id: move._l10n_cn_einv_prepare_fetch(client) for move in self}
+        sender = ParallelSender(self._l10n_cn_einv_width())
+        for move_id, outcome in sender.run({move_id: call for move_id, (call, _finish) in steps.items()}):
+            if isinstance(outcome, Exception):
+                raise outcome
+            steps[move_id][1](outcome)
+
+    def _l10n_cn_einv_prepare_fetch(self, client):
+        """``_l10n_cn_einv_fetch_documents`` in two halves, as a submission step
+        (l10n_cn_einv.submission._l10n_cn_einv_prepare_step): the downloads, then the attachments."""
         self.ensure_one()
-        had_pdf = bool(self.l10n_cn_einv_pdf_id)
-        attachments = self.env["ir.attachment"]
-        vals = {}
-        try:
-            for file_format, field_name in FILE_FIELDS.items():
-                if self[field_name] or file_format not in client.capabilities.file_formats:
-                    continue
-                file = client.download_document(self.l10n_cn_einv_number, file_format,
-                                                serial_no=self.l10n_cn_einv_serial_no or "")
-                attachment = attachments.sudo().create({
-                    "name": file.file_name, "raw": file.content, "res_model": self._name, "res_id": self.id,
-                    "mimetype": MIMETYPES[file_format][0],
-                })
-                vals[field_name] = attachment.id
-                attachments |= attachment
-        except PlatformError as error:
-            _logger.info("e-invoice files of %s not downloaded yet: %s", self.name, error.message)
-        if vals:
-            self._l10n_cn_einv_write(vals)
+        wanted = [(file_format, field_name) for file_format, field_name in FILE_FIELDS.items()
+                  if not self[field_name] and file_format in client.capabilities.file_formats]
+        number, serial = self.l10n_cn_einv_number, self.l10n_cn_einv_serial_no or ""
+
+        def call():
+            files = []
+            try:
+                for file_format, field_name in wanted:
+                    files.append((file_format, field_name,
+                                  client.download_document(number, file_format, serial_no=serial)))
+            except PlatformError as error:
+                return files, error
+            return files, None
+
+        def finish(downloaded):
+            files, error = downloaded
+            if error is not None:
+                _logger.info("e-invoice files of %s not downloaded yet: %s", self.name, error.message)
+            if not files:
+                return
+            had_pdf = bool(self.l10n_cn_einv_pdf_id)
+            attachments = self.env["ir.attachment"].sudo().create([{
+                "name": file.file_name, "raw": file.content, "res_model": self._name, "res_id": self.id,
+                "mimetype": MIMETYPES[file_format][0],
+            } for file_format, _field, file in files])
+            self._l10n_cn_einv_write({field_name: attachment.id for (_format, field_name, _file), attachment
+                                      in zip(files, attachments, strict=True)})
             # logged, not posted: posting would make the PDF the entry's main attachment through
-            # account.move.write, the slowest step of the Issue button
+            # account.move.write, a slow step
             self._message_log(body=_("E-invoice files received."), attachment_ids=attachments.ids)
-        if not had_pdf and self.l10n_cn_einv_pdf_id:
-            self._l10n_cn_einv_deliver_if_due()
+            if not had_pdf and self.l10n_cn_einv_pdf_id:
+                self._l10n_cn_einv_deliver_if_due()
+        return call, finish
 
     def _l10n_cn_einv_notify_result(self, extra_lines=()):
         issued = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
@@ -763,11 +813,14 @@ class AccountMove(models.Model):
     # --- crons -------------------------------------------------------------------------------------
 
     @api.model
-    def _l10n_cn_einv_cron_process_queue(self, limit=200, company_ids=None, batch_size=20):
+    def _l10n_cn_einv_cron_process_queue(self, limit=200, company_ids=None, batch_size=40, time_budget=LANE_SECONDS):
         """Send queued invoices (and credit notes' red invoices), claimed and committed
         ``batch_size`` at a time. A crash loses at most the results of one batch, which the next
         worker asks the platform for (serial numbers make that safe). Their files are fetched by
-        the poll cron, triggered here."""
+        the poll cron, triggered here. Every lane of the queue runs this at once
+        (_l10n_cn_einv_sync_queue_lanes). A run stops claiming after ``limit`` records or
+        ``time_budget`` seconds (Odoo's cron time limit also counts a worker's idle wait before
+        the run); with more due, its lane runs again at once."""
         last_done = [time.perf_counter()]
 
         def report(move):
@@ -776,12 +829,70 @@ class AccountMove(models.Model):
                 _logger.debug("e-invoice queue: %s in %.1f ms", move.name, (now - last_done[0]) * 1000)
                 last_done[0] = now
 
-        processed = self._l10n_cn_einv_run_queue(SQL("l10n_cn_einv_state IN %s", QUEUE_STATES), company_ids,
-                                                 limit=limit, batch_size=batch_size, after_each=report)
+        due = SQL("l10n_cn_einv_state IN %s", QUEUE_STATES)
+        processed = self._l10n_cn_einv_run_queue(due, company_ids, limit=limit, batch_size=batch_size,
+                                                 after_each=report, time_budget=time_budget)
         if processed:
             # the files of what was issued: fetched by the poll cron, in batches
             self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")._trigger()
+            remaining = self._l10n_cn_einv_due_count(due)
+            # Odoo runs a job again at once while it reports work left, ten times; the trigger keeps
+            # the lane going after that
+            self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
+            if remaining and self.env.context.get("cron_id"):
+                self.env["ir.cron"].browse(self.env.context["cron_id"])._trigger()
         return processed
+
+    @api.model
+    def _l10n_cn_einv_due_count(self, condition):
+        """How many queued records are due now (claimed by another lane or not)."""
+        self.env.cr.execute(SQL("""SELECT COUNT(*) FROM account_move WHERE (%s)
+                                     AND (l10n_cn_einv_next_attempt IS NULL
+                                          OR l10n_cn_einv_next_attempt <= NOW() AT TIME ZONE 'UTC')""", condition))
+        return self.env.cr.fetchone()[0]
+
+    # The queue's lanes: copies of its scheduled action, which Odoo's scheduler runs at once in
+    # different cron threads, workers and servers (one scheduled action runs in one place at a
+    # time). Each claims different invoices (SKIP LOCKED); see docs/scale-out.md.
+    @api.model
+    def _l10n_cn_einv_queue_crons(self):
+        main = self.env.ref(QUEUE_CRON).sudo()
+        lanes = self.env["ir.model.data"].sudo().search([
+            ("module", "=", "l10n_cn_einvoice"), ("model", "=", "ir.cron"), ("name", "=like", f"{QUEUE_LANE}%")])
+        return main | self.env["ir.cron"].sudo().browse(lanes.mapped("res_id")).exists()
+
+    @api.model
+    def _l10n_cn_einv_trigger_queue(self):
+        """Work was queued: every lane runs as soon as a cron worker is free."""
+        for cron in self._l10n_cn_einv_queue_crons():
+            cron._trigger()
+
+    @api.model
+    def _l10n_cn_einv_sync_queue_lanes(self):
+        """As many lanes as the system parameter says (l10n_cn_einvoice.queue_lanes, default 2: Odoo's
+        default cron threads per server): copies of the queue's scheduled action with ids of this
+        module, so that they go when it is uninstalled."""
+        wanted = self._l10n_cn_einv_queue_lanes()
+        main = self.env.ref(QUEUE_CRON).sudo()
+        data = self.env["ir.model.data"].sudo()
+        for lane in range(2, MAX_QUEUE_LANES + 1):
+            xmlid = f"l10n_cn_einvoice.{QUEUE_LANE}{lane}"
+            cron = self.env.ref(xmlid, raise_if_not_found=False)
+            if lane <= wanted and not cron:
+                cron = main.copy({"active": True})
+                for lang, _name in self.env["res.lang"].get_installed():
+                    cron.with_context(lang=lang).name = f"{main.with_context(lang=lang).name} ({lane})"
+                data._update_xmlids([{"xml_id": xmlid, "record": cron, "noupdate": True}])
+            elif lane > wanted and cron:
+                cron.sudo().unlink()    # Odoo refuses, in plain words, while the lane runs
+
+    @api.model
+    def _l10n_cn_einv_queue_lanes(self):
+        try:
+            lanes = int(self.env["ir.config_parameter"].sudo().get_param("l10n_cn_einvoice.queue_lanes") or 2)
+        except ValueError:
+            lanes = 2
+        return max(1, min(lanes, MAX_QUEUE_LANES))
 
     @api.model
     def _l10n_cn_einv_cron_poll_pending(self, batch_size=100, company_ids=None):
@@ -823,8 +934,7 @@ class AccountMove(models.Model):
             last_id = max(moves.ids)
             for company, company_moves in moves.grouped("company_id").items():
                 with company._l10n_cn_einv_provider(company_moves) as client:
-                    for move in in_writer_lang(company_moves, company):
-                        move._l10n_cn_einv_fetch_documents(client)
+                    in_writer_lang(company_moves, company)._l10n_cn_einv_fetch_files_with(client)
             done |= moves
             if self._l10n_cn_einv_can_commit():
                 self._l10n_cn_einv_commit()
@@ -834,9 +944,9 @@ class AccountMove(models.Model):
         with company._l10n_cn_einv_provider(self) as client:
             self._l10n_cn_einv_poll_with(client)
 
-    def _l10n_cn_einv_poll_with(self, client, fetch_documents=False):
+    def _l10n_cn_einv_poll_with(self, client):
         """One platform query per as many serial numbers as the platform answers at once; what
-        it settled is written (with the files at once when ``fetch_documents``)."""
+        it settled is written (its files: by the files cron)."""
         chunk = client.capabilities.query_batch or len(self)
         results = {}
         for start in range(0, len(self), chunk):
@@ -847,7 +957,7 @@ class AccountMove(models.Model):
         for move in self:
             result = results.get(move.l10n_cn_einv_serial_no)
             if result and result.status != "pending":
-                move._l10n_cn_einv_apply_result(result, client if fetch_documents else None)
+                move._l10n_cn_einv_apply_result(result)
 
     # --- red reversal (红冲) ----------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ class AccountMoveSend(models.AbstractModel):
             if self._can_commit():
                 self.env["account.move"]._l10n_cn_einv_commit()
 
-        to_issue._l10n_cn_einv_send_now(after_each=report)
+        to_issue._l10n_cn_einv_send_now(after_each=report, with_files=True)
 
     @api.model
     def _send_mail(self, move, mail_template, **kwargs):

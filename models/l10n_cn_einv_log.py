@@ -9,7 +9,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..fapiao import parallel
+
 RETENTION_YEARS = 5
+UNKNOWN = object()     # a router's answer when only a search would find the record
 
 
 # What an exchange's references name (fapiao.provider.Exchange) -> where the records hold it.
@@ -76,7 +79,9 @@ class L10nCnEinvLog(models.Model):
         remember(records or ())
         alone = records if records is not None and len(records) == 1 else None
 
-        def record_of(exchange):
+        def record_of(exchange, search=True):
+            """The record the exchange concerns, or None; UNKNOWN when only a search would tell
+            and ``search`` is False."""
             references = exchange.references or {}
             keys = [(name, references[name]) for name in REFERENCE_FIELDS if references.get(name)]
             keys += [(single, values[0]) for plural, single in (("serial_nos", "serial_no"),
@@ -87,6 +92,8 @@ class L10nCnEinvLog(models.Model):
                     return known[key]
             if alone is not None:
                 return alone
+            if not search:
+                return UNKNOWN if keys else None
             for key in keys:
                 for model, field in REFERENCE_FIELDS[key[0]]:
                     found = self.env[model].sudo().search([("company_id", "=", company.id), (field, "=", key[1])],
@@ -97,7 +104,16 @@ class L10nCnEinvLog(models.Model):
             return None
 
         def hook(exchange):
-            self._l10n_cn_einv_record(company, exchange, record_of(exchange))
+            deferred = parallel.deferred_work()
+            if deferred is None:
+                self._l10n_cn_einv_record(company, exchange, record_of(exchange))
+                return
+            # A sending thread (fapiao.parallel) may not use the caller's cursor: the line goes on a
+            # connection of its own where it can, else the caller's thread writes it.
+            record = record_of(exchange, search=False)
+            if record is UNKNOWN or not self._l10n_cn_einv_insert_elsewhere(
+                    self._l10n_cn_einv_log_values(company, exchange, record)):
+                deferred.append(lambda: hook(exchange))
         hook.remember = remember
         return hook
 
@@ -105,9 +121,14 @@ class L10nCnEinvLog(models.Model):
     def _l10n_cn_einv_record(self, company, exchange, record=None, durable=True):
         """Store one fapiao.client.Exchange (already masked by the client); ``durable=False`` writes it
         in the caller's transaction, whatever becomes of it."""
+        vals = self._l10n_cn_einv_log_values(company, exchange, record)
+        return self._l10n_cn_einv_write_durably(vals) if durable else self.sudo().create(vals)
+
+    @api.model
+    def _l10n_cn_einv_log_values(self, company, exchange, record=None):
+        """The log line of an exchange (no database access: sending threads call it too)."""
         move = record if record is not None and record._name == "account.move" else None
-        write = self._l10n_cn_einv_write_durably if durable else self.sudo().create
-        return write({
+        return {
             "company_id": company.id,
             "move_id": move.id if move else False,
             "res_model": record._name if record is not None else False,
@@ -127,7 +148,7 @@ class L10nCnEinvLog(models.Model):
             "response": json.dumps(exchange.response, ensure_ascii=False, indent=1, default=str)
             if exchange.response is not None else False,
             "operator_id": self.env.uid,
-        })
+        }
 
     @api.model
     def _l10n_cn_einv_write_durably(self, vals):
@@ -135,14 +156,20 @@ class L10nCnEinvLog(models.Model):
         an exchange that happened must stay in the audit log even if the work around it is
         rolled back. Records the caller has not committed yet cannot be referenced from
         another transaction: then the line goes with the caller's."""
-        if self.env["account.move"]._l10n_cn_einv_can_commit():
-            # the caller holds the row the line points at, or it is not committed yet: the
-            # line goes with the caller's transaction instead
-            with contextlib.suppress(psycopg2.IntegrityError, psycopg2.errors.LockNotAvailable), \
-                    self.env.registry.cursor() as cr:
-                cr.execute(self._l10n_cn_einv_insert_query(vals))
-                return self.browse(cr.fetchone()[0])
-        return self.sudo().create(vals)
+        return self._l10n_cn_einv_insert_elsewhere(vals) or self.sudo().create(vals)
+
+    @api.model
+    def _l10n_cn_einv_insert_elsewhere(self, vals):
+        """The line, inserted and committed on a connection of its own, or None where that is not
+        allowed (no commits here) or not possible (the caller holds the row the line points at, or
+        has not committed it yet). Uses no cursor of the caller's: sending threads call it."""
+        if not self.env["account.move"]._l10n_cn_einv_can_commit():
+            return None
+        with contextlib.suppress(psycopg2.IntegrityError, psycopg2.errors.LockNotAvailable), \
+                self.env.registry.cursor() as cr:
+            cr.execute(self._l10n_cn_einv_insert_query(vals))
+            return self.browse(cr.fetchone()[0])
+        return None
 
     def _l10n_cn_einv_insert_query(self, vals):
         """One round trip per exchange, without an ORM environment on the second connection

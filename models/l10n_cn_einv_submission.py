@@ -20,6 +20,7 @@ Everything around the step is written here once:
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, _, api, fields, models
@@ -27,6 +28,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..fapiao.errors import LoginRequired, PlatformError, SerialRejected, TransientError
+from ..fapiao.parallel import NOT_SENT, ParallelSender
 from .l10n_cn_einv_guard import check_access
 from .l10n_cn_einv_lang import error_message, in_writer_lang, writer_lang
 
@@ -44,6 +46,9 @@ class L10nCnEinvSubmission(models.AbstractModel):
     #   state, attempts, next_attempt, error: fields; due: states the queue sends when their time
     #   comes; failed: the state a person must look at.
     _l10n_cn_einv_queue = {}
+    # Whether the model's step splits into a platform call and its outcome
+    # (_l10n_cn_einv_prepare_step), so that several records' requests can be in flight at once.
+    _l10n_cn_einv_parallel_steps = False
 
     # --- what each model says ----------------------------------------------------------------
 
@@ -121,29 +126,71 @@ class L10nCnEinvSubmission(models.AbstractModel):
         self._l10n_cn_einv_send(client, after_each=after_each)
 
     def _l10n_cn_einv_send(self, client, after_each=None, deadline=None):
-        """One step for each record (rows locked by the caller) through one provider. Once the
-        tax-bureau login lapsed, the company's records not sent yet wait with the one that met it.
-        ``deadline``: a callable saying whether to stop; the records left go back to the queue
-        untouched (``_l10n_cn_einv_unsent``)."""
-        for index, record in enumerate(self):
-            if deadline is not None and deadline():
-                self[index:]._l10n_cn_einv_unsent()
-                return
+        """One step for each record (rows locked by the caller) through one provider, several
+        requests in flight at once where the model and the company allow it (each record's step
+        is prepared here, its platform call runs in a sending thread, its outcome is written here
+        as soon as it comes). Once the tax-bureau login lapsed, the company's records not sent yet
+        wait with the one that met it. ``deadline``: a callable saying whether to stop; the records
+        left go back to the queue untouched (``_l10n_cn_einv_unsent``)."""
+        steps = {}
+        for record in self:
             try:
-                record._l10n_cn_einv_step(client)
+                steps[record.id] = record._l10n_cn_einv_prepare_step(client)
+            except (PlatformError, UserError) as error:     # refused before anything is sent
+                record._l10n_cn_einv_settle_error(error)
+                if after_each:
+                    after_each(record)
+        login_error, not_sent = None, []
+        sender = ParallelSender(self._l10n_cn_einv_width(), deadline, stop_on=(LoginRequired,))
+        for record_id, outcome in sender.run({record_id: call for record_id, (call, _finish) in steps.items()}):
+            record = self.browse(record_id)
+            if outcome is NOT_SENT:
+                not_sent.append(record_id)
+                continue
+            try:
+                if isinstance(outcome, Exception):
+                    raise outcome
+                steps[record_id][1](outcome)
             except LoginRequired as error:
-                self[index:]._l10n_cn_einv_wait_for_login(error)
-                return
-            except SerialRejected as error:
-                # nothing was done under it: the same submission continues under a new serial number
-                record._l10n_cn_einv_renew_serial()
-                record._l10n_cn_einv_schedule_retry(error)
-            except TransientError as error:
-                record._l10n_cn_einv_schedule_retry(error)
+                sender.stop()
+                login_error = login_error or error
+                not_sent.append(record_id)
+                continue
             except (PlatformError, UserError) as error:
-                record._l10n_cn_einv_fail(error)
+                record._l10n_cn_einv_settle_error(error)
             if after_each:
                 after_each(record)
+        left = self.browse(not_sent)
+        if login_error:
+            left._l10n_cn_einv_wait_for_login(login_error)
+        else:
+            left._l10n_cn_einv_unsent()
+
+    def _l10n_cn_einv_width(self):
+        """How many of these records' requests may be in flight at once: the company's setting for
+        models whose step splits. One at a time in a test's single-cursor mode, where every
+        connection is the one transaction, serialised by a lock the sending threads would wait for."""
+        if not self._l10n_cn_einv_parallel_steps or len(self) < 2 or self.env.registry.in_test_mode():
+            return 1
+        return max(1, min(len(self), self.company_id[:1]._l10n_cn_einv_parallel_requests()))
+
+    def _l10n_cn_einv_prepare_step(self, client):
+        """The step in two halves: ``(call, finish)``, where ``call()`` talks to the platform only
+        (in a sending thread: no ORM, no record) and ``finish(answer)`` writes what it said; an
+        error either raises goes to the engine. A model whose step does not split
+        (``_l10n_cn_einv_parallel_steps`` false) takes it whole in ``finish``, one at a time."""
+        return (lambda: None), (lambda _answer: self._l10n_cn_einv_step(client))
+
+    def _l10n_cn_einv_settle_error(self, error):
+        """What a failed step (other than a lapsed login) gives for this record."""
+        if isinstance(error, SerialRejected):
+            # nothing was done under it: the same submission continues under a new serial number
+            self._l10n_cn_einv_renew_serial()
+            self._l10n_cn_einv_schedule_retry(error)
+        elif isinstance(error, TransientError):
+            self._l10n_cn_einv_schedule_retry(error)
+        else:
+            self._l10n_cn_einv_fail(error)
 
     def _l10n_cn_einv_unsent(self):
         """Records a batch did not get to (its time ran out): back to the queue as they were."""
@@ -212,15 +259,17 @@ class L10nCnEinvSubmission(models.AbstractModel):
 
     @api.model
     def _l10n_cn_einv_run_queue(self, condition, company_ids=None, *, limit=None, batch_size=100,
-                                after_each=None):
+                                after_each=None, time_budget=None):
         """Claim and send what is due, ``batch_size`` at a time, one provider per company for the
-        whole run, committing after each batch where commits are allowed (crons, batch paths).
-        Returns how many records were processed."""
+        whole run, committing after each batch where commits are allowed (crons, batch paths); no
+        batch is claimed once ``time_budget`` seconds have passed. Returns how many records were
+        processed."""
         clients = {}
         processed, last_id = 0, 0
         can_commit = self._l10n_cn_einv_can_commit()
+        until = time.monotonic() + time_budget if time_budget else None
         try:
-            while limit is None or processed < limit:
+            while (limit is None or processed < limit) and (until is None or time.monotonic() < until):
                 if can_commit:
                     # Claim in a fresh READ COMMITTED transaction: under Odoo's REPEATABLE READ a row
                     # another worker has just finished would abort us with a serialization failure

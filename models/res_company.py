@@ -24,6 +24,8 @@ from .l10n_cn_einv_submission import WAITING_LOGIN
 _logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_SCHEDULE = "10,30,60"
+# A sending worker's threads each take a database connection now and then (rate limit, log lines).
+MAX_PARALLEL_REQUESTS = 32
 CALLBACK_ROUTE = "/l10n_cn_einvoice/callback/%s"
 
 
@@ -128,6 +130,15 @@ class ResCompany(models.Model):
         "诺诺 Requests per Second", digits=(16, 1),
         help="Never more requests than this to 诺诺 for this application. 诺诺's sandbox allows a tenth of "
              "production (at least 10 per second) and bans addresses that hammer it. Empty: 10.")
+    l10n_cn_einv_rate_limit = fields.Float(
+        "Requests per Second", digits=(16, 1),
+        help="Never more requests than this to the tax platform for this application, from all Odoo workers and "
+             "servers together. Empty: the platform's published limit.")
+    l10n_cn_einv_parallel_requests = fields.Integer(
+        "Requests in Flight",
+        help="How many requests each sending worker keeps in flight to the tax platform at once: a platform "
+             "answering in a third of a second needs several to issue tens of e-invoices a second. The requests "
+             "per second stay within the platform's limit whatever this says. Empty: the platform's default.")
     l10n_cn_einv_seller_address_phone = fields.Char(
         "Seller Address and Phone", help="Printed on invoices as 销售方地址、电话.")
     l10n_cn_einv_seller_bank_account = fields.Char(
@@ -274,6 +285,19 @@ class ResCompany(models.Model):
                                   "l10n_cn_einv_app_secret": secrets.token_urlsafe(24),
                                   "l10n_cn_einv_sm4_key": secrets.token_hex(16)})
 
+    @api.constrains("l10n_cn_einv_parallel_requests")
+    def _check_l10n_cn_einv_parallel_requests(self):
+        for company in self:
+            if not 0 <= company.l10n_cn_einv_parallel_requests <= MAX_PARALLEL_REQUESTS:
+                raise UserError(_("Requests in flight must be between 1 and %(max)s (or empty for the platform's "
+                                  "default), not %(value)s.", max=MAX_PARALLEL_REQUESTS,
+                                  value=company.l10n_cn_einv_parallel_requests))
+
+    def _l10n_cn_einv_parallel_requests(self):
+        """Requests the company's sending workers keep in flight at once."""
+        self.ensure_one()
+        return self.l10n_cn_einv_parallel_requests or self._l10n_cn_einv_capabilities().parallel_requests
+
     @api.constrains("l10n_cn_einv_retry_schedule")
     def _check_l10n_cn_einv_retry_schedule(self):
         for company in self:
@@ -368,7 +392,7 @@ class ResCompany(models.Model):
         sent = dict(company.l10n_cn_einv_alerts_sent or {})
         if sent.pop("login", None):
             company.l10n_cn_einv_alerts_sent = sent
-        self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_process_queue")._trigger()
+        self.env["account.move"]._l10n_cn_einv_trigger_queue()
         self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_red_forms")._trigger()
         return {
             "type": "ir.actions.client",

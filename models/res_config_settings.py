@@ -1,7 +1,9 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
 from . import l10n_cn_einv_platform as platform
+from .account_move import MAX_QUEUE_LANES
 from .l10n_cn_einv_guard import check_access
 
 # Secrets are write-only in settings: the form never receives their value.
@@ -62,9 +64,29 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.l10n_cn_einv_nuonuo_download_hosts", readonly=False)
     l10n_cn_einv_nuonuo_rate_limit = fields.Float(
         related="company_id.l10n_cn_einv_nuonuo_rate_limit", readonly=False)
+    l10n_cn_einv_rate_limit = fields.Float(related="company_id.l10n_cn_einv_rate_limit", readonly=False)
+    l10n_cn_einv_parallel_requests = fields.Integer(
+        related="company_id.l10n_cn_einv_parallel_requests", readonly=False)
+    l10n_cn_einv_queue_lanes = fields.Integer(
+        "Sending Lanes", config_parameter="l10n_cn_einvoice.queue_lanes", default=2, groups="base.group_system",
+        help="How many of Odoo's cron workers send queued e-invoices at once, across all servers and companies. "
+             "Each server runs as many scheduled actions at once as its cron workers (max_cron_threads, 2 by "
+             "default): more lanes than cron workers in all wait for one.")
     l10n_cn_einv_quota_status = fields.Char("Credit Quota", compute="_compute_l10n_cn_einv_quota_status")
     l10n_cn_einv_secrets_status = fields.Char(
         "Secrets", compute="_compute_l10n_cn_einv_secrets_status", groups="base.group_system")
+
+    @api.constrains("l10n_cn_einv_queue_lanes")
+    def _check_l10n_cn_einv_queue_lanes(self):
+        for settings in self:
+            if not 1 <= settings.l10n_cn_einv_queue_lanes <= MAX_QUEUE_LANES:
+                raise UserError(_("Sending lanes must be between 1 and %(max)s, not %(value)s.",
+                                  max=MAX_QUEUE_LANES, value=settings.l10n_cn_einv_queue_lanes))
+
+    def set_values(self):
+        super().set_values()
+        if self.env.user.has_group("base.group_system"):
+            self.env["account.move"]._l10n_cn_einv_sync_queue_lanes()
 
     def _compute_l10n_cn_einv_secret_inputs(self):
         for settings in self:

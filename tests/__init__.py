@@ -24,6 +24,7 @@ from . import (
     test_provider_state,
     test_red_reversal,
     test_returns,
+    test_scale_out,
     test_screens,
     test_security_rights,
     test_security_secrets,

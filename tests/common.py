@@ -5,7 +5,7 @@ import shutil
 import tempfile
 import time
 
-from odoo import Command
+from odoo import Command, fields
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -179,11 +179,13 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         return self.provider_spec.capabilities.file_formats
 
     def issue_exchanges(self):
-        """What an Issue click on a platform that has the result at once logs for the invoice: the
-        issue (and, on a platform that answers a serial number only, the query), then a download
-        per file format."""
+        """What an Issue click on a platform that has the result at once logs for the invoice, once
+        the files came (receive_files): the issue (and, on a platform that answers a serial number
+        only, the query), then a download per file format, by the cron worker (which, on such a
+        platform, first asks for the result again: it holds the files' addresses)."""
         pending_first = self.provider_spec.code in ISSUE_ANSWERS_PENDING
         return [self.service("issue"), *([self.service("query")] if pending_first else []),
+                *([self.service("query")] if pending_first else []),
                 *[self.service("download")] * len(self.file_formats())]
 
     def platform_stats(self, company=None):
@@ -222,6 +224,25 @@ class L10nCnEinvCase(AccountTestInvoicingCommon):
         move.action_l10n_cn_einv_issue()
         self.assertEqual(move.l10n_cn_einv_state, "pending")
         return move
+
+    def issued_invoice(self, **values):
+        """An invoice issued by its button, with the files the cron worker then brings."""
+        move = self.make_invoice(**values)
+        move.action_l10n_cn_einv_issue()
+        self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.receive_files()
+        return move
+
+    def receive_files(self):
+        """What a cron worker does within seconds of an Issue click, which does not wait for the
+        files: the poll cron the click triggered (files, and results still pending)."""
+        cron = self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")
+        triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id),
+                                                              ("call_at", "<=", fields.Datetime.now())])
+        self.assertTrue(triggers, "the click asks the cron workers for the files at once")
+        triggers.unlink()
+        cron.method_direct_trigger()
+        self.env.invalidate_all()
 
     def make_due(self, moves):
         """Skip the retry wait, as if the cron ran once it had passed."""

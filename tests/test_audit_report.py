@@ -111,6 +111,7 @@ class TestAuditReport(L10nCnEinvCase):
         moves = self.make_invoice() | self.make_invoice(lines=[(self.product_service, 3, 300.0)])
         self.flush_tracking()                               # as if created in an earlier transaction
         self.tracked(moves).action_l10n_cn_einv_issue()
+        self.receive_files()
         self.flush_tracking()
         self.assertEqual(set(moves.mapped("l10n_cn_einv_state")), {"issued"})
         credentials = platform.tooling_credentials(self.company)

@@ -52,6 +52,7 @@ class TestDelivery(L10nCnEinvCase):
         self.assertTrue(self.company.l10n_cn_einv_auto_deliver)
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
+        self.receive_files()
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         mail = self.delivery_mails(move)
         self.assertEqual(len(mail), 1)
@@ -72,12 +73,14 @@ class TestDelivery(L10nCnEinvCase):
         move = self.make_invoice()
         move.l10n_cn_einv_buyer_email = "fapiao@buyer.example.cn"
         move.action_l10n_cn_einv_issue()
+        self.receive_files()
         self.assert_delivered(self.delivery_mails(move), move, "fapiao@buyer.example.cn")
 
     def test_send_button_when_automatic_delivery_is_off(self):
         self.company.l10n_cn_einv_auto_deliver = False
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
+        self.receive_files()
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         self.assertFalse(self.delivery_mails(move))
         self.assertFalse(move.l10n_cn_einv_delivered_at)
@@ -112,6 +115,7 @@ class TestDelivery(L10nCnEinvCase):
         move = self.make_invoice(partner=buyer)
         self.assertFalse(move.l10n_cn_einv_buyer_email)
         move.action_l10n_cn_einv_issue()
+        self.receive_files()
         # Issued all the same: the missing address is written on the invoice, nothing is sent.
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         self.assertFalse(self.delivery_mails(move))
@@ -135,6 +139,7 @@ class TestDelivery(L10nCnEinvCase):
     def test_files_that_arrive_late_are_delivered_then(self):
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
+        self.receive_files()
         self.assertEqual(len(self.delivery_mails(move)), 1)
         # As if the files had not been downloaded at issue time (bulk issue, failed download):
         # the delivery waits for them, and that is not a failure.
@@ -190,6 +195,7 @@ class TestDelivery(L10nCnEinvCase):
     def test_a_failed_mail_is_not_delivered_and_says_why(self):
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
+        self.receive_files()
         refused = smtplib.SMTPRecipientsRefused({"finance@buyer.example.cn": (550, b"5.1.1 User unknown")})
         with patch.object(IrMailServer, "send_email", side_effect=refused), \
                 self.assertLogs("odoo.addons.mail.models.mail_mail", "ERROR"):
@@ -210,6 +216,7 @@ class TestDelivery(L10nCnEinvCase):
     def test_a_bounced_mail_is_not_delivered(self):
         move = self.make_invoice()
         move.action_l10n_cn_einv_issue()
+        self.receive_files()
         message = move.l10n_cn_einv_delivery_message_id
         self.send_mails(move)
         self.assertEqual(move.l10n_cn_einv_delivery_state, "delivered")

@@ -89,14 +89,16 @@ class CommittedQueueCase(TransactionCase):
             thread.join(timeout)
         return errors
 
-    def _run_queue(self, company_id):
-        """One cron run on its own connection, committing as in production."""
+    def _run_queue(self, company_id, batch_size=8):
+        """One cron run on its own connection, committing as in production (small batches, so that
+        overlapping runs share the queue)."""
         with self.env.registry.cursor() as cr:
             # Environment() would look the registry up under the lock the test
             # runner holds while tests run: hand it over directly.
             cr.transaction = api.Transaction(self.env.registry)
             env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
-            return env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=[company_id])
+            return env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=[company_id],
+                                                                        batch_size=batch_size)
 
     def _run_poll(self, company_id):
         """One run of the poll cron on its own connection, committing as in production."""

@@ -33,6 +33,7 @@ class TestEinvoiceDocument(RedReversalCase):
         move = self.make_invoice(lines).with_user(user)
         move.action_l10n_cn_einv_issue()
         self.assertEqual(move.l10n_cn_einv_state, "issued")
+        self.receive_files()
         return move
 
     @staticmethod

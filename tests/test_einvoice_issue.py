@@ -20,6 +20,8 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.assertRegex(move.l10n_cn_einv_number, r"^\d{20}$")
         self.assertEqual(move.l10n_cn_einv_qr_payload.split(",")[:5],
                          ["01", "32", "", move.l10n_cn_einv_number, "2260.00"])
+        self.assertFalse(move.l10n_cn_einv_pdf_id, "the click does not wait for the files")
+        self.receive_files()
         self.assertTrue(move.l10n_cn_einv_pdf_id.raw.startswith(b"%PDF"))
         self.assertIn(move.l10n_cn_einv_number.encode(), move.l10n_cn_einv_xml_id.raw)
         self.assertEqual(self.issued_on_platform(), 1)
@@ -42,6 +44,7 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.assertEqual(invoice.state, "posted")
         self.assertEqual(invoice.l10n_cn_einv_state, "issued")
         self.assertEqual(order.l10n_cn_einv_number, invoice.l10n_cn_einv_number)
+        self.receive_files()
         self.assertIn("上海某某贸易有限公司（采购部）".encode(), invoice.l10n_cn_einv_xml_id.raw)
 
     def test_issue_through_send_and_print(self):
@@ -187,6 +190,7 @@ class TestEinvoiceIssue(L10nCnEinvCase):
         self.set_faults(slow=1.0, slow_seconds=1.2)
         first, second = self.make_invoice(), self.make_invoice()
         (first | second)._l10n_cn_einv_enqueue()
+        self.company.l10n_cn_einv_parallel_requests = 1    # one request at a time: the second waits
         # one batch of two (a longer run would claim the second again, with a new lease)
         self.env["account.move"]._l10n_cn_einv_cron_process_queue(limit=2, company_ids=self.company.ids)
         self.assertEqual(first.l10n_cn_einv_state, "issued")

@@ -78,12 +78,6 @@ class IntegrityCase(L10nCnEinvCase, HttpCase):
             "lines": [(line.product_id.id, line.name, line.quantity, line.price_unit)
                       for line in move.invoice_line_ids]}
 
-    def issued_invoice(self):
-        move = self.make_invoice()
-        move.action_l10n_cn_einv_issue()
-        self.assertEqual(move.l10n_cn_einv_state, "issued")
-        return move
-
 
 @tagged("post_install", "-at_install", "post_install_l10n")
 class TestFlowFieldsOnlyByTheFlow(IntegrityCase):

@@ -47,12 +47,6 @@ class TestInvoiceForm(L10nCnEinvCase, HttpCase):
         header = self.form_arch(move).find(".//header")
         return {node.get("name") for node in header.iter("button") if self.shown(move, node)}
 
-    def issued_invoice(self):
-        move = self.make_invoice()
-        move.action_l10n_cn_einv_issue()
-        self.assertEqual(move.l10n_cn_einv_state, "issued")
-        return move
-
     def test_no_void_or_reset_button_on_an_issued_e_invoice(self):
         move = self.issued_invoice()
         self.assertIn(move.l10n_cn_einv_invoice_type, ("01", "02"))   # a 数电票

@@ -61,13 +61,19 @@ class TestLoginSession(L10nCnEinvCase):
         self.assertEqual(self.issued_on_platform(), 2)
 
     def test_the_queue_stops_at_the_first_lapse_and_the_rest_waits_unsent(self):
-        moves = self.make_invoice() | self.make_invoice() | self.make_invoice()
-        moves._l10n_cn_einv_enqueue()
-        requests = self.platform_stats()["requests"]
-        self.lapse_login()
-        self.env["account.move"]._l10n_cn_einv_cron_process_queue()
-        self.assertEqual(moves.mapped("l10n_cn_einv_state"), ["waiting_login"] * 3)
-        self.assertEqual(self.platform_stats()["requests"] - requests, 1, "one refusal is enough to stop")
+        for in_flight, invoices in ((1, 3), (3, 9)):
+            with self.subTest(in_flight=in_flight):
+                self.company.l10n_cn_einv_parallel_requests = in_flight
+                moves = self.env["account.move"].concat(*(self.make_invoice() for _ in range(invoices)))
+                moves._l10n_cn_einv_enqueue()
+                requests = self.platform_stats()["requests"]
+                self.lapse_login()
+                self.env["account.move"]._l10n_cn_einv_cron_process_queue()
+                self.assertEqual(moves.mapped("l10n_cn_einv_state"), ["waiting_login"] * invoices)
+                # one refusal is enough to stop: only the requests already in flight beside it were sent
+                self.assertLessEqual(self.platform_stats()["requests"] - requests, in_flight)
+                self.login_again()
+                self.resume(moves[0])
 
     def test_red_reversal_waits_for_the_login_too(self):
         move = self.make_invoice()

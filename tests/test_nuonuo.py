@@ -50,6 +50,7 @@ class TestNuonuo(L10nCnEinvCase):
         self.assertEqual(move.l10n_cn_einv_state, "issued")
         self.assertRegex(move.l10n_cn_einv_number, r"^\d{20}$")
         self.assertLessEqual(len(move.l10n_cn_einv_serial_no), 20, "诺诺's orderNo takes 20 characters")
+        self.receive_files()
         for file_format in ("pdf", "ofd", "xml"):
             attachment = platform_file(move, file_format)
             self.assertTrue(attachment, f"the {file_format} is kept, as 诺诺 sent it")

@@ -51,6 +51,8 @@ class RedReversalCase(L10nCnEinvCase):
         self.assertEqual(credit.l10n_cn_einv_state, "issued")
         self.assertEqual(credit.l10n_cn_einv_number, form.red_invoice_number)
         self.assertEqual(credit.l10n_cn_einv_serial_no, form.red_serial_no)
+        if not credit.l10n_cn_einv_pdf_id:
+            self.receive_files()
         self.assertTrue(credit.l10n_cn_einv_pdf_id.raw.startswith(b"%PDF"))
         self.assertEqual(form.red_pdf_id, credit.l10n_cn_einv_pdf_id)
         self.assertIn(form.red_invoice_number.encode(), form.red_xml_id.raw)

@@ -188,12 +188,6 @@ class RightsCase(L10nCnEinvCase, HttpCase):
 
     # --- records to attack ------------------------------------------------------------------------
 
-    def issued_invoice(self, **values):
-        move = self.make_invoice(**values)
-        move.action_l10n_cn_einv_issue()
-        self.assertEqual(move.l10n_cn_einv_state, "issued")
-        return move
-
     def failed_invoice(self):
         move = self.make_invoice()
         with flow():    # as the flow leaves an invoice the platform refused
@@ -444,6 +438,24 @@ class TestRightsOnTheServer(RightsCase):
         settings = self.rpc("admin", "res.config.settings", "create", [{}], via="call_kw")
         self.rpc("admin", "res.config.settings", "action_l10n_cn_einv_test_connection", [[settings]])
         self.assertEqual(self.observe()["platform"][0][0], before["platform"][0][0] + 1)
+
+    def test_throughput_settings_are_for_administrators_only(self):
+        """The rate limit keeps the platform from banning the company's address: only an administrator
+        sets it, the requests in flight and the sending lanes."""
+        faster = {"l10n_cn_einv_rate_limit": 500.0, "l10n_cn_einv_parallel_requests": 32}
+        for who in ("einv_manager", "einv_user", "accountant", "billing"):
+            for via in ("call_kw", "xmlrpc"):
+                self.assertRefused(who, "res.company", "write", [self.company.ids, faster], via=via)
+            self.assertRefused(who, "res.config.settings", "create", [{"l10n_cn_einv_queue_lanes": 16}],
+                               via="call_kw")
+        self.assertFalse(self.company.l10n_cn_einv_rate_limit)
+        self.rpc("admin", "res.company", "write", [self.company.ids, {"l10n_cn_einv_rate_limit": 20.0}], via="call_kw")
+        settings = self.rpc("admin", "res.config.settings", "create", [{"l10n_cn_einv_queue_lanes": 3}],
+                            via="call_kw")
+        self.rpc("admin", "res.config.settings", "execute", [[settings]])
+        self.company.invalidate_recordset()
+        self.assertEqual(self.company.l10n_cn_einv_rate_limit, 20.0)
+        self.assertEqual(len(self.env["account.move"]._l10n_cn_einv_queue_crons()), 3)
 
     # --- tax classification codes (manager: the catalogue; user: suggest and check) -------------
 

@@ -30,6 +30,7 @@ CAPABILITIES = Capabilities(
     query_batch=QUERY_BATCH,
     list_page=LIST_PAGE,
     rate_limit=10.0,                # the sandbox's floor; production's figure is the app's, unpublished
+    parallel_requests=4,            # at 10 a second and a few hundred ms each, four keep the rate busy
     limits=LIMITS,
     serial_max_length=LIMITS.serial_no,   # orderNo: 20 characters
 )

@@ -32,4 +32,7 @@ SETTINGS = (
     Setting("sm4_key", "SM4 Key", secret=True, help="32 hex digits: the key that encrypts every payload"),
     Setting("sm2_private_key", "SM2 Private Key", secret=True, required=False,
             help="64 hex digits: sign requests with SM2 instead of HMAC-SM3 (the platform holds the public key)"),
+    Setting("rate_limit", "Requests per second", required=False,
+            help="Never more requests than this for the application, from every Odoo worker and server together. "
+                 f"Default: the platform's published limit ({CAPABILITIES.rate_limit:g}; 0: none)"),
 )
