@@ -28,13 +28,12 @@ import json
 import random
 import secrets
 import threading
-import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from xml.sax.saxutils import escape as xml_escape
 
+from ...loopback import RateWindow
 from ...reference.sandbox.clock import BusinessClock, at, real_ms
 from .. import sign, wire
 from ..client import METHOD_PREFIX
@@ -154,9 +153,7 @@ class Platform:
         self.stopping = threading.Event()
         self.deliveries_waiting = threading.Event()
         self._rngs = {}
-        self._rate_lock = threading.Lock()
-        self._arrivals = {}     # app key -> monotonic times of its requests in the last RATE_WINDOW
-        self._peaks = {}        # app key -> the most requests seen in one window (since the start)
+        self.rate_window = RateWindow(RATE_WINDOW)
 
     # --- apps ---------------------------------------------------------------------------------
 
@@ -195,21 +192,13 @@ class Platform:
     def _over_rate(self, app):
         """Note one request of the app -> whether it makes more than the app's rate in the last
         RATE_WINDOW (real clock); such a request is counted as ``rate_limited``."""
-        key, now = app["app_key"], time.monotonic()
-        with self._rate_lock:
-            seen = self._arrivals.setdefault(key, deque())
-            seen.append(now)
-            while seen[0] <= now - RATE_WINDOW:
-                seen.popleft()
-            self._peaks[key] = max(self._peaks.get(key, 0), len(seen))
-            over = len(seen) > self.app_rate(app)
+        over = self.rate_window.arrive(app["app_key"], self.app_rate(app))
         if over:
-            self.store.count(key, "rate_limited")
+            self.store.count(app["app_key"], "rate_limited")
         return over
 
     def peak_rate(self, app_key):
-        with self._rate_lock:
-            return self._peaks.get(app_key, 0)
+        return self.rate_window.peak(app_key)
 
     def set_faults(self, app_key, faults):
         """Exactly ``faults`` (neutral names, checked) for the app; login_lapsed sets the drawer's state."""
