@@ -431,8 +431,9 @@ class ProviderSpec:
     documents.Invoice or None, for platforms whose red-letter forms repeat the blue invoice) and
     ``rate_limiter`` (a :mod:`fapiao.ratelimit` limiter holding across processes).
 
-    ``simulator(directory, host="127.0.0.1", port=0)``, where the package offers one, starts a
-    :class:`Simulator` of the platform keeping its state under ``directory``."""
+    ``simulator(directory, host="127.0.0.1", port=0, **options)``, where the package offers one,
+    starts a :class:`Simulator` of the platform keeping its state under ``directory``; ``options``
+    are the simulator's own (``rate_limit``: requests a second of an account unless set otherwise)."""
 
     code: str
     label: str
@@ -487,6 +488,8 @@ SIMULATOR_STATS = (
     "requests",      # HTTP requests the platform received for the account
     "faults",        # faults it injected into them
     "failed_requests",  # requests that failed as the client saw them (one however many faults made it fail)
+    "peak_rate",     # the most requests of the account that arrived in one second (real clock) since the start
+    "rate_limited",  # requests refused for going faster than the account's rate (Simulator.set_rate_limit)
 )
 
 
@@ -579,6 +582,12 @@ class Simulator(ABC):
         """Move the platform's business clock ``seconds`` forward, then resolve what fell due:
         pending submissions get their result (and their callbacks), unconfirmed forms lapse."""
         raise NotSupported("simulated clock")
+
+    def set_rate_limit(self, key, rate):
+        """Let the account send at most ``rate`` requests (> 0) in any second of the real clock: one
+        more is refused as the platform refuses going too fast (a TransientError for the client),
+        before anything of it is read. Arrivals count, refused ones included (``peak_rate``)."""
+        raise NotSupported("rate limit")
 
     # the drawer's side
 

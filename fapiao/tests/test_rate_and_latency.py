@@ -2,7 +2,16 @@
 app's requests (providers.loopback.RateWindow), the reference sandbox refusing an app over its rate,
 the reference client pacing itself below it, and the latency every answer of a simulator waits."""
 
+import sqlite3
+import time
+
+import pytest
+import requests
+
 from fapiao.providers.loopback import RateWindow
+from fapiao.providers.reference import protocol
+from fapiao.providers.reference.sandbox import Sandbox
+from fapiao.providers.reference.sandbox.__main__ import parser
 
 
 class Clock:
@@ -29,3 +38,63 @@ def test_without_a_rate_a_window_only_counts():
     window = RateWindow(1.0, clock=Clock())
     assert not any(window.arrive("a", rate) for rate in (0, None, 0.0) * 10)
     assert window.peak("a") == 30
+
+
+# --- the reference sandbox: an application's rate ---------------------------------------------------
+
+def test_over_its_rate_an_application_is_refused_2010_before_anything_is_read(sandbox, app, wire):
+    sandbox.set_rate_limit(app.app_id, 3)
+    assert [wire.call("quota.query").code for _ in range(3)] == ["0000"] * 3
+    refused = wire.call("quota.query")
+    assert (refused.code, refused.response.status_code, refused.signed) == ("2010", 429, True)
+    assert refused.body["retryAfter"] == 1 and refused.data is None
+    # not even the signature is looked at, and the nonce stays unused
+    assert wire.call("quota.query", headers={protocol.H_SIGNATURE: "0" * 64}).code == "2010"
+    stats = sandbox.stats(app.app_id)
+    assert (stats["peakRate"], stats["rateLimited"], stats["nonces"]) == (5, 2, 3)
+    assert stats["requests"]["byCode"] == {"0000": 3, "2010": 2}
+    time.sleep(1.05)                                    # the window moved on
+    assert wire.call("quota.query").code == "0000"
+
+
+def test_the_platforms_rate_holds_for_every_application_without_its_own(tmp_path, wire_for):
+    db = tmp_path / "rated.db"
+    with Sandbox(db, rate_limit=2) as sandbox:
+        app = sandbox.default_app
+        wire = wire_for(sandbox.url, app)
+        assert [wire.call("quota.query").code for _ in range(3)] == ["0000", "0000", "2010"]
+        admin = sandbox.url + "/admin"
+        changed = requests.post(admin + "/apps", json={"appId": app.app_id, "rateLimit": 0}, timeout=5)
+        assert changed.json()["rateLimit"] == 0             # its own: no limit
+        assert {wire.call("quota.query").code for _ in range(4)} == {"0000"}
+        for wrong in (-1, "fast", True):
+            assert requests.post(admin + "/apps", json={"appId": app.app_id, "rateLimit": wrong},
+                                 timeout=5).status_code == 400
+        stats = requests.get(admin + "/stats", params={"appId": app.app_id}, timeout=5).json()
+        assert stats["rateLimited"] == 1 and stats["peakRate"] >= 4
+        requests.post(admin + "/apps", json={"appId": app.app_id, "rateLimit": 7.5}, timeout=5)
+    with Sandbox(db) as sandbox:                        # its own rate is kept; the platform has none now
+        assert sandbox.rate_limit_of(app.app_id) == 7.5
+        assert sandbox.stats(app.app_id)["peakRate"] == 0   # counted since the start
+        sandbox.add_app("shop-2", "s2", "00112233445566778899aabbccddeeff", "91110108MA01ABCD1E")
+        assert sandbox.rate_limit_of("shop-2") == 0
+    with pytest.raises(ValueError, match="rate limit"):
+        Sandbox(tmp_path / "never.db", rate_limit=-1)
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_a_database_from_before_rates_opens_with_the_platforms(tmp_path, app):
+    db = tmp_path / "old.db"
+    with Sandbox(db):
+        pass
+    with sqlite3.connect(db) as old:                    # the table as an earlier version wrote it
+        old.execute("ALTER TABLE apps DROP COLUMN rate_limit")
+    with Sandbox(db, rate_limit=5) as sandbox:
+        assert sandbox.default_app.rate_limit is None and sandbox.rate_limit_of(app.app_id) == 5
+
+
+def test_the_command_line_takes_a_rate_limit():
+    assert parser().parse_args(["--db", "x.db", "--rate-limit", "12.5"]).rate_limit == 12.5
+    assert parser().parse_args(["--db", "x.db"]).rate_limit == 0
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--db", "x.db", "--rate-limit", "-1"])

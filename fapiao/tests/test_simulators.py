@@ -293,6 +293,20 @@ def test_set_faults_clears_what_it_does_not_name(sim, account, seller):
     assert seller.issue(make_invoice(SELLER, "SIM-CLEARED")).status == "issued"
 
 
+# --- the account's rate -----------------------------------------------------------------------------
+
+def test_a_client_faster_than_its_accounts_rate_is_refused_for_a_moment_and_counted(spec, sim, account):
+    skip_unless_simulated(sim.set_rate_limit, account.key, 2)
+    told_otherwise = {**account.connect_settings(spec), "rate_limit": "1000"}
+    with spec.connect(told_otherwise, **{**OPTIONS, "retry_schedule": ()}) as client, \
+            pytest.raises(TransientError) as info:
+        for _ in range(5):
+            client.query(["SIM-RATE"])
+    assert not info.value.ambiguous and info.value.retry_after
+    stats = sim.stats(account.key)
+    assert (stats["peak_rate"], stats["rate_limited"], stats["invoices"]) == (3, 1, 0)
+
+
 # --- red reversal with the buyer --------------------------------------------------------------------
 
 def test_a_buyers_form_is_listed_confirmed_and_reversed(spec, sim, account, seller):

@@ -46,11 +46,12 @@ def callback_answer(path, headers, outcome, message="", retry_after=None):
     return callback.answer(None, path, headers, outcome, message=message, retry_after=retry_after)
 
 
-def simulator(directory, host="127.0.0.1", port=0):
-    """The embedded sandbox, started, as a provider.Simulator (simulator.EmbeddedSandbox)."""
+def simulator(directory, host="127.0.0.1", port=0, **options):
+    """The embedded sandbox, started, as a provider.Simulator (simulator.EmbeddedSandbox, which
+    says what ``options`` it takes)."""
     from .simulator import EmbeddedSandbox  # noqa: PLC0415 - the platform loads only for those who run it
 
-    return EmbeddedSandbox(directory, host, port)
+    return EmbeddedSandbox(directory, host, port, **options)
 
 
 SPEC = provider.register(provider.ProviderSpec(

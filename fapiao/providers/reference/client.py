@@ -70,6 +70,7 @@ _ERRORS_BY_CODE = {
     "2002": PermissionDenied,
     "2004": ReplayRejected, "2005": ReplayRejected,
     "2007": LoginRequired, "2008": LoginRateLimited, "2009": LoginRateLimited,
+    "2010": SystemBusy,     # over the application's rate: refused before anything was read
     "3002": NotFound, "3003": StateConflict, "3004": VoidNotAllowed, "3005": QuotaExceeded,
     "3006": SerialRejected,
     "9001": SystemBusy, "9999": PlatformInternalError,
@@ -85,6 +86,7 @@ _HINTS = {
             "serial number once logged in",
     "2008": "ask for a new QR code after retryAfter seconds",
     "2009": "ask for a new QR code after retryAfter seconds (the next China day)",
+    "2010": "nothing was done; every client of this application together must keep to its rate_limit",
     "3006": "this serial number is taken by another kind of submission: continue under a new one",
 }
 SUCCESS_CODES = ("0000", "3001")

@@ -19,7 +19,7 @@ from .refusal import Refusal
 
 APP_FIELDS = {"secret": "secret", "sm4Key": "sm4_key_hex", "sellerTaxId": "seller_tax_id",
               "sellerName": "seller_name", "sm2PublicKey": "sm2_public_key", "callbackUrl": "callback_url",
-              "quota": "quota", "enabled": "enabled"}
+              "quota": "quota", "enabled": "enabled", "rateLimit": "rate_limit"}
 
 
 class AdminError(Exception):
@@ -33,6 +33,7 @@ def app_view(app, sandbox):
     return {"appId": app.app_id, "sellerTaxId": app.seller_tax_id, "sellerName": app.seller_name,
             "callbackUrl": app.callback_url, "sm2": bool(app.sm2_public_key),
             "quota": str(sandbox.ledger.quota_total(app)), "enabled": app.enabled,
+            "rateLimit": sandbox.gateway.rate_of(app),
             "faults": sandbox.faults.settings(app).to_wire()}
 
 
