@@ -129,8 +129,8 @@ class EmbeddedSandbox(provider.Simulator):
             "requests": counts["requests"]["total"],
             "faults": sum(n for name, n in counts["faults"].items() if name != "failedRequests"),
             "failed_requests": counts["faults"].get("failedRequests", 0),
-            "peak_rate": counts["peakRate"],
-            "rate_limited": counts["rateLimited"],
+            "peak_rate": counts["requests"]["peakRate"],
+            "rate_limited": counts["requests"]["rateLimited"],
         }
 
     def issued(self, key):
