@@ -3,15 +3,19 @@ app's requests (providers.loopback.RateWindow), the reference sandbox refusing a
 the reference client pacing itself below it, and the latency every answer of a simulator waits."""
 
 import sqlite3
+import threading
 import time
 
 import pytest
 import requests
 
+from fapiao import provider, ratelimit
+from fapiao.errors import SystemBusy, TransientError
 from fapiao.providers.loopback import RateWindow
 from fapiao.providers.reference import protocol
 from fapiao.providers.reference.sandbox import Sandbox
 from fapiao.providers.reference.sandbox.__main__ import parser
+from fapiao.tests.test_client import make_invoice as make_invoice_document
 
 
 class Clock:
@@ -98,3 +102,84 @@ def test_the_command_line_takes_a_rate_limit():
     assert parser().parse_args(["--db", "x.db"]).rate_limit == 0
     with pytest.raises(SystemExit):
         parser().parse_args(["--db", "x.db", "--rate-limit", "-1"])
+
+
+# --- the reference client keeps to the rate ---------------------------------------------------------
+
+class RecordingLimiter:
+    """A limiter that lets every request go at once, noting what asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def acquire(self, key, rate):
+        self.asked.append((key, rate))
+
+
+def connect(sandbox, app, limiter=None, **settings):
+    secret, sm4_key = app.secret, app.sm4_key_hex
+    options = {"rate_limiter": limiter} if limiter else {}
+    return provider.get("reference").connect(
+        {"endpoint": sandbox.url, "app_id": app.app_id, "app_secret": lambda: secret, "sm4_key": lambda: sm4_key,
+         **settings}, retry_schedule=(0.01, 0.01), **options)
+
+
+def test_every_request_of_the_reference_client_waits_for_the_limiter_retries_included(sandbox, app):
+    limiter = RecordingLimiter()
+    with connect(sandbox, app, limiter) as client:
+        sandbox.set_faults(app.app_id, busy=1.0, retry_after=0)
+        with pytest.raises(TransientError):
+            client.query_quota()
+        sandbox.set_faults(app.app_id, busy=0.0, lost=1.0)
+        with pytest.raises(TransientError):             # sent, then queried before each resend
+            client.issue(make_invoice_document(app, "RATE-LOST"))
+        sandbox.set_faults(app.app_id, lost=0.0)
+        number = client.issue(make_invoice_document(app, "RATE-1")).invoice_number
+        client.download_document(number, "pdf")
+    sent = sandbox.stats(app.app_id)["requests"]["total"]
+    assert sent == 3 + 3 + 2 and limiter.asked == [(app.app_id, 50.0)] * sent
+
+
+def test_the_reference_clients_rate_is_the_companys_or_the_published_one(sandbox, app):
+    assert provider.get("reference").capabilities.rate_limit == 50.0
+    for given, rate in (("", 50.0), (None, 50.0), (0, 50.0), ("12.5", 12.5), (3, 3.0)):
+        limiter = RecordingLimiter()
+        with connect(sandbox, app, limiter, rate_limit=given) as client:
+            client.query_quota()
+        assert limiter.asked == [(app.app_id, rate)]
+    for wrong in ("-1", "fast", float("inf")):
+        with pytest.raises(ValueError, match="rate_limit"):
+            connect(sandbox, app, rate_limit=wrong)
+
+
+def test_a_2010_is_a_passing_refusal_with_its_retry_after(sandbox, app):
+    sandbox.set_rate_limit(app.app_id, 1)
+    with connect(sandbox, app, RecordingLimiter()) as client:
+        client.query_quota()
+        with pytest.raises(SystemBusy) as info:
+            client.call("quota.query", {})
+    assert (info.value.platform_code, info.value.retry_after, info.value.ambiguous) == ("2010", 1, False)
+    assert "本应用请求过于频繁" in info.value.message_zh
+
+
+def test_clients_sharing_a_limiter_in_threads_never_go_faster_than_the_application_may(sandbox, app):
+    rate, threads, each = 25, 4, 10     # unpaced, the four would send some 40 a second
+    sandbox.set_rate_limit(app.app_id, rate)
+    limiter, failures = ratelimit.SpacedLimiter(), []
+
+    def work():
+        try:
+            with connect(sandbox, app, limiter, rate_limit=rate) as client:
+                for _ in range(each):
+                    client.query_quota()
+        except Exception as error:     # reported below
+            failures.append(error)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    counted = sandbox.stats(app.app_id)["requests"]
+    assert failures == [] and counted["byCode"] == {"0000": threads * each}
+    assert counted["rateLimited"] == 0 and rate / 2 <= counted["peakRate"] <= rate
