@@ -2,6 +2,7 @@
 spec's ``simulator`` and ``connect``, neutral documents and errors. No test here names a platform's
 field, path or code: a new provider package with a simulator runs them all as it is."""
 
+import threading
 import time
 from decimal import Decimal
 from types import SimpleNamespace
@@ -66,6 +67,17 @@ def needs(sim, *faults):
     missing = [fault for fault in faults if fault not in sim.FAULTS + sim.FAULT_OPTIONS]
     if missing:
         pytest.skip(f"{type(sim).__name__} does not simulate {', '.join(missing)}")
+
+
+def each_in_a_thread(work, clients):
+    """work(client) for every client at once, each in a thread; then the clients are closed."""
+    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
 
 
 def skip_unless_simulated(call, *args):
