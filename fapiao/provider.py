@@ -433,7 +433,8 @@ class ProviderSpec:
 
     ``simulator(directory, host="127.0.0.1", port=0, **options)``, where the package offers one,
     starts a :class:`Simulator` of the platform keeping its state under ``directory``; ``options``
-    are the simulator's own (``rate_limit``: requests a second of an account unless set otherwise)."""
+    are the simulator's own (``rate_limit``: requests a second of an account unless set otherwise;
+    ``latency``: seconds every answer waits)."""
 
     code: str
     label: str
@@ -588,6 +589,12 @@ class Simulator(ABC):
         more is refused as the platform refuses going too fast (a TransientError for the client),
         before anything of it is read. Arrivals count, refused ones included (``peak_rate``)."""
         raise NotSupported("rate limit")
+
+    def set_latency(self, seconds):
+        """Make every answer of the platform wait ``seconds`` (a distant platform's round trip; 0:
+        none), unlike the ``slow`` fault, which is drawn. A request is still done, and counted for
+        the rate, when it arrives; the wait holds up no other request."""
+        raise NotSupported("latency")
 
     # the drawer's side
 

@@ -1,6 +1,7 @@
 """What every platform simulator's HTTP server shares (the reference sandbox's, 诺诺's ...): a
 threading server on loopback that never waits for its handlers to close, one way to write a
-reply, and the sliding window that counts an app's requests against its rate."""
+reply and to hold it back (the platform's latency, a fault's delay), and the sliding window that
+counts an app's requests against its rate."""
 
 import threading
 import time
@@ -29,6 +30,26 @@ def send_reply(handler, reply):
         handler.flush_headers()
     except OSError:
         handler.close_connection = True
+
+
+MAX_LATENCY = 3600.0        # seconds: no platform answers an hour later; more is a mistake
+
+
+def check_latency(seconds):
+    """A simulated platform's latency -> seconds (float, 0 to MAX_LATENCY); ValueError otherwise."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_LATENCY:
+        raise ValueError(f"a latency is a number of seconds from 0 to {MAX_LATENCY:g}, not {seconds!r}")
+    return float(seconds)
+
+
+def hold(handler, seconds, stopping):
+    """Wait ``seconds`` before answering through ``handler``, in its connection's own thread, so
+    that other requests go on meanwhile -> False when the server stops (``stopping`` is set) before
+    then: the connection is closed without an answer."""
+    if seconds and stopping.wait(seconds):
+        handler.close_connection = True
+        return False
+    return True
 
 
 class RateWindow:

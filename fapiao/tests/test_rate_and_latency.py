@@ -12,6 +12,7 @@ import requests
 from fapiao import provider, ratelimit
 from fapiao.errors import SystemBusy, TransientError
 from fapiao.providers.loopback import RateWindow
+from fapiao.providers.nuonuo.simulator import NuonuoServer
 from fapiao.providers.reference import protocol
 from fapiao.providers.reference.sandbox import Sandbox
 from fapiao.providers.reference.sandbox.__main__ import parser
@@ -183,3 +184,56 @@ def test_clients_sharing_a_limiter_in_threads_never_go_faster_than_the_applicati
     counted = sandbox.stats(app.app_id)["requests"]
     assert failures == [] and counted["byCode"] == {"0000": threads * each}
     assert counted["rateLimited"] == 0 and rate / 2 <= counted["peakRate"] <= rate
+
+
+# --- latency ------------------------------------------------------------------------------------------
+
+def test_with_latency_requests_still_count_on_arrival_and_every_answer_waits_in_its_own_thread(sandbox, app,
+                                                                                              wire_for):
+    sandbox.set_rate_limit(app.app_id, 3)
+    sandbox.set_latency(0.5)
+    callers = [wire_for(sandbox.url, app) for _ in range(5)]
+    answers, took = [], []
+
+    def call(caller):
+        started = time.monotonic()
+        answers.append(caller.call("quota.query").code)
+        took.append(time.monotonic() - started)
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=call, args=(caller,)) for caller in callers]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    # five arrived within the second: three done, two refused, and each answer waited, refusals too
+    assert sorted(answers) == ["0000"] * 3 + ["2010"] * 2 and min(took) >= 0.5
+    assert time.monotonic() - started < 1.5                 # at once, not five times 0.5 s
+    counted = sandbox.stats(app.app_id)["requests"]
+    assert (counted["peakRate"], counted["rateLimited"]) == (5, 2)
+
+
+def test_the_latency_is_set_by_the_admin_endpoint_whose_own_answers_never_wait(sandbox, app, wire):
+    admin = sandbox.url + "/admin/latency"
+    assert requests.post(admin, json={"latency": 0.4}, timeout=5).json() == {"latency": 0.4}
+    started = time.monotonic()
+    assert requests.get(admin, timeout=5).json() == {"latency": 0.4}
+    assert requests.get(sandbox.url + "/health", timeout=5).status_code == 200
+    assert time.monotonic() - started < 0.4
+    started = time.monotonic()
+    assert wire.call("quota.query").code == "0000" and time.monotonic() - started >= 0.4
+    for wrong in (-1, "slow", None, True, 10_000):
+        assert requests.post(admin, json={"latency": wrong}, timeout=5).status_code == 400
+    assert sandbox.latency == 0.4
+
+
+def test_a_latency_is_a_number_of_seconds_from_the_start(tmp_path):
+    assert parser().parse_args(["--db", "x.db", "--latency", "0.3"]).latency == 0.3
+    assert parser().parse_args(["--db", "x.db"]).latency == 0
+    with pytest.raises(ValueError, match="latency"):
+        Sandbox(tmp_path / "never.db", latency=-0.1)
+    with pytest.raises(ValueError, match="latency"):
+        NuonuoServer(tmp_path / "nuonuo", latency=float("nan"))
+    assert not (tmp_path / "never.db").exists() and not (tmp_path / "nuonuo").exists()
+    with provider.get("reference").simulator(tmp_path / "reference", latency=0.2, rate_limit=5) as sim:
+        assert (sim.sandbox.latency, sim.sandbox.gateway.rate_limit) == (0.2, 5)

@@ -319,6 +319,26 @@ def test_a_client_faster_than_its_accounts_rate_is_refused_for_a_moment_and_coun
     assert (stats["peak_rate"], stats["rate_limited"], stats["invoices"]) == (3, 1, 0)
 
 
+def test_latency_delays_every_answer_without_holding_up_the_others(spec, sim, account, seller):
+    issued = seller.issue(make_invoice(SELLER, "SIM-LATENCY"))
+    skip_unless_simulated(sim.set_latency, 0.3)
+    state, exchanges = provider.MemoryStateStore(), []
+    clients = [spec.connect(account.connect_settings(spec), exchanges.append, state=state,
+                            **{**OPTIONS, "read_timeout": 5}) for _ in range(10)]
+    # a file and, where the platform wants one, a token: every answer waits
+    clients[0].download_document(issued.invoice_number, "pdf", serial_no="SIM-LATENCY")
+    started = time.monotonic()
+    each_in_a_thread(lambda client: client.query(["SIM-LATENCY"]), clients)
+    took = time.monotonic() - started
+    assert 0.3 <= took < 1.5, took                        # ten at once: not one after the other (3 s)
+    assert len(exchanges) >= 11 and all(exchange.duration_ms >= 300 for exchange in exchanges)
+    sim.set_latency(0)
+    assert seller.query(["SIM-LATENCY"])["SIM-LATENCY"].invoice_number == issued.invoice_number
+    assert seller.exchanges[-1].duration_ms < 300
+    with pytest.raises(ValueError):
+        sim.set_latency(-1)
+
+
 # --- red reversal with the buyer --------------------------------------------------------------------
 
 def test_a_buyers_form_is_listed_confirmed_and_reversed(spec, sim, account, seller):

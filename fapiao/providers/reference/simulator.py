@@ -56,15 +56,17 @@ class EmbeddedSandbox(provider.Simulator):
     on ``host:port`` (0: any free port) with its database in ``directory``. ``sandbox`` is the
     Sandbox itself, for tests of the reference protocol that need more than the neutral methods.
     ``rate_limit``: the requests per second an account may send unless :meth:`set_rate_limit` says
-    otherwise (0: no limit; more are refused with 2010, HTTP 429)."""
+    otherwise (0: no limit; more are refused with 2010, HTTP 429); ``latency``: the seconds every
+    answer waits (:meth:`set_latency`)."""
 
     FAULTS = tuple(_FAULTS)
     FAULT_OPTIONS = tuple(_OPTIONS)
 
-    def __init__(self, directory, host="127.0.0.1", port=0, *, rate_limit=0.0):
+    def __init__(self, directory, host="127.0.0.1", port=0, *, rate_limit=0.0, latency=0.0):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.sandbox = Sandbox(directory / "sandbox.db", host, port, no_default_app=True, rate_limit=rate_limit)
+        self.sandbox = Sandbox(directory / "sandbox.db", host, port, no_default_app=True, rate_limit=rate_limit,
+                               latency=latency)
         self._sm2_private_keys = {}   # key -> the SM2 private key given to register (the platform keeps the public one)
         self.sandbox.start()
 
@@ -114,6 +116,9 @@ class EmbeddedSandbox(provider.Simulator):
 
     def set_rate_limit(self, key, rate):
         self.sandbox.set_rate_limit(key, rate)
+
+    def set_latency(self, seconds):
+        self.sandbox.set_latency(seconds)
 
     # --- what happened --------------------------------------------------------------------------
 

@@ -144,12 +144,13 @@ class Platform:
     """The simulated platform. ``base_url()`` answers the server's http://host:port, for the
     file addresses; ``stopping`` is set when the server stops (waits end early)."""
 
-    def __init__(self, store, base_url, timestamp_window=600, rate_limit=RATE_LIMIT):
+    def __init__(self, store, base_url, timestamp_window=600, rate_limit=RATE_LIMIT, latency=0.0):
         self.store = store
         self.clock = BusinessClock(store)
         self.base_url = base_url
         self.timestamp_window = timestamp_window
         self.rate_limit = rate_limit        # of an app that has none of its own
+        self.latency = latency              # seconds every answer waits (the HTTP layer holds it)
         self.stopping = threading.Event()
         self.deliveries_waiting = threading.Event()
         self._rngs = {}

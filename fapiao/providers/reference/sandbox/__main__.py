@@ -84,6 +84,10 @@ def parser():
                              "its body may take to arrive whole; then it is answered 1002 and its "
                              "connection closed (default %(default)s)")
 
+    server.add_argument("--latency", type=_seconds, default=0.0, metavar="S",
+                        help="seconds every /v1 answer waits, as a distant platform's would; requests are "
+                             "done and counted for the rate when they arrive (default %(default)s)")
+
     platform = p.add_argument_group("platform")
     platform.add_argument("--app", action="append", default=[], metavar="APP_ID:SECRET:SM4KEY_HEX:SELLER_TAX_ID"
                                                                       "[:SELLER_NAME]",

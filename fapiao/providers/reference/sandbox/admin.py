@@ -81,6 +81,14 @@ def _get_clock(sandbox, _query):
     return sandbox.clock_state()
 
 
+def _post_latency(sandbox, body):
+    return {"latency": sandbox.set_latency(body.get("latency"))}
+
+
+def _get_latency(sandbox, _query):
+    return {"latency": sandbox.latency}
+
+
 def _confirm_use(sandbox, body):
     return {"invoice": sandbox.buyer_confirm_use(_required(body, "invoiceNumber"))}
 
@@ -132,6 +140,8 @@ ROUTES = {
     ("GET", "/admin/faults"): _get_faults,
     ("POST", "/admin/clock"): _post_clock,
     ("GET", "/admin/clock"): _get_clock,
+    ("POST", "/admin/latency"): _post_latency,
+    ("GET", "/admin/latency"): _get_latency,
     ("POST", "/admin/invoices/confirm-use"): _confirm_use,
     ("GET", "/admin/invoices"): _get_invoices,
     ("POST", "/admin/red-forms/buyer-apply"): _buyer_apply,

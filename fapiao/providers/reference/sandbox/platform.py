@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ....catalogue import DEFAULT_CSV
 from ....documents import CatalogueEntry
+from ...loopback import check_latency
 from .. import protocol
 from ..wire import from_wire
 from .apps import DEFAULT_APP, AppRegistry, parse_app_spec, parse_quota, parse_rate_limit
@@ -42,10 +43,11 @@ class Sandbox:
                  callback_url=None, fault_busy=0.0, retry_after=2, fault_timeout=0.0, timeout_seconds=30.0,
                  fault_drop=0.0, fault_malformed=0.0, fault_lost=0.0, fault_slow=0.0, slow_seconds=2.0,
                  fault_seed=None, pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0, login_lapsed=False,
-                 read_timeout=READ_TIMEOUT, rate_limit=0.0):
+                 read_timeout=READ_TIMEOUT, rate_limit=0.0, latency=0.0):
         # Bad values are refused before any file is created.
         default_quota = parse_quota(quota)
         rate_limit = parse_rate_limit(rate_limit)
+        self.latency = check_latency(latency)     # seconds every /v1 answer waits
         apps = [parse_app_spec(spec) if isinstance(spec, str) else spec for spec in app]
         fault_defaults = FaultSettings(**FaultSettings.check({
             "busy": fault_busy, "retry_after": retry_after, "timeout": fault_timeout,
@@ -176,6 +178,12 @@ class Sandbox:
     def rate_limit_of(self, app_id):
         """The requests a second ``app_id`` may send: its own rate, or the platform's (0: no limit)."""
         return self.gateway.rate_of(self.get_app(app_id))
+
+    def set_latency(self, seconds):
+        """Every /v1 answer from now on waits ``seconds`` (a distant platform's round trip), each in
+        its connection's thread: the others go on meanwhile. -> the latency in force."""
+        self.latency = check_latency(seconds)
+        return self.latency
 
     def set_faults(self, app_id, **settings):
         """Per-app fault and pending settings, by FaultSettings field name (``retry_after``) or
