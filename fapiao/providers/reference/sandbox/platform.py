@@ -265,7 +265,7 @@ class Sandbox:
         invoices = self.store.one(f"SELECT COUNT(*), COUNT(DISTINCT serial_no), "  # noqa: S608
                                   f"COUNT(invoice_number), COUNT(DISTINCT invoice_number) FROM invoices {where}",
                                   params)
-        requests = grouped(f"SELECT code, SUM(count) FROM request_counts {where} GROUP BY code")  # noqa: S608
+        by_code = grouped(f"SELECT code, SUM(count) FROM request_counts {where} GROUP BY code")  # noqa: S608
         stats = {
             "invoices": invoices[0],
             "distinctSerials": invoices[1],
@@ -274,13 +274,13 @@ class Sandbox:
             "byStatus": grouped(f"SELECT status, COUNT(*) FROM invoices {where} GROUP BY status"),  # noqa: S608
             "byKind": grouped(f"SELECT kind, COUNT(*) FROM invoices {where} GROUP BY kind"),  # noqa: S608
             "redForms": self._form_counts(app_id),
-            "requests": {"total": sum(requests.values()), "byCode": requests,
+            "requests": {"total": sum(by_code.values()), "byCode": by_code,
                          "byService": grouped(f"SELECT service, SUM(count) FROM request_counts {where} "  # noqa: S608
                                               f"GROUP BY service"),
                          # the most that arrived in one second since the platform started (of any one
                          # application without app_id), refused ones included; those refused for the rate
                          "peakRate": self.gateway.rate_window.peak(app_id),
-                         "rateLimited": requests.get(protocol.CODE["RATE_LIMITED"], 0)},
+                         "rateLimited": by_code.get(protocol.CODE["RATE_LIMITED"], 0)},
             "faults": grouped(f"SELECT fault, SUM(count) FROM fault_counts {where} GROUP BY fault"),  # noqa: S608
             "callbacks": grouped(f"SELECT status, COUNT(*) FROM callbacks {where} GROUP BY status"),  # noqa: S608
             "nonces": self.store.scalar(f"SELECT COUNT(*) FROM nonces {where}", params, 0),  # noqa: S608
