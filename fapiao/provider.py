@@ -432,8 +432,10 @@ class ProviderSpec:
     documents.Invoice or None, for platforms whose red-letter forms repeat the blue invoice) and
     ``rate_limiter`` (a :mod:`fapiao.ratelimit` limiter holding across processes).
 
-    ``simulator(directory, host="127.0.0.1", port=0)``, where the package offers one, starts a
-    :class:`Simulator` of the platform keeping its state under ``directory``."""
+    ``simulator(directory, host="127.0.0.1", port=0, **options)``, where the package offers one,
+    starts a :class:`Simulator` of the platform keeping its state under ``directory``; ``options``
+    are the simulator's own (``rate_limit``: requests a second of an account unless set otherwise;
+    ``latency``: seconds every answer waits)."""
 
     code: str
     label: str
@@ -488,6 +490,8 @@ SIMULATOR_STATS = (
     "requests",      # HTTP requests the platform received for the account
     "faults",        # faults it injected into them
     "failed_requests",  # requests that failed as the client saw them (one however many faults made it fail)
+    "peak_rate",     # the most requests of the account that arrived in one second (real clock) since the start
+    "rate_limited",  # requests refused for going faster than the account's rate (Simulator.set_rate_limit)
 )
 
 
@@ -580,6 +584,18 @@ class Simulator(ABC):
         """Move the platform's business clock ``seconds`` forward, then resolve what fell due:
         pending submissions get their result (and their callbacks), unconfirmed forms lapse."""
         raise NotSupported("simulated clock")
+
+    def set_rate_limit(self, key, rate):
+        """Let the account send at most ``rate`` requests (> 0) in any second of the real clock: one
+        more is refused as the platform refuses going too fast (a TransientError for the client),
+        before anything of it is read. Arrivals count, refused ones included (``peak_rate``)."""
+        raise NotSupported("rate limit")
+
+    def set_latency(self, seconds):
+        """Make every answer of the platform wait ``seconds`` (a distant platform's round trip; 0:
+        none), unlike the ``slow`` fault, which is drawn. A request is still done, and counted for
+        the rate, when it arrives; the wait holds up no other request."""
+        raise NotSupported("latency")
 
     # the drawer's side
 

@@ -43,7 +43,7 @@ from fapiao.tests.test_client import make_invoice
 from fapiao.tests.test_reference_callbacks import ProviderReceiver
 from fapiao.tests.test_sandbox_platform import wait_for
 from fapiao.tests.test_simulators import *  # noqa: F403 (the generic tests, collected here for 诺诺)
-from fapiao.tests.test_simulators import SELLER, Seller
+from fapiao.tests.test_simulators import SELLER, Seller, each_in_a_thread
 
 SPECS = [nuonuo.SPEC]   # the generic tests run here for 诺诺 (test_simulators.OWN_RUN)
 
@@ -248,17 +248,6 @@ def test_fifty_tokens_in_thirty_days_then_070306_and_the_quota_comes_back(spec, 
     assert sim.stats(account.key)["token_requests"] == 1
 
 
-def _each_in_a_thread(work, clients):
-    """work(client) for every client at once, each in a thread; then the clients are closed."""
-    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for client in clients:
-        client.close()
-
-
 def test_a_token_expired_on_nuonuos_clock_is_renewed_once_and_the_request_sent_again(spec, sim, account):
     exchanges = []
     with spec.connect(account.connect_settings(spec), exchanges.append, state=provider.MemoryStateStore()) as client:
@@ -283,7 +272,7 @@ def test_two_workers_meeting_an_expired_token_renew_it_once(spec, sim, account):
         start.wait()
         outcomes.append(client.query_quota().remaining > 0)
 
-    _each_in_a_thread(work, clients)
+    each_in_a_thread(work, clients)
     assert outcomes == [True, True]
     assert sim.stats(account.key)["token_requests"] == 2      # the first one, and one renewal
 
@@ -316,7 +305,7 @@ def test_many_clients_of_one_app_stay_within_its_rate(spec, sim, account):
         except Exception as error:   # reported below
             failures.append(error)
 
-    _each_in_a_thread(work, clients)
+    each_in_a_thread(work, clients)
     stats = sim.stats(account.key)
     assert failures == [] and stats["requests"] == 26          # 25 calls and one token
     assert 5 <= stats["peak_rate"] <= 10 and stats["rate_limited"] == 0

@@ -47,7 +47,7 @@ def test_the_reference_provider_is_registered_with_what_it_offers():
     assert (capabilities.file_formats, capabilities.legal_original) == (("pdf", "xml"), "xml")
     assert capabilities.callbacks == provider.CALLBACKS_SIGNED
     assert capabilities.catalogue and capabilities.quota and capabilities.void and capabilities.login_session
-    assert (capabilities.query_batch, capabilities.rate_limit, capabilities.limits) == (100, 0.0, PROTOCOL_LIMITS)
+    assert (capabilities.query_batch, capabilities.rate_limit, capabilities.limits) == (100, 50.0, PROTOCOL_LIMITS)
     assert PlatformClient.capabilities is capabilities
     settings = {setting.name: setting for setting in spec.settings}
     assert list(settings) == ["endpoint", "app_id", "app_secret", "sm4_key", "sm2_private_key"]

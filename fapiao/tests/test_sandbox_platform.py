@@ -328,7 +328,7 @@ def test_command_line_help():
                    "--admin-token", "--catalogue", "--quota", "--callback-url", "--fault-busy",
                    "--retry-after", "--fault-timeout", "--timeout-seconds", "--fault-drop", "--fault-lost",
                    "--fault-malformed", "--fault-slow", "--slow-seconds", "--fault-seed", "--pending-rate",
-                   "--pending-seconds", "--pending-fail-rate", "--log-level"):
+                   "--pending-seconds", "--pending-fail-rate", "--log-level", "--rate-limit", "--latency"):
         assert option in done.stdout
 
 

@@ -2,6 +2,7 @@
 spec's ``simulator`` and ``connect``, neutral documents and errors. No test here names a platform's
 field, path or code: a new provider package with a simulator runs them all as it is."""
 
+import threading
 import time
 from decimal import Decimal
 from types import SimpleNamespace
@@ -66,6 +67,17 @@ def needs(sim, *faults):
     missing = [fault for fault in faults if fault not in sim.FAULTS + sim.FAULT_OPTIONS]
     if missing:
         pytest.skip(f"{type(sim).__name__} does not simulate {', '.join(missing)}")
+
+
+def each_in_a_thread(work, clients):
+    """work(client) for every client at once, each in a thread; then the clients are closed."""
+    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
 
 
 def skip_unless_simulated(call, *args):
@@ -291,6 +303,40 @@ def test_set_faults_clears_what_it_does_not_name(sim, account, seller):
     sim.set_faults(account.key, busy=1.0)
     sim.set_faults(account.key, slow=0.0)
     assert seller.issue(make_invoice(SELLER, "SIM-CLEARED")).status == "issued"
+
+
+# --- the account's rate -----------------------------------------------------------------------------
+
+def test_a_client_faster_than_its_accounts_rate_is_refused_for_a_moment_and_counted(spec, sim, account):
+    skip_unless_simulated(sim.set_rate_limit, account.key, 2)
+    told_otherwise = {**account.connect_settings(spec), "rate_limit": "1000"}
+    with spec.connect(told_otherwise, **{**OPTIONS, "retry_schedule": ()}) as client, \
+            pytest.raises(TransientError) as info:
+        for _ in range(5):
+            client.query(["SIM-RATE"])
+    assert not info.value.ambiguous and info.value.retry_after
+    stats = sim.stats(account.key)
+    assert (stats["peak_rate"], stats["rate_limited"], stats["invoices"]) == (3, 1, 0)
+
+
+def test_latency_delays_every_answer_without_holding_up_the_others(spec, sim, account, seller):
+    issued = seller.issue(make_invoice(SELLER, "SIM-LATENCY"))
+    skip_unless_simulated(sim.set_latency, 0.3)
+    state, exchanges = provider.MemoryStateStore(), []
+    clients = [spec.connect(account.connect_settings(spec), exchanges.append, state=state,
+                            **{**OPTIONS, "read_timeout": 5}) for _ in range(10)]
+    # a file and, where the platform wants one, a token: every answer waits
+    clients[0].download_document(issued.invoice_number, "pdf", serial_no="SIM-LATENCY")
+    started = time.monotonic()
+    each_in_a_thread(lambda client: client.query(["SIM-LATENCY"]), clients)
+    took = time.monotonic() - started
+    assert 0.3 <= took < 1.5, took                        # ten at once: not one after the other (3 s)
+    assert len(exchanges) >= 11 and all(exchange.duration_ms >= 300 for exchange in exchanges)
+    sim.set_latency(0)
+    assert seller.query(["SIM-LATENCY"])["SIM-LATENCY"].invoice_number == issued.invoice_number
+    assert seller.exchanges[-1].duration_ms < 300
+    with pytest.raises(ValueError):
+        sim.set_latency(-1)
 
 
 # --- red reversal with the buyer --------------------------------------------------------------------

@@ -41,11 +41,12 @@ def connect(settings, exchange_hook=None, **options):
                         **{name: options[name] for name in _OPTIONS if name in options and name != "state"})
 
 
-def simulator(directory, host="127.0.0.1", port=0):
-    """诺诺's platform simulated on loopback (simulator.NuonuoSimulator), started."""
+def simulator(directory, host="127.0.0.1", port=0, **options):
+    """诺诺's platform simulated on loopback (simulator.NuonuoSimulator, which says what ``options``
+    it takes), started."""
     from .simulator import NuonuoSimulator  # noqa: PLC0415 - the platform loads only for those who run it
 
-    return NuonuoSimulator(directory, host, port)
+    return NuonuoSimulator(directory, host, port, **options)
 
 
 SPEC = provider.register(provider.ProviderSpec(

@@ -21,7 +21,7 @@ CAPABILITIES = Capabilities(
     void=True,                      # legacy types only: 数电票 answer 3004
     query_batch=QUERY_BATCH,
     list_page=0,                    # red-forms/list answers every form at once
-    rate_limit=0.0,                 # the sandbox publishes none
+    rate_limit=50.0,                # published per application (protocol.md §1); the sandbox enforces what it is told
     limits=PROTOCOL_LIMITS,
 )
 

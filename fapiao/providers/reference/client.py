@@ -28,7 +28,7 @@ from dataclasses import InitVar, dataclass, field
 import requests
 from requests.adapters import HTTPAdapter
 
-from ... import crypto, documents
+from ... import crypto, documents, ratelimit
 from ...errors import (
     AuthenticationError,
     CryptoError,
@@ -70,6 +70,7 @@ _ERRORS_BY_CODE = {
     "2002": PermissionDenied,
     "2004": ReplayRejected, "2005": ReplayRejected,
     "2007": LoginRequired, "2008": LoginRateLimited, "2009": LoginRateLimited,
+    "2010": SystemBusy,     # over the application's rate: refused before anything was read
     "3002": NotFound, "3003": StateConflict, "3004": VoidNotAllowed, "3005": QuotaExceeded,
     "3006": SerialRejected,
     "9001": SystemBusy, "9999": PlatformInternalError,
@@ -85,6 +86,7 @@ _HINTS = {
             "serial number once logged in",
     "2008": "ask for a new QR code after retryAfter seconds",
     "2009": "ask for a new QR code after retryAfter seconds (the next China day)",
+    "2010": "nothing was done; every client of this application together must keep to its rate_limit",
     "3006": "this serial number is taken by another kind of submission: continue under a new one",
 }
 SUCCESS_CODES = ("0000", "3001")
@@ -170,6 +172,9 @@ class ClientConfig:
     read_timeout: float = 20.0
     retry_schedule: tuple = DEFAULT_RETRY_SCHEDULE
     verify_tls: bool = True
+    # Requests a second the application may send, every client of it together (0: no limit); connect()
+    # sets the company's rate_limit, or the platform's published one.
+    rate_limit: float = 0.0
     keys: Keyring = field(init=False, repr=False, compare=False)
 
     def __post_init__(self, secret, sm4_key, sm2_private_key):
@@ -197,14 +202,17 @@ def _summarise_content(payload):
 
 class PlatformClient(Provider):
     """The platform over HTTP. Thread-safe enough to share within one process
-    for sequential use; create one per worker for concurrency."""
+    for sequential use; create one per worker for concurrency. Every request
+    first waits for ``rate_limiter`` (a fapiao.ratelimit limiter shared by every
+    client of the application; default: this process's) at ``config.rate_limit``."""
 
     capabilities = CAPABILITIES
 
-    def __init__(self, config, *, exchange_hook=None, sleep=time.sleep, session=None):
+    def __init__(self, config, *, exchange_hook=None, sleep=time.sleep, session=None, rate_limiter=None):
         self.config = config
         self.exchange_hook = exchange_hook
         self._sleep = sleep
+        self._rate_limiter = rate_limiter or ratelimit.PROCESS_LIMITER
         self._session = session or requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
         self._session.mount("http://", adapter)
@@ -230,6 +238,9 @@ class PlatformClient(Provider):
         """
         path = protocol.SERVICES[service]
         keys = self.config.keys
+        # Before the request is signed, so that its timestamp is when it leaves; and outside the
+        # recorded exchange, whose duration is the platform's, not this queue's.
+        self._rate_limiter.acquire(self.config.app_id, self.config.rate_limit)
         body = keys.seal(payload)
         headers = keys.request_headers(self.config.app_id, path, body)
         nonce = headers[protocol.H_NONCE]

@@ -100,6 +100,8 @@ _CODES = [
     ReturnCode("2009", "LOGIN_QR_LIMIT", 429, False,
                "the login QR codes of the day are used up: 20 a China day at most",
                "今日获取登录二维码次数已达上限（每日至多 20 次）"),
+    ReturnCode("2010", "RATE_LIMITED", 429, True, "too many requests from this application: over its rate",
+               "本应用请求过于频繁，超出频率限制，请稍后重试"),
     ReturnCode("3001", "DUPLICATE_SERIAL", 200, False, "duplicate serial number: original result returned",
                "流水号重复，返回原结果"),
     ReturnCode("3002", "NOT_FOUND", 404, False, "not found", "记录不存在"),

@@ -54,15 +54,19 @@ def _text(value):
 class EmbeddedSandbox(provider.Simulator):
     """The reference platform (fapiao.providers.reference.sandbox.Sandbox) as a Simulator, started
     on ``host:port`` (0: any free port) with its database in ``directory``. ``sandbox`` is the
-    Sandbox itself, for tests of the reference protocol that need more than the neutral methods."""
+    Sandbox itself, for tests of the reference protocol that need more than the neutral methods.
+    ``rate_limit``: the requests per second an account may send unless :meth:`set_rate_limit` says
+    otherwise (0: no limit; more are refused with 2010, HTTP 429); ``latency``: the seconds every
+    answer waits (:meth:`set_latency`)."""
 
     FAULTS = tuple(_FAULTS)
     FAULT_OPTIONS = tuple(_OPTIONS)
 
-    def __init__(self, directory, host="127.0.0.1", port=0):
+    def __init__(self, directory, host="127.0.0.1", port=0, *, rate_limit=0.0, latency=0.0):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.sandbox = Sandbox(directory / "sandbox.db", host, port, no_default_app=True)
+        self.sandbox = Sandbox(directory / "sandbox.db", host, port, no_default_app=True, rate_limit=rate_limit,
+                               latency=latency)
         self._sm2_private_keys = {}   # key -> the SM2 private key given to register (the platform keeps the public one)
         self.sandbox.start()
 
@@ -91,6 +95,9 @@ class EmbeddedSandbox(provider.Simulator):
         account = {"endpoint": self.url, "app_id": key, "app_secret": app.secret, "sm4_key": app.sm4_key_hex}
         if private_key:
             account["sm2_private_key"] = private_key
+        rate = self.sandbox.rate_limit_of(key)
+        if rate:    # what the company would be told; without it the client keeps to the published rate
+            account["rate_limit"] = f"{rate:g}"
         return provider.SimulatedAccount(key, account)
 
     def accounts(self):
@@ -107,6 +114,12 @@ class EmbeddedSandbox(provider.Simulator):
     def advance_clock(self, seconds):
         self.sandbox.advance_clock(seconds)
 
+    def set_rate_limit(self, key, rate):
+        self.sandbox.set_rate_limit(key, rate)
+
+    def set_latency(self, seconds):
+        self.sandbox.set_latency(seconds)
+
     # --- what happened --------------------------------------------------------------------------
 
     def stats(self, key):
@@ -121,6 +134,8 @@ class EmbeddedSandbox(provider.Simulator):
             "requests": counts["requests"]["total"],
             "faults": sum(n for name, n in counts["faults"].items() if name != "failedRequests"),
             "failed_requests": counts["faults"].get("failedRequests", 0),
+            "peak_rate": counts["requests"]["peakRate"],
+            "rate_limited": counts["requests"]["rateLimited"],
         }
 
     def issued(self, key):

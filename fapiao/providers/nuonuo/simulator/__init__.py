@@ -16,6 +16,7 @@ import secrets
 from .... import provider
 from ....documents import InvoiceResult
 from ....errors import NotFound, StateConflict
+from ...loopback import check_latency
 from .. import wire
 from .platform import FAULT_OPTIONS, FAULTS, RATE_LIMIT, NoSuchThing, WrongState
 from .server import NuonuoServer
@@ -31,14 +32,16 @@ class NuonuoSimulator(provider.Simulator):
     """The 诺诺 simulator, started on ``host:port`` with its state in ``directory``. ``server`` is
     the NuonuoServer (``platform``, ``store``) for tests that need more than the neutral methods.
     ``rate_limit``: the requests per second an app may send unless :meth:`set_rate_limit` says
-    otherwise (more are refused with HTTP 429)."""
+    otherwise (more are refused with HTTP 429); ``latency``: the seconds every answer waits
+    (:meth:`set_latency`)."""
 
     FAULTS = FAULTS
     FAULT_OPTIONS = tuple(FAULT_OPTIONS)
 
-    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600, rate_limit=RATE_LIMIT):
+    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600, rate_limit=RATE_LIMIT,
+                 *, latency=0.0):
         self.server = NuonuoServer(directory, host, port, timestamp_window=timestamp_window,
-                                   rate_limit=rate_limit).start()
+                                   rate_limit=rate_limit, latency=latency).start()
         self.platform = self.server.platform
 
     @property
@@ -87,6 +90,9 @@ class NuonuoSimulator(provider.Simulator):
     def set_rate_limit(self, key, rate):
         """The requests per second the app ``key`` may send (a sliding second of the real clock)."""
         self.platform.set_rate_limit(key, rate)
+
+    def set_latency(self, seconds):
+        self.platform.latency = check_latency(seconds)
 
     # --- what happened -------------------------------------------------------------------------------
 

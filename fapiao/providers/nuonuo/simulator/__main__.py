@@ -10,7 +10,15 @@ import signal
 import sys
 import threading
 
+from ...loopback import check_latency
 from . import NuonuoSimulator
+
+
+def _latency(text):
+    try:
+        return check_latency(float(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _arguments(argv):
@@ -26,6 +34,8 @@ def _arguments(argv):
     parser.add_argument("--callback-url", default="", help="where 诺诺 posts its callbacks for the app")
     parser.add_argument("--rate-limit", type=float, default=10.0,
                         help="requests per second an app may send; more get HTTP 429 (default: %(default)s)")
+    parser.add_argument("--latency", type=_latency, default=0.0, metavar="S",
+                        help="seconds every answer waits, as a distant platform's would (default: %(default)s)")
     parser.add_argument("--timestamp-window", type=int, default=600,
                         help="seconds a request's timestamp may be off (0: unchecked; default: %(default)s)")
     for name in ("busy", "timeout", "drop", "malformed", "slow", "pending", "disconnect", "pending-failure",
@@ -42,7 +52,7 @@ def _arguments(argv):
 def main(argv=None):
     args = _arguments(argv)
     simulator = NuonuoSimulator(args.directory, args.host, args.port, timestamp_window=args.timestamp_window,
-                                rate_limit=args.rate_limit)
+                                rate_limit=args.rate_limit, latency=args.latency)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())

@@ -28,13 +28,12 @@ import json
 import random
 import secrets
 import threading
-import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from xml.sax.saxutils import escape as xml_escape
 
+from ...loopback import RateWindow
 from ...reference.sandbox.clock import BusinessClock, at, real_ms
 from .. import sign, wire
 from ..client import METHOD_PREFIX
@@ -145,18 +144,17 @@ class Platform:
     """The simulated platform. ``base_url()`` answers the server's http://host:port, for the
     file addresses; ``stopping`` is set when the server stops (waits end early)."""
 
-    def __init__(self, store, base_url, timestamp_window=600, rate_limit=RATE_LIMIT):
+    def __init__(self, store, base_url, timestamp_window=600, rate_limit=RATE_LIMIT, latency=0.0):
         self.store = store
         self.clock = BusinessClock(store)
         self.base_url = base_url
         self.timestamp_window = timestamp_window
         self.rate_limit = rate_limit        # of an app that has none of its own
+        self.latency = latency              # seconds every answer waits (the HTTP layer holds it)
         self.stopping = threading.Event()
         self.deliveries_waiting = threading.Event()
         self._rngs = {}
-        self._rate_lock = threading.Lock()
-        self._arrivals = {}     # app key -> monotonic times of its requests in the last RATE_WINDOW
-        self._peaks = {}        # app key -> the most requests seen in one window (since the start)
+        self.rate_window = RateWindow(RATE_WINDOW)
 
     # --- apps ---------------------------------------------------------------------------------
 
@@ -195,21 +193,13 @@ class Platform:
     def _over_rate(self, app):
         """Note one request of the app -> whether it makes more than the app's rate in the last
         RATE_WINDOW (real clock); such a request is counted as ``rate_limited``."""
-        key, now = app["app_key"], time.monotonic()
-        with self._rate_lock:
-            seen = self._arrivals.setdefault(key, deque())
-            seen.append(now)
-            while seen[0] <= now - RATE_WINDOW:
-                seen.popleft()
-            self._peaks[key] = max(self._peaks.get(key, 0), len(seen))
-            over = len(seen) > self.app_rate(app)
+        over = self.rate_window.arrive(app["app_key"], self.app_rate(app))
         if over:
-            self.store.count(key, "rate_limited")
+            self.store.count(app["app_key"], "rate_limited")
         return over
 
     def peak_rate(self, app_key):
-        with self._rate_lock:
-            return self._peaks.get(app_key, 0)
+        return self.rate_window.peak(app_key)
 
     def set_faults(self, app_key, faults):
         """Exactly ``faults`` (neutral names, checked) for the app; login_lapsed sets the drawer's state."""

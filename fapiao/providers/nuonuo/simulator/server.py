@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 import requests
 
-from ...loopback import LoopbackServer, send_reply
+from ...loopback import LoopbackServer, check_latency, hold, send_reply
 from ...reference.sandbox.clock import real_ms
 from .platform import RATE_LIMIT, Platform, Reply, envelope, json_reply
 from .store import Store
@@ -78,21 +78,24 @@ class Handler(BaseHTTPRequestHandler):
             key, _, kind = parts[3].rpartition(".")
             found = self.server.platform.file(parts[2], key, kind)
         if found is None:
-            self._send(Reply(status=404, body=b"not found", headers={"Content-Type": "text/plain"}))
+            self._deliver(Reply(status=404, body=b"not found", headers={"Content-Type": "text/plain"}))
             return
         content, content_type = found
-        self._send(Reply(body=content, headers={"Content-Type": content_type}))
+        self._deliver(Reply(body=content, headers={"Content-Type": content_type}))
 
     def _deliver(self, reply):
+        """Answer after the platform's latency (the request was done, and counted for the rate, on
+        arrival), then after the reply's own delay."""
+        stopping = self.server.platform.stopping
+        if not hold(self, self.server.platform.latency, stopping):
+            return
         if reply.drop:
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        if reply.delay and self.server.platform.stopping.wait(reply.delay):
-            self.close_connection = True
-            return
-        self._send(reply)
+        if hold(self, reply.delay, stopping):
+            self._send(reply)
 
     def _send(self, reply):
         send_reply(self, reply)
@@ -110,15 +113,18 @@ class _Server(LoopbackServer):
 class NuonuoServer:
     """The platform served on ``host:port`` (0: a free port) with its state in ``directory``.
     ``timestamp_window``: seconds a request's timestamp may be off the real clock (0: unchecked);
-    ``rate_limit``: requests per second of an app that has no rate of its own."""
+    ``rate_limit``: requests per second of an app that has no rate of its own; ``latency``: seconds
+    every answer of the platform waits (Platform.latency)."""
 
-    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600, rate_limit=RATE_LIMIT):
+    def __init__(self, directory, host="127.0.0.1", port=0, timestamp_window=600, rate_limit=RATE_LIMIT,
+                 *, latency=0.0):
+        latency = check_latency(latency)    # before anything is opened
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.store = Store(directory / "nuonuo.db")
         self._server = _Server((host, port), None)
         self.platform = Platform(self.store, lambda: self.base_url, timestamp_window=timestamp_window,
-                                 rate_limit=rate_limit)
+                                 rate_limit=rate_limit, latency=latency)
         self._server.platform = self.platform
         self._session = requests.Session()
         self._threads = []

@@ -33,6 +33,13 @@ def _positive_seconds(text):
     return value
 
 
+def _requests_per_second(text):
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of requests per second >= 0")
+    return value
+
+
 FAULT_OPTIONS = [  # flag, type, default, help
     ("--fault-busy", _rate, 0.0, "answer 9001 system busy, nothing processed"),
     ("--retry-after", int, 2, "retryAfter of busy answers, in seconds"),
@@ -77,6 +84,10 @@ def parser():
                              "its body may take to arrive whole; then it is answered 1002 and its "
                              "connection closed (default %(default)s)")
 
+    server.add_argument("--latency", type=_seconds, default=0.0, metavar="S",
+                        help="seconds every /v1 answer waits, as a distant platform's would; requests are "
+                             "done and counted for the rate when they arrive (default %(default)s)")
+
     platform = p.add_argument_group("platform")
     platform.add_argument("--app", action="append", default=[], metavar="APP_ID:SECRET:SM4KEY_HEX:SELLER_TAX_ID"
                                                                       "[:SELLER_NAME]",
@@ -96,6 +107,9 @@ def parser():
                                "(default %(default)s)")
     platform.add_argument("--callback-url", metavar="URL",
                           help="callback URL of every application without its own")
+    platform.add_argument("--rate-limit", type=_requests_per_second, default=0.0, metavar="N",
+                          help="requests per second every application without its own may send; more are "
+                               "refused with 2010 (HTTP 429). Default 0: no limit")
 
     faults = p.add_argument_group("fault injection (rates from 0 to 1; after authentication)")
     for flag, kind, default, help_text in FAULT_OPTIONS:

@@ -19,7 +19,7 @@ from .refusal import Refusal
 
 APP_FIELDS = {"secret": "secret", "sm4Key": "sm4_key_hex", "sellerTaxId": "seller_tax_id",
               "sellerName": "seller_name", "sm2PublicKey": "sm2_public_key", "callbackUrl": "callback_url",
-              "quota": "quota", "enabled": "enabled"}
+              "quota": "quota", "enabled": "enabled", "rateLimit": "rate_limit"}
 
 
 class AdminError(Exception):
@@ -33,6 +33,7 @@ def app_view(app, sandbox):
     return {"appId": app.app_id, "sellerTaxId": app.seller_tax_id, "sellerName": app.seller_name,
             "callbackUrl": app.callback_url, "sm2": bool(app.sm2_public_key),
             "quota": str(sandbox.ledger.quota_total(app)), "enabled": app.enabled,
+            "rateLimit": sandbox.gateway.rate_of(app),
             "faults": sandbox.faults.settings(app).to_wire()}
 
 
@@ -78,6 +79,14 @@ def _post_clock(sandbox, body):
 
 def _get_clock(sandbox, _query):
     return sandbox.clock_state()
+
+
+def _post_latency(sandbox, body):
+    return {"latency": sandbox.set_latency(body.get("latency"))}
+
+
+def _get_latency(sandbox, _query):
+    return {"latency": sandbox.latency}
 
 
 def _confirm_use(sandbox, body):
@@ -131,6 +140,8 @@ ROUTES = {
     ("GET", "/admin/faults"): _get_faults,
     ("POST", "/admin/clock"): _post_clock,
     ("GET", "/admin/clock"): _get_clock,
+    ("POST", "/admin/latency"): _post_latency,
+    ("GET", "/admin/latency"): _get_latency,
     ("POST", "/admin/invoices/confirm-use"): _confirm_use,
     ("GET", "/admin/invoices"): _get_invoices,
     ("POST", "/admin/red-forms/buyer-apply"): _buyer_apply,

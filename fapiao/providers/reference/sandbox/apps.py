@@ -30,6 +30,8 @@ class App:
     callback_url: str = ""          # empty: the platform-wide --callback-url, if any
     quota: Decimal | None = None    # monthly credit quota; None: the platform default
     enabled: bool = True
+    # requests a second above which its requests are refused (2010); None: the platform's, 0: no limit
+    rate_limit: float | None = None
     faults: dict = field(default_factory=dict, compare=False)  # per-app fault overrides (wire names)
 
     @property
@@ -69,11 +71,12 @@ def check_app(app):
     if app.sm2_public_key and (len(app.sm2_public_key) not in (128, 130)
                                or not set(app.sm2_public_key) <= HEX):
         raise ValueError(f"app {app.app_id}: the SM2 public key must be 128 or 130 hex digits")
+    rate_limit = parse_rate_limit(app.rate_limit)
     try:
         tax_id = validate_taxpayer_id(app.seller_tax_id)
     except ValueError as error:
         raise ValueError(f"app {app.app_id}: seller tax id: {error}") from None
-    return replace(app, seller_tax_id=tax_id, sm4_key_hex=app.sm4_key_hex.lower())
+    return replace(app, seller_tax_id=tax_id, sm4_key_hex=app.sm4_key_hex.lower(), rate_limit=rate_limit)
 
 
 def parse_app_spec(spec):
@@ -96,11 +99,20 @@ def parse_quota(value):
     return quota
 
 
+def parse_rate_limit(value):
+    """Requests per second (0: no limit; None stays None) -> float; ValueError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValueError(f"a rate limit is a number of requests per second >= 0, not {value!r}")
+    return float(value)
+
+
 class AppRegistry:
     """Apps in the database, mirrored in memory: looked up on every request."""
 
     _COLUMNS = ("app_id", "secret", "sm4_key_hex", "seller_tax_id", "seller_name", "sm2_public_key",
-                "callback_url", "quota", "enabled", "faults")
+                "callback_url", "quota", "enabled", "rate_limit", "faults")
 
     def __init__(self, store):
         self._store = store
@@ -113,7 +125,7 @@ class AppRegistry:
         return App(app_id=row["app_id"], secret=row["secret"], sm4_key_hex=row["sm4_key_hex"],
                    seller_tax_id=row["seller_tax_id"], seller_name=row["seller_name"],
                    sm2_public_key=row["sm2_public_key"], callback_url=row["callback_url"],
-                   quota=parse_quota(row["quota"]), enabled=bool(row["enabled"]),
+                   quota=parse_quota(row["quota"]), enabled=bool(row["enabled"]), rate_limit=row["rate_limit"],
                    faults=json.loads(row["faults"]))
 
     def get(self, app_id):

@@ -1,5 +1,6 @@
 """The /v1 request pipeline: the checks of docs/protocol.md §3.5 in their
-order, then fault injection, then the service, then the signed answer.
+order (the application's rate as soon as it is known), then fault injection,
+then the service, then the signed answer.
 
 No refusal before the service changes anything but the nonce table, and a
 nonce is only recorded once its request's signature verified.
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .... import crypto
 from ....errors import CryptoError
+from ...loopback import RateWindow
 from .. import protocol
 from ..wire import errors_to_wire
 from .clock import real_ms
@@ -23,6 +25,8 @@ REQUIRED_HEADERS = (protocol.H_APP_ID, protocol.H_TIMESTAMP, protocol.H_NONCE, p
 
 # Faults after which the client gets no usable answer (slow alone still answers).
 FAILING_FAULTS = frozenset({"busy", "drop", "malformed", "timeout", "lost"})
+RATE_WINDOW = 1.0           # seconds (real clock), sliding: an application's rate is per second
+RATE_RETRY_AFTER = 1        # seconds: by then the window has moved on
 
 
 @dataclass
@@ -66,13 +70,19 @@ def _signed(app, path, request_nonce, code_name, data=None, **extra):
 
 
 class Gateway:
-    def __init__(self, store, apps, services, faults, *, timestamp_window, stopping):
+    def __init__(self, store, apps, services, faults, *, timestamp_window, stopping, rate_limit=0.0):
         self.store = store
         self.apps = apps
         self.services = services
         self.faults = faults
         self.window_ms = int(timestamp_window * 1000)
         self.stopping = stopping
+        self.rate_limit = rate_limit        # of an application without its own (0: no limit)
+        self.rate_window = RateWindow(RATE_WINDOW)
+
+    def rate_of(self, app):
+        """Requests a second the application may send (0: no limit)."""
+        return self.rate_limit if app.rate_limit is None else app.rate_limit
 
     def handle(self, request):
         """Answer one request."""
@@ -89,7 +99,11 @@ class Gateway:
         app = self.apps.get(headers.get(protocol.H_APP_ID))
         if app is None or not app.enabled:
             return unsigned("UNKNOWN_APP")
-        reply = self._authenticated(app, name, request, nonce)
+        if self.rate_window.arrive(app.app_id, self.rate_of(app)):
+            # refused before anything is read or checked: not even the nonce is used
+            reply = _signed(app, request.path, nonce, "RATE_LIMITED", retry_after=RATE_RETRY_AFTER)
+        else:
+            reply = self._authenticated(app, name, request, nonce)
         self.store.count_request(app.app_id, name, "dropped" if reply.drop else reply.code)
         return reply
 

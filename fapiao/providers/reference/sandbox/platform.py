@@ -7,8 +7,10 @@ from decimal import Decimal
 
 from ....catalogue import DEFAULT_CSV
 from ....documents import CatalogueEntry
+from ...loopback import check_latency
+from .. import protocol
 from ..wire import from_wire
-from .apps import DEFAULT_APP, AppRegistry, parse_app_spec, parse_quota
+from .apps import DEFAULT_APP, AppRegistry, parse_app_spec, parse_quota, parse_rate_limit
 from .callbacks import Callbacks
 from .classification import ClassificationTable
 from .clock import BusinessClock, iso, real_ms
@@ -41,9 +43,11 @@ class Sandbox:
                  callback_url=None, fault_busy=0.0, retry_after=2, fault_timeout=0.0, timeout_seconds=30.0,
                  fault_drop=0.0, fault_malformed=0.0, fault_lost=0.0, fault_slow=0.0, slow_seconds=2.0,
                  fault_seed=None, pending_rate=0.0, pending_seconds=30.0, pending_fail_rate=0.0, login_lapsed=False,
-                 read_timeout=READ_TIMEOUT):
+                 read_timeout=READ_TIMEOUT, rate_limit=0.0, latency=0.0):
         # Bad values are refused before any file is created.
         default_quota = parse_quota(quota)
+        rate_limit = parse_rate_limit(rate_limit)
+        self.latency = check_latency(latency)     # seconds every /v1 answer waits
         apps = [parse_app_spec(spec) if isinstance(spec, str) else spec for spec in app]
         fault_defaults = FaultSettings(**FaultSettings.check({
             "busy": fault_busy, "retry_after": retry_after, "timeout": fault_timeout,
@@ -70,7 +74,7 @@ class Sandbox:
         self.login = LoginSessions(self.store, self.clock, self.apps, self.faults)
         self.services = Services(self.ledger, self.forms, self.table, self.faults, self.login)
         self.gateway = Gateway(self.store, self.apps, self.services, self.faults,
-                               timestamp_window=timestamp_window, stopping=self.stopping)
+                               timestamp_window=timestamp_window, stopping=self.stopping, rate_limit=rate_limit)
         self.timestamp_window = timestamp_window
         self._server = None
         self._threads = []
@@ -151,11 +155,11 @@ class Sandbox:
         return self.apps.get(DEFAULT_APP.app_id)
 
     def add_app(self, app_id, secret=None, sm4_key_hex=None, seller_tax_id=None, seller_name=None, *,
-                sm2_public_key=None, callback_url=None, quota=None, enabled=None):
+                sm2_public_key=None, callback_url=None, quota=None, enabled=None, rate_limit=None):
         """Register an application, or change the given fields of an existing one."""
         changes = {"secret": secret, "sm4_key_hex": sm4_key_hex, "seller_tax_id": seller_tax_id,
                    "seller_name": seller_name, "sm2_public_key": sm2_public_key, "callback_url": callback_url,
-                   "quota": quota, "enabled": enabled}
+                   "quota": quota, "enabled": enabled, "rate_limit": rate_limit}
         return self.apps.upsert(app_id, **{k: v for k, v in changes.items() if v is not None})
 
     def get_app(self, app_id):
@@ -164,6 +168,22 @@ class Sandbox:
         if app is None:
             raise KeyError(f"unknown application {app_id!r}")
         return app
+
+    def set_rate_limit(self, app_id, rate):
+        """The requests a second ``app_id`` may send (0: no limit) in any second of the real clock;
+        more are refused with 2010 (HTTP 429) before anything is read."""
+        self.get_app(app_id)
+        return self.apps.upsert(app_id, rate_limit=parse_rate_limit(rate))
+
+    def rate_limit_of(self, app_id):
+        """The requests a second ``app_id`` may send: its own rate, or the platform's (0: no limit)."""
+        return self.gateway.rate_of(self.get_app(app_id))
+
+    def set_latency(self, seconds):
+        """Every /v1 answer from now on waits ``seconds`` (a distant platform's round trip), each in
+        its connection's thread: the others go on meanwhile. -> the latency in force."""
+        self.latency = check_latency(seconds)
+        return self.latency
 
     def set_faults(self, app_id, **settings):
         """Per-app fault and pending settings, by FaultSettings field name (``retry_after``) or
@@ -245,7 +265,7 @@ class Sandbox:
         invoices = self.store.one(f"SELECT COUNT(*), COUNT(DISTINCT serial_no), "  # noqa: S608
                                   f"COUNT(invoice_number), COUNT(DISTINCT invoice_number) FROM invoices {where}",
                                   params)
-        requests = grouped(f"SELECT code, SUM(count) FROM request_counts {where} GROUP BY code")  # noqa: S608
+        by_code = grouped(f"SELECT code, SUM(count) FROM request_counts {where} GROUP BY code")  # noqa: S608
         stats = {
             "invoices": invoices[0],
             "distinctSerials": invoices[1],
@@ -254,9 +274,13 @@ class Sandbox:
             "byStatus": grouped(f"SELECT status, COUNT(*) FROM invoices {where} GROUP BY status"),  # noqa: S608
             "byKind": grouped(f"SELECT kind, COUNT(*) FROM invoices {where} GROUP BY kind"),  # noqa: S608
             "redForms": self._form_counts(app_id),
-            "requests": {"total": sum(requests.values()), "byCode": requests,
+            "requests": {"total": sum(by_code.values()), "byCode": by_code,
                          "byService": grouped(f"SELECT service, SUM(count) FROM request_counts {where} "  # noqa: S608
-                                              f"GROUP BY service")},
+                                              f"GROUP BY service"),
+                         # the most that arrived in one second since the platform started (of any one
+                         # application without app_id), refused ones included; those refused for the rate
+                         "peakRate": self.gateway.rate_window.peak(app_id),
+                         "rateLimited": by_code.get(protocol.CODE["RATE_LIMITED"], 0)},
             "faults": grouped(f"SELECT fault, SUM(count) FROM fault_counts {where} GROUP BY fault"),  # noqa: S608
             "callbacks": grouped(f"SELECT status, COUNT(*) FROM callbacks {where} GROUP BY status"),  # noqa: S608
             "nonces": self.store.scalar(f"SELECT COUNT(*) FROM nonces {where}", params, 0),  # noqa: S608

@@ -20,7 +20,7 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 
-from ...loopback import LoopbackServer, send_reply
+from ...loopback import LoopbackServer, hold, send_reply
 from . import admin
 from .gate import Request, json_reply, unsigned
 
@@ -111,25 +111,27 @@ class Handler(BaseHTTPRequestHandler):
             return
         path, _, query = self.path.partition("?")
         request = Request(self.command, path, query, self.headers, body, self.client_address[0])
+        latency = 0.0       # the operator's own routes answer at once
         try:
             if path.startswith("/admin/"):
                 reply = admin.handle(sandbox, request)
             elif path == "/health" and self.command == "GET":
                 reply = json_reply(200, {"status": "ok"})
             else:
-                reply = sandbox.gateway.handle(request)
+                # what the platform does happens on arrival (the rate counts it then); only its answer waits
+                reply, latency = sandbox.gateway.handle(request), sandbox.latency
         except Exception:  # a bug, or the platform stopping under the request: still answer
             _logger.exception("%s %s failed", self.command, path)
             reply = unsigned("SYSTEM_ERROR")
+        if not hold(self, latency, sandbox.stopping):
+            return
         if reply.drop:
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        if reply.delay and sandbox.stopping.wait(reply.delay):
-            self.close_connection = True
-            return
-        self._send(reply)
+        if hold(self, reply.delay, sandbox.stopping):
+            self._send(reply)
 
     # --- requests the HTTP layer cannot read ------------------------------------------------
 

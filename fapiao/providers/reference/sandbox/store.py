@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS apps (
     callback_url TEXT NOT NULL DEFAULT '',
     quota TEXT NOT NULL DEFAULT '',
     enabled INTEGER NOT NULL DEFAULT 1,
-    faults TEXT NOT NULL DEFAULT '{}'
+    faults TEXT NOT NULL DEFAULT '{}',
+    rate_limit REAL                     -- NULL: the platform's
 );
 CREATE TABLE IF NOT EXISTS nonces (
     app_id TEXT NOT NULL,
@@ -201,6 +202,10 @@ class Store:
             with self.transaction() as db:
                 db.execute("ALTER TABLE invoices ADD COLUMN buyer_name TEXT NOT NULL DEFAULT ''")
                 db.execute("UPDATE invoices SET buyer_name = COALESCE(json_extract(payload, '$.buyer.name'), '')")
+        app_columns = {row["name"] for row in self.db.execute("PRAGMA table_info(apps)")}
+        if "rate_limit" not in app_columns:         # an application's own rate since issue 16
+            with self.transaction() as db:
+                db.execute("ALTER TABLE apps ADD COLUMN rate_limit REAL")
 
     def close(self):
         self.flush_counts()
