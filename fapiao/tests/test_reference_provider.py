@@ -50,7 +50,8 @@ def test_the_reference_provider_is_registered_with_what_it_offers():
     assert (capabilities.query_batch, capabilities.rate_limit, capabilities.limits) == (100, 50.0, PROTOCOL_LIMITS)
     assert PlatformClient.capabilities is capabilities
     settings = {setting.name: setting for setting in spec.settings}
-    assert list(settings) == ["endpoint", "app_id", "app_secret", "sm4_key", "sm2_private_key"]
+    assert list(settings) == ["endpoint", "app_id", "app_secret", "sm4_key", "sm2_private_key", "rate_limit"]
+    assert not settings["rate_limit"].required
     assert [name for name, setting in settings.items() if setting.secret] == ["app_secret", "sm4_key",
                                                                                "sm2_private_key"]
     assert not settings["sm2_private_key"].required and settings["app_secret"].required

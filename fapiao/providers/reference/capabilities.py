@@ -34,5 +34,5 @@ SETTINGS = (
             help="64 hex digits: sign requests with SM2 instead of HMAC-SM3 (the platform holds the public key)"),
     Setting("rate_limit", "Requests per second", required=False,
             help="Never more requests than this for the application, from every Odoo worker and server together. "
-                 f"Default: the platform's published limit ({CAPABILITIES.rate_limit:g}; 0: none)"),
+                 f"Empty: the platform's published limit ({CAPABILITIES.rate_limit:g})"),
 )
