@@ -820,7 +820,7 @@ class AccountMove(models.Model):
         the poll cron, triggered here. Every lane of the queue runs this at once
         (_l10n_cn_einv_sync_queue_lanes). A run stops claiming after ``limit`` records or
         ``time_budget`` seconds (Odoo's cron time limit also counts a worker's idle wait before
-        the run); with more due, its lane runs again at once."""
+        the run); with more due, its lane runs again at once (docs/scale-out.md)."""
         last_done = [time.perf_counter()]
 
         def report(move):
@@ -835,20 +835,19 @@ class AccountMove(models.Model):
         if processed:
             # the files of what was issued: fetched by the poll cron, in batches
             self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_poll_pending")._trigger()
-            remaining = self._l10n_cn_einv_due_count(due)
-            # Odoo runs a job again at once while it reports work left, ten times; the trigger keeps
-            # the lane going after that
-            self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
-            if remaining and self.env.context.get("cron_id"):
+            # More is due: the lane runs again at once, after the scheduled actions waiting meanwhile (the
+            # queue's priority comes after theirs), rather than through ir.cron's progress, which keeps
+            # a worker on one action for up to ten runs
+            if self.env.context.get("cron_id") and self._l10n_cn_einv_any_due(due):
                 self.env["ir.cron"].browse(self.env.context["cron_id"])._trigger()
         return processed
 
     @api.model
-    def _l10n_cn_einv_due_count(self, condition):
-        """How many queued records are due now (claimed by another lane or not)."""
-        self.env.cr.execute(SQL("""SELECT COUNT(*) FROM account_move WHERE (%s)
+    def _l10n_cn_einv_any_due(self, condition):
+        """Whether a queued record is due now (claimed by another lane or not)."""
+        self.env.cr.execute(SQL("""SELECT EXISTS(SELECT 1 FROM account_move WHERE (%s)
                                      AND (l10n_cn_einv_next_attempt IS NULL
-                                          OR l10n_cn_einv_next_attempt <= NOW() AT TIME ZONE 'UTC')""", condition))
+                                          OR l10n_cn_einv_next_attempt <= NOW() AT TIME ZONE 'UTC'))""", condition))
         return self.env.cr.fetchone()[0]
 
     # The queue's lanes: copies of its scheduled action, which Odoo's scheduler runs at once in
