@@ -728,6 +728,15 @@ class AccountMove(models.Model):
         call, finish = self._l10n_cn_einv_prepare_fetch(client)
         finish(call())
 
+    def _l10n_cn_einv_fetch_missing_files(self):
+        """The files not here yet of those of these invoices that are issued, fetched now: a person
+        waits for them (to mail them, to download them)."""
+        missing = self.filtered(lambda m: m.l10n_cn_einv_state == "issued" and m.l10n_cn_einv_number
+                                and not (m.l10n_cn_einv_pdf_id and m.l10n_cn_einv_xml_id))
+        for company, company_moves in missing.grouped("company_id").items():
+            with company._l10n_cn_einv_provider(company_moves) as client:
+                company_moves._l10n_cn_einv_fetch_files_with(client)
+
     def _l10n_cn_einv_fetch_files_with(self, client):
         """The files of these issued invoices (one company's): several invoices' downloads in flight
         at once, the attachments written in this thread."""
@@ -1367,12 +1376,7 @@ class AccountMove(models.Model):
         moves = self.filtered(lambda m: m.l10n_cn_einv_state == "issued")
         if not moves:
             raise UserError(_("Only issued e-invoices can be sent to the buyer."))
-        for company, company_moves in moves.grouped("company_id").items():
-            missing = company_moves.filtered(lambda m: not m.l10n_cn_einv_pdf_id or not m.l10n_cn_einv_xml_id)
-            if missing:
-                with company._l10n_cn_einv_provider(missing) as client:
-                    for move in missing:
-                        move._l10n_cn_einv_fetch_documents(client)
+        moves._l10n_cn_einv_fetch_missing_files()
         sent, lines, rows = self.browse(), [], []
         for move in moves:
             if move._l10n_cn_einv_deliver():

@@ -13,6 +13,7 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, tagged
 
 from ..fapiao import provider
+from ..models import l10n_cn_einv_platform as platform
 from .common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID, TEST_PROVIDER, connect_company, service
 
 INVOICES = 24
@@ -142,6 +143,38 @@ class TestQueueConcurrency(CommittedQueueCase):
             cr.execute("SELECT COUNT(*) FROM l10n_cn_einv_log WHERE company_id = %s AND service = %s",
                        [company_id, service(self.provider_spec, "issue")])
             self.assertEqual(cr.fetchone()[0], INVOICES, "each invoice was sent exactly once")
+
+    def test_two_lanes_keep_requests_in_flight_within_the_apps_rate(self):
+        """Two lanes (cron workers), each with several requests in flight, against a platform that
+        answers in 0.2 s: one request at a time never makes 5 a second; together they reach the
+        app's rate and never pass it, as the platform counts."""
+        rate, count = 12, 48
+        company_id, move_ids, account = self._committed_queue(count=count)
+        rate_setting = next(setting for setting in self.provider_spec.settings if setting.name == "rate_limit")
+        with self.env.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["res.company"].browse(company_id).write({
+                platform.setting_field(self.provider_spec, rate_setting): rate,
+                "l10n_cn_einv_parallel_requests": 6})
+        self.simulator.set_rate_limit(account, rate)
+        self.simulator.set_latency(0.2)
+        self.addCleanup(self.simulator.set_latency, 0)
+        start = threading.Barrier(2)
+
+        def lane():
+            start.wait(10)
+            self._run_queue(company_id, batch_size=12)
+
+        self.assertFalse(self._run_workers(lane, timeout=120))
+        stats = self.simulator.stats(account)
+        self.assertEqual(self._issued(account), (count, count, count))
+        self.assertEqual(stats["rate_limited"], 0, "the platform never refused a request for the app's rate")
+        self.assertLessEqual(stats["peak_rate"], rate)
+        self.assertGreater(stats["peak_rate"], 5, "requests were in flight at once")
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT l10n_cn_einv_state, COUNT(*) FROM account_move WHERE id IN %s GROUP BY 1",
+                       [tuple(move_ids)])
+            self.assertEqual(dict(cr.fetchall()), {"issued": count})
 
     def test_worker_killed_mid_submission_recovers_without_duplicate(self):
         company_id, (move_id,), account = self._committed_queue(count=1)

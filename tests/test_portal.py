@@ -20,12 +20,6 @@ class TestPortal(L10nCnEinvCase, HttpCase):
             "name": "杭州另一家公司", "is_company": True, "country_id": cls.env.ref("base.cn").id,
             "email": "ap@other.example.cn"})
 
-    def issued_invoice(self, partner=None):
-        move = self.make_invoice(partner=partner)
-        move.action_l10n_cn_einv_issue()
-        self.assertEqual(move.l10n_cn_einv_state, "issued")
-        return move
-
     def download(self, move, file_format, **params):
         query = "&".join(f"{key}={value}" for key, value in params.items())
         return self.url_open(f"/my/invoices/{move.id}/l10n_cn_einvoice/{file_format}" + (f"?{query}" if query else ""))
@@ -37,6 +31,7 @@ class TestPortal(L10nCnEinvCase, HttpCase):
         credit = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
         credit.action_post()
         self.assertEqual(credit.l10n_cn_einv_state, "issued")
+        self.receive_files()
         return blue, credit
 
     def test_buyer_downloads_own_e_invoice_files(self):
@@ -117,6 +112,7 @@ class TestPortal(L10nCnEinvCase, HttpCase):
                                company_id=self.company.id, company_ids=[Command.set(self.company.ids)])
         move = self.make_invoice()
         move.with_user(issuer).action_l10n_cn_einv_issue()
+        move.with_user(issuer).action_l10n_cn_einv_send()     # the files come with the click that mails them
         self.assertEqual(move.l10n_cn_einv_xml_id.mimetype, "text/plain")
         self.authenticate("buyer_portal", "buyer_portal_pw")
         response = self.download(move, "xml")

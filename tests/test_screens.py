@@ -65,12 +65,6 @@ class TestScreens(L10nCnEinvCase, HttpCase):
             move.write(vals)
         return move
 
-    def issued(self):
-        move = self.make_invoice()
-        move.action_l10n_cn_einv_issue()
-        self.assertEqual(move.l10n_cn_einv_state, "issued")
-        return move
-
     def this_month(self, **values):
         today = china_today(fields.Datetime.now())
         return self.env["l10n_cn_einv.period.wizard"].create({
@@ -171,7 +165,7 @@ class TestScreens(L10nCnEinvCase, HttpCase):
     # --- the zip of files -------------------------------------------------------------------------------
 
     def test_zip_of_a_selection_and_of_a_month(self):
-        first, second = self.issued(), self.issued()
+        first, second = self.issued_invoice(), self.issued_invoice()
         self.forced("failed")
         expected = self.expected_files(first | second)
         self.assertEqual(len(expected), len(set(self.file_formats()) & {"pdf", "ofd"}) * 2)
@@ -192,7 +186,7 @@ class TestScreens(L10nCnEinvCase, HttpCase):
             Wizard.action_download_selection(self.forced("failed").ids)
 
     def test_zip_refused_to_other_companies_and_non_users(self):
-        move = self.issued()
+        move = self.issued_invoice()
         pdf = move.l10n_cn_einv_pdf_id.raw
         own = self.env["l10n_cn_einv.period.wizard"].with_user(self.accountant).create(
             {"company_id": self.company.id, "move_ids": [Command.set(move.ids)]})

@@ -616,10 +616,8 @@ class TestPortalServesOnlyPlatformFiles(L10nCnEinvCase, HttpCase):
 
     def setUp(self):
         super().setUp()
-        self.move = self.make_invoice()
-        self.move.action_l10n_cn_einv_issue()
-        self.other = self.make_invoice(partner=self.other_buyer)
-        self.other.action_l10n_cn_einv_issue()
+        self.move = self.issued_invoice()
+        self.other = self.issued_invoice(partner=self.other_buyer)
         self.token = self.move._portal_ensure_token()
         self.assertTrue(self.move.l10n_cn_einv_pdf_id and self.move.l10n_cn_einv_xml_id)
 

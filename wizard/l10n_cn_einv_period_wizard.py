@@ -101,6 +101,8 @@ class L10nCnEinvPeriodWizard(models.TransientModel):
 
     def action_download_zip(self):
         self.ensure_one()
+        # files the poll cron has not brought yet (issued seconds ago): the person asking waits for them
+        self._l10n_cn_einv_moves()._l10n_cn_einv_fetch_missing_files()
         self._l10n_cn_einv_zip()    # says so now, in a dialog, when there is nothing to download
         return {"type": "ir.actions.act_url", "url": ZIP_ROUTE % self.id, "target": "download"}
 
