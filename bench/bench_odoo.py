@@ -19,7 +19,6 @@ so that one phase's caches and memory do not colour the next.
 Returns a Markdown section; bench/run.py writes it to bench/RESULTS.md.
 """
 
-import json
 import os
 import signal
 import statistics
@@ -34,6 +33,21 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from odoo_setup import (
+    APP_ID,
+    SELLER_TAX_ID,
+    admin,
+    create_database,
+    create_invoices,
+    odoo_bin,
+    open_registry,
+    phase_main,
+    register_app,
+    run_phase,
+    seller,
+    superuser_env,
+    wait_for_http,
+)
 from sandbox_process import free_port, sandbox_process
 
 DB = os.environ.get("BENCH_DB", "l10n_cn_einv_bench")
@@ -42,28 +56,14 @@ ISSUE_COUNT = int(os.environ.get("BENCH_ISSUE_INVOICES", "1000"))
 SYNC_COUNT = int(os.environ.get("BENCH_SYNC_INVOICES", "10000"))
 CLICKS = int(os.environ.get("BENCH_CLICKS", "100"))
 LINES = 10
-APP_ID, SECRET, SM4_KEY = "bench-app", "bench-secret-0123456789", "00112233445566778899aabbccddeeff"
-SELLER_TAX_ID = "91350100M000100Y43"
 PENDING_SECONDS = 60
-
-
-def _odoo_bin():
-    import odoo
-    return os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
+_env = superuser_env
 
 
 # --- inside Odoo (the phases) -------------------------------------------------------------------
 
 def _registry():
-    import odoo
-    from odoo.tools import config
-    config.parse_config(["-c", str(CONF), "-d", DB, "--log-level=warn", "--max-cron-threads=0"])
-    return odoo.modules.registry.Registry(DB)
-
-
-def _env(cr):
-    from odoo import SUPERUSER_ID, api
-    return api.Environment(cr, SUPERUSER_ID, {"lang": "en_US"})
+    return open_registry(CONF, DB)
 
 
 def _queries():
@@ -83,53 +83,13 @@ def _company(env):
 def phase_prepare(url):
     """A Chinese company on the sandbox process, products, a customer; the invoices, posted one
     by one (timed: Odoo's own cost of posting), and the pending ones for the status sync."""
-    from odoo import Command
     registry = _registry()
     with registry.cursor() as cr:
-        env = _env(cr)
-        company = env["res.company"].create({
-            "name": "基准测试科技有限公司", "country_id": env.ref("base.cn").id,
-            "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
-            "l10n_cn_einv_seller_address_phone": "福州市鼓楼区五四路 100 号 0591-87654321",
-            "l10n_cn_einv_issuer": "王会计",
-        })
-        env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
-        cr.commit()
-        company.sudo().write({
-            "l10n_cn_einv_endpoint": url, "l10n_cn_einv_app_id": APP_ID,
-            "l10n_cn_einv_app_secret": SECRET, "l10n_cn_einv_sm4_key": SM4_KEY,
-            # delivery by e-mail is its own feature: measured here is the issue
-            "l10n_cn_einv_auto_deliver": False,
-        })
-        admin = env.ref("base.user_admin")
-        admin.write({"company_ids": [Command.link(company.id)], "company_id": company.id,
-                     "groups_id": [Command.link(env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager").id)]})
-        env = env(context=dict(env.context, allowed_company_ids=[company.id]))
-        tax = env["account.tax"].create({
-            "name": "增值税 13%", "amount": 13.0, "amount_type": "percent", "type_tax_use": "sale",
-            "price_include_override": "tax_excluded", "company_id": company.id})
-        code = env["l10n_cn_einv.tax.code"].search([("code", "=", "1090511030000000000")])
-        products = env["product.product"].create([{
-            "name": f"打印机配件 {index}", "list_price": 100.0 + index, "default_code": f"P-{index:02d}",
-            "company_id": company.id, "taxes_id": [Command.set(tax.ids)], "l10n_cn_einv_tax_code_id": code.id,
-        } for index in range(LINES)])
-        buyer = env["res.partner"].create({
-            "name": "上海某某贸易有限公司", "is_company": True, "country_id": env.ref("base.cn").id,
-            "vat": "91310000MA1FL0XL39", "email": "finance@buyer.example.cn"})
-        cr.commit()
+        company_seller = seller(_env(cr), url, LINES)
+        env, company = company_seller.env, company_seller.company
 
         def create(count, lines, tag, quick=False):
-            # quick: set-up only (the sync invoices), without chatter and tracking
-            model = env["account.move"].with_context(tracking_disable=True) if quick else env["account.move"]
-            moves = model.create([{
-                "move_type": "out_invoice", "partner_id": buyer.id, "invoice_date": "2026-11-20",
-                "company_id": company.id, "ref": f"{tag}-{index}",
-                "invoice_line_ids": [Command.create({"product_id": product.id, "quantity": 1 + line,
-                                                     "price_unit": product.list_price})
-                                     for line, product in enumerate(products[:lines])],
-            } for index in range(count)])
-            cr.commit()
-            return moves
+            return create_invoices(company_seller, count, lines, tag, quick)
 
         # Odoo's own cost of posting, one invoice at a time as a user posts them
         posting_ms, posting_queries = [], 0
@@ -281,38 +241,11 @@ PHASES = {"prepare": phase_prepare, "issue": phase_issue, "sync": phase_sync,
           "make_pending": phase_make_pending, "reset_pending": phase_reset_pending}
 
 
-def _phase_main():
-    name, arguments = sys.argv[1], json.loads(sys.stdin.read() or "[]")
-    result = PHASES[name](*arguments)
-    print("RESULT " + json.dumps(result), flush=True)
-
-
 # --- the driver ---------------------------------------------------------------------------------
 
 def _run_phase(name, *arguments):
     """Run one phase in a fresh Odoo process."""
-    began = time.monotonic()
-    done = subprocess.run([sys.executable, __file__, name], input=json.dumps(arguments), capture_output=True,
-                          text=True, cwd=ROOT, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise RuntimeError(f"bench phase {name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-    print(f"  {name}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
-    return json.loads(lines[-1][len("RESULT "):])
-
-
-def _create_database():
-    subprocess.run(["dropdb", "--if-exists", DB], check=True)
-    subprocess.run([sys.executable, _odoo_bin(), "-c", str(CONF), "-d", DB, "-i", "l10n_cn_einvoice",
-                    "--without-demo=all", "--stop-after-init", "--max-cron-threads=0", "--log-level=warn"],
-                   check=True, cwd=ROOT)
-
-
-def _admin(url, path, body):
-    import requests
-    response = requests.post(url + path, json=body, timeout=30)
-    response.raise_for_status()
-    return response.json()
+    return run_phase(__file__, name, *arguments)
 
 
 class _JsonRpc:
@@ -333,23 +266,14 @@ class _JsonRpc:
 
 def _button_latency(click_ids, company_id):
     """Clicks on Issue e-invoice through an Odoo HTTP server (one worker, threaded, as `odoo-bin` runs)."""
-    import requests
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, _odoo_bin(), "-c", str(CONF), "-d", DB, "--db-filter", f"^{DB}$", "--http-port", str(port),
+        [sys.executable, odoo_bin(), "-c", str(CONF), "-d", DB, "--db-filter", f"^{DB}$", "--http-port", str(port),
          "--http-interface", "127.0.0.1", "--max-cron-threads=0", "--log-level=warn"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.post(base + "/web/webclient/version_info", json={}, timeout=2).raise_for_status()
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the Odoo server did not start") from None
-                time.sleep(0.3)
+        wait_for_http(base, server)
         rpc = _JsonRpc(base)
         rpc.call("/web/session/authenticate", {"db": DB, "login": "admin", "password": "admin"})
         context = {"lang": "en_US", "tz": "Asia/Shanghai", "uid": 2, "allowed_company_ids": [company_id]}
@@ -395,18 +319,17 @@ def _percentile(values, share):
 
 def run():
     print("bench_odoo: creating the database", file=sys.stderr, flush=True)
-    _create_database()
+    create_database(CONF, DB)
     with sandbox_process("--pending-seconds", str(PENDING_SECONDS)) as url:
-        _admin(url, "/admin/apps", {"appId": APP_ID, "secret": SECRET, "sm4Key": SM4_KEY,
-                                    "sellerTaxId": SELLER_TAX_ID, "sellerName": "基准测试科技有限公司"})
+        register_app(url)
         prepared = _run_phase("prepare", url)
         with tempfile.TemporaryDirectory() as tmp:
             issue = _run_phase("issue", prepared["issue_ids"], os.path.join(tmp, "issue.txt"))
             issue["profile"] = _profile_summary(os.path.join(tmp, "issue.txt"))
         clicks = _button_latency(prepared["click_ids"], prepared["company_id"])
-        _admin(url, "/admin/faults", {"appId": APP_ID, "pendingRate": 1})
+        admin(url, "/admin/faults", {"appId": APP_ID, "pendingRate": 1})
         _run_phase("make_pending", prepared["sync_ids"])
-        _admin(url, "/admin/clock", {"advanceSeconds": PENDING_SECONDS + 1})
+        admin(url, "/admin/clock", {"advanceSeconds": PENDING_SECONDS + 1})
         sync = {}
         for batch_size in (25, 100):  # 100: the most one platform query answers
             sync[batch_size] = _run_phase("sync", prepared["sync_ids"], batch_size)
@@ -472,6 +395,6 @@ def _report(prepared, issue, clicks, sync):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:
-        _phase_main()
+        phase_main(PHASES)
     else:
         print(run())

@@ -1,0 +1,159 @@
+"""Getting an Odoo database ready for a run against the sandbox process: shared by the benchmarks
+(bench_odoo.py) and the real-server soak (soak_server.py), so that both measure the same set-up.
+
+A database of its own with the addon installed; a registry in this process (no server); a Chinese
+seller company connected to the sandbox process, with products and a customer; posted invoices.
+Work that needs Odoo runs in a fresh process per phase (``run_phase`` / ``phase_main``): one
+phase's caches and memory do not colour the next, and the driver itself never loads Odoo.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_ID, SECRET, SM4_KEY = "bench-app", "bench-secret-0123456789", "00112233445566778899aabbccddeeff"
+SELLER_TAX_ID = "91350100M000100Y43"
+SELLER_NAME = "基准测试科技有限公司"
+
+
+def odoo_bin():
+    import odoo
+    return os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin")
+
+
+def create_database(conf, db):
+    """Drop ``db`` if it exists and install the addon into it afresh (no demo data)."""
+    subprocess.run(["dropdb", "--if-exists", db], check=True)
+    subprocess.run([sys.executable, odoo_bin(), "-c", str(conf), "-d", db, "-i", "l10n_cn_einvoice",
+                    "--without-demo=all", "--stop-after-init", "--max-cron-threads=0", "--log-level=warn"],
+                   check=True, cwd=ROOT)
+
+
+def open_registry(conf, db):
+    """The database's registry in this process, quiet and without cron threads."""
+    import odoo
+    from odoo.tools import config
+    config.parse_config(["-c", str(conf), "-d", db, "--log-level=warn", "--max-cron-threads=0"])
+    return odoo.modules.registry.Registry(db)
+
+
+def superuser_env(cr):
+    from odoo import SUPERUSER_ID, api
+    return api.Environment(cr, SUPERUSER_ID, {"lang": "en_US"})
+
+
+def admin(url, path, body=None):
+    """The sandbox's admin API (docs/sandbox.md §9): POST with a body, GET without."""
+    import requests
+    if body is None:
+        response = requests.get(url + path, timeout=60)
+    else:
+        response = requests.post(url + path, json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def register_app(url, **values):
+    """The seller's application on the sandbox process (``values``: rateLimit ...)."""
+    return admin(url, "/admin/apps", {"appId": APP_ID, "secret": SECRET, "sm4Key": SM4_KEY,
+                                      "sellerTaxId": SELLER_TAX_ID, "sellerName": SELLER_NAME, **values})
+
+
+def seller(env, url, lines, **company_values):
+    """A Chinese company issuing through the sandbox process at ``url`` (its chart of accounts, a
+    13 % tax, ``lines`` products with a classification code, a customer), the admin user working
+    in it as an e-invoice manager. ``company_values``: more settings of the company. Committed."""
+    from odoo import Command
+    cr = env.cr
+    company = env["res.company"].create({
+        "name": SELLER_NAME, "country_id": env.ref("base.cn").id,
+        "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
+        "l10n_cn_einv_seller_address_phone": "福州市鼓楼区五四路 100 号 0591-87654321",
+        "l10n_cn_einv_issuer": "王会计",
+    })
+    env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
+    cr.commit()
+    company.sudo().write({
+        "l10n_cn_einv_endpoint": url, "l10n_cn_einv_app_id": APP_ID,
+        "l10n_cn_einv_app_secret": SECRET, "l10n_cn_einv_sm4_key": SM4_KEY,
+        # delivery by e-mail is its own feature, and there is no mail server here
+        "l10n_cn_einv_auto_deliver": False,
+        **company_values,
+    })
+    admin_user = env.ref("base.user_admin")
+    admin_user.write({"company_ids": [Command.link(company.id)], "company_id": company.id,
+                      "groups_id": [Command.link(env.ref("l10n_cn_einvoice.group_l10n_cn_einv_manager").id)]})
+    env = env(context=dict(env.context, allowed_company_ids=[company.id]))
+    tax = env["account.tax"].create({
+        "name": "增值税 13%", "amount": 13.0, "amount_type": "percent", "type_tax_use": "sale",
+        "price_include_override": "tax_excluded", "company_id": company.id})
+    code = env["l10n_cn_einv.tax.code"].search([("code", "=", "1090511030000000000")])
+    products = env["product.product"].create([{
+        "name": f"打印机配件 {index}", "list_price": 100.0 + index, "default_code": f"P-{index:02d}",
+        "company_id": company.id, "taxes_id": [Command.set(tax.ids)], "l10n_cn_einv_tax_code_id": code.id,
+    } for index in range(lines)])
+    buyer = env["res.partner"].create({
+        "name": "上海某某贸易有限公司", "is_company": True, "country_id": env.ref("base.cn").id,
+        "vat": "91310000MA1FL0XL39", "email": "finance@buyer.example.cn"})
+    cr.commit()
+    return SimpleNamespace(env=env, company=company, products=products, buyer=buyer)
+
+
+def create_invoices(seller, count, lines, tag, quick=False):
+    """``count`` draft invoices of ``lines`` lines to the seller's customer, committed. ``quick``:
+    set-up only, without chatter and tracking."""
+    from odoo import Command
+    model = seller.env["account.move"]
+    if quick:
+        model = model.with_context(tracking_disable=True)
+    moves = model.create([{
+        "move_type": "out_invoice", "partner_id": seller.buyer.id, "invoice_date": "2026-11-20",
+        "company_id": seller.company.id, "ref": f"{tag}-{index}",
+        "invoice_line_ids": [Command.create({"product_id": product.id, "quantity": 1 + line,
+                                             "price_unit": product.list_price})
+                             for line, product in enumerate(seller.products[:lines])],
+    } for index in range(count)])
+    seller.env.cr.commit()
+    return moves
+
+
+def wait_for_http(base, process, timeout=60):
+    """Until the Odoo server at ``base`` answers (RuntimeError if ``process`` ends first or it
+    takes longer than ``timeout`` seconds)."""
+    import requests
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.post(base + "/web/webclient/version_info", json={}, timeout=2).raise_for_status()
+            return
+        except requests.RequestException:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the Odoo server did not start") from None
+            time.sleep(0.3)
+
+
+# --- phases: each in a fresh Odoo process ------------------------------------------------------
+
+def run_phase(script, name, *arguments):
+    """Run phase ``name`` of ``script`` (which calls ``phase_main``) in a fresh process; its
+    arguments and result go as JSON."""
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, str(script), name], input=json.dumps(arguments), capture_output=True,
+                          text=True, cwd=ROOT, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"phase {name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+    print(f"  {name}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def phase_main(phases):
+    """In a phase's process: run the phase named on the command line with the arguments on stdin."""
+    name, arguments = sys.argv[1], json.loads(sys.stdin.read() or "[]")
+    result = phases[name](*arguments)
+    print("RESULT " + json.dumps(result), flush=True)
