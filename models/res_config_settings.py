@@ -84,9 +84,10 @@ class ResConfigSettings(models.TransientModel):
                                   max=MAX_QUEUE_LANES, value=settings.l10n_cn_einv_queue_lanes))
 
     def set_values(self):
-        super().set_values()
+        result = super().set_values()
         if self.env.user.has_group("base.group_system"):
             self.env["account.move"]._l10n_cn_einv_sync_queue_lanes()
+        return result
 
     def _compute_l10n_cn_einv_secret_inputs(self):
         for settings in self:
