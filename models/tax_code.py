@@ -7,11 +7,13 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..fapiao import catalogue
 from ..fapiao.documents import CatalogueEntry
-from ..fapiao.errors import PlatformError
+from ..fapiao.errors import PlatformError, TransientError
 from .l10n_cn_einv_guard import check_access
 from .l10n_cn_einv_lang import error_message
 
 _logger = logging.getLogger(__name__)
+CATALOGUE_CRON = "l10n_cn_einvoice.ir_cron_l10n_cn_einv_sync_catalogue"
+CATALOGUE_RETRY = datetime.timedelta(hours=1)
 
 _CREATE_BATCH = 1000
 _MAX_REPORTED = 20
@@ -177,8 +179,17 @@ class L10nCnEinvTaxCode(models.Model):
     def _l10n_cn_einv_cron_sync_catalogue(self):
         # One table for all companies: the first Chinese company's platform serves it.
         company = self.env["res.company"].search([("account_fiscal_country_id.code", "=", "CN")], limit=1)
-        if company:
+        if not company:
+            return
+        try:
             self._l10n_cn_einv_sync_from_platform(company)
+        except TransientError as error:
+            # A busy or unreachable platform is no fault of the cron: raising would log a traceback
+            # and count a failure (Odoo deactivates a cron after five), for a table that stays
+            # valid as it is. Tried again in an hour, as the queue waits out passing failures.
+            _logger.warning("Tax classification codes not synchronised this time, again in an hour: %s",
+                            error.message)
+            self.env.ref(CATALOGUE_CRON)._trigger(fields.Datetime.now() + CATALOGUE_RETRY)
 
     def action_l10n_cn_einv_sync_from_platform(self):
         # one table for every company, downloaded from the current company's platform

@@ -1,4 +1,6 @@
-from odoo import Command
+from datetime import timedelta
+
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -87,6 +89,21 @@ class TestEinvoiceConfig(L10nCnEinvCase):
         new = codes.search([("code", "=", "3040201980000000000")])
         self.assertEqual(new.parent_id.code, "3040201000000000000")
         self.assertEqual(codes._l10n_cn_einv_catalogue().get("3040201980000000000").name, "数据标注服务")
+
+    def test_catalogue_cron_waits_out_a_busy_platform(self):
+        """A passing failure leaves the table as it is and tries again in an hour, without failing
+        the cron (a traceback in the server log, and a failure Odoo counts towards deactivating it)."""
+        codes = self.env["l10n_cn_einv.tax.code"]
+        self.company.sequence = -1     # the cron asks the first Chinese company's platform
+        self.set_faults(busy=1.0, retry_after=0)
+        cron = self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_sync_catalogue")
+        since = codes._l10n_cn_einv_catalogue_since()
+        with self.assertLogs("odoo.addons.l10n_cn_einvoice.models.tax_code", "WARNING") as logged:
+            codes._l10n_cn_einv_cron_sync_catalogue()
+        self.assertIn("not synchronised this time", logged.output[0])
+        self.assertEqual(codes._l10n_cn_einv_catalogue_since(), since, "nothing applied")
+        trigger = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)], order="id desc", limit=1)
+        self.assertGreater(trigger.call_at, fields.Datetime.now() + timedelta(minutes=59))
 
     def test_companies_see_only_their_own_e_invoices_and_logs(self):
         move = self.make_invoice()
