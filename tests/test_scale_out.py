@@ -1,10 +1,14 @@
 """Issue 16: the queue's lanes (several cron workers sending at once) and its throughput settings."""
 
+import time
+
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..models.account_move import MAX_QUEUE_LANES
 from .common import L10nCnEinvCase
+from .test_einvoice_concurrency import CommittedQueueCase
 
 QUEUE_CODE = "model._l10n_cn_einv_cron_process_queue()"
 
@@ -50,3 +54,46 @@ class TestQueueLanes(L10nCnEinvCase):
         self.company.l10n_cn_einv_parallel_requests = 0
         self.assertEqual(self.company._l10n_cn_einv_parallel_requests(),
                          self.company._l10n_cn_einv_capabilities().parallel_requests, "empty: the platform's default")
+
+
+@tagged("post_install", "-at_install", "post_install_l10n")
+class TestLaneRetries(CommittedQueueCase):
+    """A lane run by Odoo's scheduler and the retries due soon after its last batch."""
+
+    def _lane_run(self, company_id, **context):
+        """One run of the queue on its own connection, committing as a cron does -> (processed, seconds)."""
+        with self.env.registry.cursor() as cr:
+            cr.transaction = api.Transaction(self.env.registry)
+            env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True, **context})
+            began = time.monotonic()
+            processed = env["account.move"]._l10n_cn_einv_cron_process_queue(company_ids=[company_id], time_budget=10)
+            return processed, time.monotonic() - began
+
+    def _retry_in(self, move_ids, seconds):
+        with self.env.registry.cursor() as cr:
+            cr.execute("UPDATE account_move SET l10n_cn_einv_next_attempt = NOW() AT TIME ZONE 'UTC' "
+                       "+ make_interval(secs => %s) WHERE id IN %s", [seconds, tuple(move_ids)])
+
+    def _state(self, move_ids):
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT l10n_cn_einv_state FROM account_move WHERE id IN %s", [tuple(move_ids)])
+            return {row[0] for row in cr.fetchall()}
+
+    def test_a_lane_waits_for_a_retry_due_within_its_time_budget(self):
+        lane = self.env.ref("l10n_cn_einvoice.ir_cron_l10n_cn_einv_process_queue")
+        company_id, move_ids, _account = self._committed_queue(count=1)
+        self._retry_in(move_ids, 3)
+        # called outside the scheduler (a batch action, a test), it does not wait
+        self.assertEqual(self._lane_run(company_id)[0], 0)
+        self.assertEqual(self._state(move_ids), {"to_issue"})
+        # a cron worker would not run the lane again before its next wake-up, up to 69 s later
+        processed, seconds = self._lane_run(company_id, cron_id=lane.id)
+        self.assertEqual(processed, 1)
+        self.assertGreater(seconds, 1.5, "it waited for the retry")
+        self.assertEqual(self._state(move_ids), {"issued"})
+        # due after the run's time budget: left to the next run
+        company_id, move_ids, _account = self._committed_queue(count=1)
+        self._retry_in(move_ids, 30)
+        processed, seconds = self._lane_run(company_id, cron_id=lane.id)
+        self.assertEqual((processed, self._state(move_ids)), (0, {"to_issue"}))
+        self.assertLess(seconds, 5)
