@@ -18,6 +18,7 @@ platform that misbehaves (issue 16, reliability).
 
 import configparser
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -237,11 +238,49 @@ class Victim:
             del self.undecided[move_id]
 
 
-def _find_victim(db, master, port):
-    """A cron worker with requests in flight now: sending threads alive, connections open to the
-    platform, and invoices submitting under a lease."""
+class JobWatch:
+    """Which job each cron worker is running, from the server's log as it grows (Odoo logs
+    "Job '<name>' (<id>) starting" and "... done in" with the worker's pid)."""
+
+    LINE = re.compile(r"^\S+ \S+ (\d+) \w+ \S+ odoo\.addons\.base\.models\.ir_cron: Job '.*' \((\d+)\) "
+                      r"(starting|done in)")
+
+    def __init__(self, log_path):
+        self.log_path, self.offset, self.running = log_path, 0, {}
+
+    def poll(self):
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self.offset)
+                chunk = log.read()
+        except OSError:
+            return self.running
+        complete = chunk[:chunk.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        for line in complete.decode("utf-8", "replace").splitlines():
+            match = self.LINE.match(line)
+            if match:
+                pid, job, what = int(match[1]), int(match[2]), match[3]
+                if what == "starting":
+                    self.running[pid] = job
+                else:
+                    self.running.pop(pid, None)
+        return self.running
+
+
+def _lanes(db):
+    return {cron_id for (cron_id,) in _query(db, """
+        SELECT res_id FROM ir_model_data WHERE module = 'l10n_cn_einvoice' AND model = 'ir.cron'
+           AND name LIKE 'ir_cron_l10n_cn_einv_process_queue%%'""")}     # the queue's cron and its lanes
+
+
+def _find_victim(db, master, port, jobs):
+    """A cron worker running a queue lane with requests in flight now: sending threads alive (the
+    files cron sends in parallel too, hence the lane), connections open to the platform, and
+    invoices submitting under a lease."""
+    lanes, running = _lanes(db), jobs.poll()
     busy = [pid for pid in _cron_workers(db, master)
-            if _threads(pid) > WORKER_THREADS and _connections_to(pid, port)]
+            if running.get(pid) in lanes and _threads(pid) > WORKER_THREADS and _connections_to(pid, port)]
     if busy and _query(db, "SELECT 1 FROM account_move WHERE l10n_cn_einv_state = 'submitting' "
                            "AND l10n_cn_einv_next_attempt > NOW() AT TIME ZONE 'UTC' LIMIT 1"):
         return busy[0]
@@ -281,8 +320,9 @@ def _stop_server(server):
         server.wait(10)
 
 
-def _drive(db, server, company_id, port):
+def _drive(db, server, company_id, port, log_path):
     """Watch the queue drain (the server alone works on it); kill one cron worker on the way."""
+    jobs = JobWatch(log_path)
     began = time.monotonic()
     victim, progress, next_sample = None, [], 0
     while True:
@@ -293,7 +333,7 @@ def _drive(db, server, company_id, port):
             progress.append((elapsed, issued))
             next_sample += 30
         if victim is None and issued >= COUNT * KILL_AT:
-            pid = _find_victim(db, server.pid, port)
+            pid = _find_victim(db, server.pid, port, jobs)
             if pid:
                 victim = Victim(db, company_id, pid, port, issued)
                 victim.elapsed = elapsed
@@ -513,7 +553,7 @@ def run():
             queued_in = time.monotonic() - began
             db = _connect()
             try:
-                elapsed, victim, progress = _drive(db, server, prepared["company_id"], port)
+                elapsed, victim, progress = _drive(db, server, prepared["company_id"], port, log_path)
                 _stop_server(server)
                 figures, checks = _verify(db, url, prepared, victim=victim, log_path=log_path)
             finally:
