@@ -386,6 +386,10 @@ def _verify(db, url, prepared, *, victim, log_path):
         "mismatched": sum(1 for serial, number in odoo_numbers.items() if platform_numbers.get(serial) != number),
         "stats": stats, "problems": problems, "cpu_limits": cpu_limits, "time_limits": time_limits,
         "lanes": prepared["lanes"],
+        # failed attempts before the one that issued (the count is not reset by the issue)
+        "retried": _query(db, "SELECT COUNT(*) FILTER (WHERE l10n_cn_einv_attempts > 0), "
+                              "COALESCE(MAX(l10n_cn_einv_attempts), 0) FROM account_move WHERE id IN %s",
+                          [tuple(prepared["move_ids"])])[0],
     }
     figures["victim"] = _victim_figures(db, victim) if victim else None
     issued = states.get("issued", 0)
@@ -474,7 +478,7 @@ def _shown(argument):
     return Path(argument).name if argument.startswith("/") else argument
 
 
-def _report(figures, checks, *, elapsed, progress, command, queued_in):
+def _report(figures, checks, *, elapsed, progress, command, queued_in, whole, load):
     stats = figures["stats"]
     issued = figures["states"].get("issued", 0)
     failed_request, failed_attempt, per_invoice = _odds()
@@ -511,7 +515,12 @@ def _report(figures, checks, *, elapsed, progress, command, queued_in):
         "## Result\n",
         f"{issued:,} issued in {elapsed:.0f} s from the moment they began to be queued: "
         f"{issued / elapsed:.1f} invoices/s. Platform requests: {stats['requests']['total']:,} "
-        f"({', '.join(f'{k} {v:,}' for k, v in sorted(stats['requests']['byService'].items()))}).\n",
+        f"({', '.join(f'{k} {v:,}' for k, v in sorted(stats['requests']['byService'].items()))}), "
+        f"{stats['requests']['total'] / elapsed:.1f} a second on average (the rate limiter spaces them for "
+        f"{RATE_LIMIT * 0.9:.0f}). {figures['retried'][0]:,} invoices met at least one failed attempt; the most "
+        f"failed attempts of one invoice: {figures['retried'][1]} (the waits allow {len(RETRY_WAITS)}). The whole "
+        f"run (database, set-up, soak, checks) took {whole / 60:.1f} min; load average at the end "
+        f"{load[0]:.1f} (1 min), {load[1]:.1f} (5 min) on {os.cpu_count()} cores shared with other work.\n",
         "| check | result | |\n|---|---|---|",
         *(f"| {name} | {result} | {verdict(ok)} |" for name, result, ok in checks),
         "",
@@ -539,6 +548,7 @@ def sandbox_options():
 def run():
     # a stopped make soak still stops the server and the sandbox (the finally blocks)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.monotonic()
     print(f"soak: {COUNT:,} invoices; creating database {DB}", file=sys.stderr, flush=True)
     setup.create_database(CONF, DB)
     with tempfile.TemporaryDirectory() as tmp, sandbox_process(*sandbox_options()) as url:
@@ -554,6 +564,7 @@ def run():
             db = _connect()
             try:
                 elapsed, victim, progress = _drive(db, server, prepared["company_id"], port, log_path)
+                load = os.getloadavg()
                 _stop_server(server)
                 figures, checks = _verify(db, url, prepared, victim=victim, log_path=log_path)
             finally:
@@ -564,7 +575,7 @@ def run():
             if os.path.exists(log_path):
                 os.replace(log_path, kept)   # for a look after a failed run (git-ignored)
         text = _report(figures, checks, elapsed=elapsed + queued_in, progress=progress, command=server.args,
-                       queued_in=queued_in)
+                       queued_in=queued_in, whole=time.monotonic() - started, load=load)
     REPORT.write_text(text, encoding="utf-8")
     print(text)
     return all(ok for _name, _result, ok in checks)
