@@ -20,12 +20,19 @@ HEADROOM = 0.9      # spaced for 90 % of the rate
 
 
 def interval(rate):
-    """Seconds between two requests of one key at ``rate`` requests per second, with the headroom."""
-    return 1.0 / (rate * HEADROOM)
+    """Seconds between two requests of one key at ``rate`` requests per second, with the headroom.
+
+    A platform counts the requests arriving in a second: evenly spaced at exactly the rate, a
+    second can hold one more than the rate's worth at its edges, and one request delayed on its
+    way (a loaded CPU, the network) makes two arrive together. So the spacing leaves room for at
+    least two such requests in every second: 90 % of the rate, and at most ``rate - 2`` a second
+    for small rates (10 a second are sent 8 a second), never less than half the rate."""
+    per_second = max(min(rate * HEADROOM, rate - 2), rate / 2)
+    return 1.0 / per_second
 
 
 class SpacedLimiter:
-    """Per key, requests at least ``1 / (rate * HEADROOM)`` seconds apart, in the order they asked.
+    """Per key, requests at least :func:`interval` apart, in the order they asked.
     Thread-safe: a request reserves its moment under the lock and waits outside it."""
 
     def __init__(self, clock=time.monotonic, sleep=time.sleep):

@@ -187,13 +187,20 @@ def test_the_limiter_spaces_the_requests_of_one_app():
 
     limiter = ratelimit.SpacedLimiter(clock=lambda: now[0], sleep=sleep)
     for _ in range(3):
-        limiter.acquire("app", 9)       # 9 a second at 90 %: 1/8.1 s apart
+        limiter.acquire("app", 9)       # 9 a second: 7 a second (two short of it), 1/7 s apart
     limiter.acquire("other", 9)          # another app does not wait for this one
     limiter.acquire("app", 0)            # no rate: no wait
-    assert slept == [0.123, 0.247]
+    assert slept == [0.143, 0.286]
     now[0] += 10
     limiter.acquire("app", 9)
-    assert slept == [0.123, 0.247]
+    assert slept == [0.143, 0.286]
+
+
+def test_the_spacing_leaves_room_in_every_second_for_two_late_requests():
+    for rate in (3, 5, 10, 20, 50, 100):
+        spacing = ratelimit.interval(rate)
+        most_in_a_second = int(1 / spacing) + 1      # evenly spaced, one at each edge of the second
+        assert most_in_a_second <= rate - 1, rate    # room for a late one arriving with the next
 
 
 def test_every_request_waits_for_the_given_limiter_at_the_configured_rate():
