@@ -35,22 +35,24 @@ class PostgresRateLimiter:
     def acquire(self, key, rate):
         if not rate or rate <= 0:
             return
-        step = ratelimit.interval(rate)
+        ratelimit.wait_turn(lambda: self._reserve(key, ratelimit.interval(rate)), sleep=self._sleep)
+
+    def _reserve(self, key, step):
+        """One request's moment -> seconds until it (database clock)."""
         with self._registry.cursor() as cr:
-            if not self._registry.in_test_mode():   # a test's cursor is one transaction already
-                # READ COMMITTED: a reservation waits for another worker's on the same row, then builds on it
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            cr.execute(SQL("""
+            # READ COMMITTED: a reservation waits for another worker's on the same row, then builds on it
+            # (a test's cursor is one transaction already); one statement, one round trip
+            isolation = SQL() if self._registry.in_test_mode() else \
+                SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED;")
+            cr.execute(SQL("""%(isolation)s
                 INSERT INTO l10n_cn_einv_rate_limit (key, next_slot)
                 VALUES (%(key)s, EXTRACT(EPOCH FROM clock_timestamp()) + %(step)s)
                 ON CONFLICT (key) DO UPDATE
                    SET next_slot = GREATEST(l10n_cn_einv_rate_limit.next_slot,
                                             EXTRACT(EPOCH FROM clock_timestamp())) + %(step)s
                 RETURNING next_slot - %(step)s - EXTRACT(EPOCH FROM clock_timestamp())
-            """, key=f"{self._scope}:{key}", step=step))
-            wait = float(cr.fetchone()[0])
-        if wait > 0:
-            self._sleep(wait)
+            """, isolation=isolation, key=f"{self._scope}:{key}", step=step))
+            return float(cr.fetchone()[0])
 
     def __repr__(self):
         return f"<PostgresRateLimiter {self._scope}>"
