@@ -20,6 +20,7 @@ the original invoice, so an invoice can never be issued twice. Only a
 submission the platform definitively failed gets a new serial number.
 """
 
+import functools
 import hashlib
 import logging
 import time
@@ -33,7 +34,7 @@ from odoo.tools import SQL, email_normalize, email_split, float_compare
 from ..fapiao import chinatime, documents, redreversal, rules, title
 from ..fapiao.errors import PlatformError, SerialRejected
 from ..fapiao.lines import decimal, document_line_labels, invoice_lines, line_of_number, printed_numbers
-from ..fapiao.parallel import ParallelSender
+from ..fapiao.parallel import NOT_SENT, ParallelSender
 from ..fapiao.problems import describe_problem
 from .l10n_cn_einv_buyer_title import TITLE_FIELDS
 from .l10n_cn_einv_files import FILE_FIELDS, MIMETYPES
@@ -79,6 +80,8 @@ QUEUE_LANE = "ir_cron_l10n_cn_einv_process_queue_lane_"     # + its number, from
 MAX_QUEUE_LANES = 16
 LANE_SECONDS = 30   # a lane's run claims no more after this: well within Odoo's cron time limit
 POLL_SOON = 5   # seconds after a pending answer until the poll cron asks (诺诺: 3-5 s)
+POLL_BATCHES = 8   # batches of pending invoices the poll cron claims at once, their queries in flight together
+FILES_WHILE_ISSUING = 10   # invoices whose files are fetched per run while their company's queue is busy
 
 
 class AccountMove(models.Model):
@@ -113,6 +116,9 @@ class AccountMove(models.Model):
                                           index="btree_not_null", l10n_cn_einv_flow=True)
     l10n_cn_einv_xml_id = fields.Many2one("ir.attachment", "E-Invoice XML", copy=False, readonly=True,
                                           index="btree_not_null", l10n_cn_einv_flow=True)
+    # set by a person's Issue click until the files are here: fetched first, even while the queue is busy
+    l10n_cn_einv_files_awaited = fields.Boolean("E-Invoice Files Awaited", copy=False, readonly=True,
+                                                l10n_cn_einv_flow=True)
     # 诺诺 gives an OFD too: where it does, the OFD is the legal original, kept with the PDF
     l10n_cn_einv_ofd_id = fields.Many2one("ir.attachment", "E-Invoice OFD", copy=False, readonly=True,
                                           index="btree_not_null", l10n_cn_einv_flow=True)
@@ -273,6 +279,10 @@ class AccountMove(models.Model):
         return deterministic_serial(self.env, "OE", self.id, self.l10n_cn_einv_submission,
                                     self.company_id._l10n_cn_einv_capabilities().serial_max_length)
 
+    def _l10n_cn_einv_prefetch(self):
+        """What the documents of these invoices read, in one go rather than invoice by invoice."""
+        self.invoice_line_ids.fetch(list(PRINTED_LINE_FIELDS))
+
     def _l10n_cn_einv_document(self):
         """The fapiao Invoice for this move, amounts in the invoice currency (CNY)."""
         self.ensure_one()
@@ -368,6 +378,7 @@ class AccountMove(models.Model):
 
     def _l10n_cn_einv_check(self):
         """Raise one UserError listing every problem of every invoice; nothing is sent."""
+        self._l10n_cn_einv_prefetch()
         messages = []
         for move in self:
             problems = move._l10n_cn_einv_problems()
@@ -402,8 +413,10 @@ class AccountMove(models.Model):
                     company_moves.filtered(lambda m: m.l10n_cn_einv_state == "issued") \
                         ._l10n_cn_einv_fetch_files_with(client)
         now = fields.Datetime.now()
-        moments = [now] if any(move.l10n_cn_einv_state == "issued" and not move.l10n_cn_einv_pdf_id
-                               for move in self) else []
+        awaited = self.filtered(lambda m: m.l10n_cn_einv_state in ("issued", "pending") and not m.l10n_cn_einv_pdf_id)
+        if awaited:
+            awaited._l10n_cn_einv_write({"l10n_cn_einv_files_awaited": True})
+        moments = [now] if any(move.l10n_cn_einv_state == "issued" for move in awaited) else []
         if any(move.l10n_cn_einv_state == "pending" for move in self):
             moments.append(now + timedelta(seconds=POLL_SOON))
         if moments:
@@ -776,8 +789,10 @@ class AccountMove(models.Model):
                 "name": file.file_name, "raw": file.content, "res_model": self._name, "res_id": self.id,
                 "mimetype": MIMETYPES[file_format][0],
             } for file_format, _field, file in files])
-            self._l10n_cn_einv_write({field_name: attachment.id for (_format, field_name, _file), attachment
-                                      in zip(files, attachments, strict=True)})
+            self._l10n_cn_einv_write({
+                **{field_name: attachment.id for (_format, field_name, _file), attachment
+                   in zip(files, attachments, strict=True)},
+                "l10n_cn_einv_files_awaited": False})
             # logged, not posted: posting would make the PDF the entry's main attachment through
             # account.move.write, a slow step
             self._message_log(body=_("E-invoice files received."), attachment_ids=attachments.ids)
@@ -932,7 +947,10 @@ class AccountMove(models.Model):
     @api.model
     def _l10n_cn_einv_cron_poll_pending(self, batch_size=100, company_ids=None):
         """Bring pending submissions up to date: per batch one platform query and a constant
-        number of database queries (results written together, files left to the files cron)."""
+        number of database queries (results written together, files left to the files cron).
+        Batches are claimed POLL_BATCHES at a time, and their queries go together, up to the
+        company's requests in flight: at hundreds of milliseconds a query, one at a time would
+        take minutes for thousands of invoices."""
         processed, last_id = 0, 0
         while True:
             self.env["account.move"].flush_model(["l10n_cn_einv_state"])
@@ -940,55 +958,88 @@ class AccountMove(models.Model):
                 SELECT id FROM account_move
                  WHERE l10n_cn_einv_state = 'pending' AND id > %s %s
                  ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED
-            """, last_id, self._l10n_cn_einv_company_filter(company_ids), batch_size))
+            """, last_id, self._l10n_cn_einv_company_filter(company_ids), batch_size * POLL_BATCHES))
             moves = self.browse([row[0] for row in self.env.cr.fetchall()])
             if not moves:
                 return processed
             last_id = max(moves.ids)
             for company, company_moves in moves.grouped("company_id").items():
-                in_writer_lang(company_moves, company)._l10n_cn_einv_poll(company)
+                in_writer_lang(company_moves, company)._l10n_cn_einv_poll(company, batch_size)
             processed += len(moves)
             if self._l10n_cn_einv_can_commit():
                 self._l10n_cn_einv_commit()
-                moves.invalidate_recordset()  # keeps the cache, and memory, at one batch
+                moves.invalidate_recordset()  # keeps the cache, and memory, at one claim
 
     @api.model
     def _l10n_cn_einv_cron_fetch_missing_documents(self, limit=500, company_ids=None, batch_size=50):
         """Issued e-invoices whose PDF or XML is not here yet: fetched after a bulk issue or
-        status sync, or when a download failed at issue time."""
+        status sync, or when a download failed at issue time. Downloads are platform requests within
+        the app's rate: while a company's queue has invoices due, issuing goes first, and only the
+        invoices a person issued and waits for (``l10n_cn_einv_files_awaited``) get their files; the
+        rest come once the queue is empty (its last run triggers this cron)."""
         domain = [("l10n_cn_einv_state", "=", "issued"), ("l10n_cn_einv_number", "!=", False),
                   "|", ("l10n_cn_einv_pdf_id", "=", False), ("l10n_cn_einv_xml_id", "=", False)]
         if company_ids:
             domain.append(("company_id", "in", list(company_ids)))
-        done, last_id = self.browse(), 0
+        issuing = self._l10n_cn_einv_companies_issuing(company_ids)
+        done = self.browse()
+        if issuing:
+            done = self.search([*domain, ("company_id", "in", issuing), ("l10n_cn_einv_files_awaited", "=", True)],
+                               limit=min(FILES_WHILE_ISSUING, limit), order="id desc")
+            done._l10n_cn_einv_fetch_missing_files_of_batch()
+            domain.append(("company_id", "not in", issuing))
+        last_id = 0
         while len(done) < limit:
             moves = self.search([*domain, ("id", ">", last_id)], limit=min(batch_size, limit - len(done)),
                                 order="id")
             if not moves:
                 break
             last_id = max(moves.ids)
-            for company, company_moves in moves.grouped("company_id").items():
-                with company._l10n_cn_einv_provider(company_moves) as client:
-                    in_writer_lang(company_moves, company)._l10n_cn_einv_fetch_files_with(client)
+            moves._l10n_cn_einv_fetch_missing_files_of_batch()
             done |= moves
-            if self._l10n_cn_einv_can_commit():
-                self._l10n_cn_einv_commit()
         return done
 
-    def _l10n_cn_einv_poll(self, company):
-        with company._l10n_cn_einv_provider(self) as client:
-            self._l10n_cn_einv_poll_with(client)
+    def _l10n_cn_einv_fetch_missing_files_of_batch(self):
+        for company, company_moves in self.grouped("company_id").items():
+            with company._l10n_cn_einv_provider(company_moves) as client:
+                in_writer_lang(company_moves, company)._l10n_cn_einv_fetch_files_with(client)
+        if self and self._l10n_cn_einv_can_commit():
+            self._l10n_cn_einv_commit()
 
-    def _l10n_cn_einv_poll_with(self, client):
-        """One platform query per as many serial numbers as the platform answers at once; what
-        it settled is written (its files: by the files cron)."""
-        chunk = client.capabilities.query_batch or len(self)
+    @api.model
+    def _l10n_cn_einv_companies_issuing(self, company_ids=None):
+        """The companies with invoices due in the issue queue now."""
+        self.flush_model(["l10n_cn_einv_state", "l10n_cn_einv_next_attempt"])
+        self.env.cr.execute(SQL("""
+            SELECT DISTINCT company_id FROM account_move
+             WHERE l10n_cn_einv_state IN %s %s
+               AND (l10n_cn_einv_next_attempt IS NULL OR l10n_cn_einv_next_attempt <= NOW() AT TIME ZONE 'UTC')""",
+                                QUEUE_STATES, self._l10n_cn_einv_company_filter(company_ids)))
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _l10n_cn_einv_poll(self, company, batch_size=None):
+        with company._l10n_cn_einv_provider(self) as client:
+            self._l10n_cn_einv_poll_with(client, batch_size)
+
+    def _l10n_cn_einv_poll_with(self, client, batch_size=None):
+        """One platform query per ``batch_size`` serial numbers (at most as many as the platform
+        answers at once), several in flight; what it settled is written (its files: by the files cron)."""
+        limits = [size for size in (batch_size, client.capabilities.query_batch) if size]
+        chunk = min(limits) if limits else len(self)
+        serials = self.mapped("l10n_cn_einv_serial_no")
+        queries = {start: functools.partial(client.query, serials[start:start + chunk])
+                   for start in range(0, len(self), chunk)}
+        width = 1 if self.env.registry.in_test_mode() else \
+            min(len(queries), self.company_id[:1]._l10n_cn_einv_parallel_requests())
+        self._l10n_cn_einv_prefetch()     # each result is checked against its invoice's document
         results = {}
-        for start in range(0, len(self), chunk):
-            try:
-                results.update(client.query(self[start:start + chunk].mapped("l10n_cn_einv_serial_no")))
-            except PlatformError as error:
-                _logger.warning("polling e-invoice results failed: %s", error.message)
+        for _start, outcome in ParallelSender(width).run(queries):
+            if isinstance(outcome, PlatformError):
+                _logger.warning("polling e-invoice results failed: %s", outcome.message)
+            elif isinstance(outcome, Exception):
+                raise outcome
+            elif outcome is not NOT_SENT:
+                results.update(outcome)
         for move in self:
             result = results.get(move.l10n_cn_einv_serial_no)
             if result and result.status != "pending":

@@ -80,8 +80,12 @@ class AccountMoveLine(models.Model):
         uom = self.product_uom_id
         if not uom:
             return ""
-        names = uom._fields["name"]._get_stored_translations(uom) or {}
-        return names.get("zh_CN") or names.get("en_US") or uom.name or ""
+        # one read per unit and transaction, not per line: a bulk issue or status sync reads thousands
+        known = self.env.cr.cache.setdefault("l10n_cn_einv.unit_names", {})
+        if uom.id not in known:
+            names = uom._fields["name"]._get_stored_translations(uom) or {}
+            known[uom.id] = names.get("zh_CN") or names.get("en_US") or uom.name or ""
+        return known[uom.id]
 
     def _l10n_cn_einv_blue_counterpart(self, blue_lines, taken):
         """The blue invoice line this credit note line reverses: the same sale order line, else

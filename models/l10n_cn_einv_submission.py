@@ -133,6 +133,7 @@ class L10nCnEinvSubmission(models.AbstractModel):
         wait with the one that met it. ``deadline``: a callable saying whether to stop; the records
         left go back to the queue untouched (``_l10n_cn_einv_unsent``)."""
         steps = {}
+        self._l10n_cn_einv_prefetch()
         for record in self:
             try:
                 steps[record.id] = record._l10n_cn_einv_prepare_step(client)
@@ -165,6 +166,10 @@ class L10nCnEinvSubmission(models.AbstractModel):
             left._l10n_cn_einv_wait_for_login(login_error)
         else:
             left._l10n_cn_einv_unsent()
+
+    def _l10n_cn_einv_prefetch(self):
+        """Read together what the steps of these records read (a model's documents), rather than
+        record by record."""
 
     def _l10n_cn_einv_width(self):
         """How many of these records' requests may be in flight at once: the company's setting for

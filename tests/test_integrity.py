@@ -95,6 +95,7 @@ class TestFlowFieldsOnlyByTheFlow(IntegrityCase):
             {"l10n_cn_einv_uncertain": True, "l10n_cn_einv_attempts": 3},
             {"l10n_cn_einv_delivered_at": "2026-11-20 10:00:00"},
             {"l10n_cn_einv_red_status": "full"},
+            {"l10n_cn_einv_files_awaited": True},   # would put its downloads before the queue's issuing
         ]
         before = self.snapshot(move)
         for role in ROLES:

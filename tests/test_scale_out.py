@@ -1,11 +1,13 @@
 """Issue 16: the queue's lanes (several cron workers sending at once) and its throughput settings."""
 
 import time
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from ..models import account_move
 from ..models.account_move import MAX_QUEUE_LANES
 from .common import L10nCnEinvCase
 from .test_einvoice_concurrency import CommittedQueueCase
@@ -54,6 +56,34 @@ class TestQueueLanes(L10nCnEinvCase):
         self.company.l10n_cn_einv_parallel_requests = 0
         self.assertEqual(self.company._l10n_cn_einv_parallel_requests(),
                          self.company._l10n_cn_einv_capabilities().parallel_requests, "empty: the platform's default")
+
+    def test_files_wait_while_the_company_issues_except_those_a_person_awaits(self):
+        """Downloads are requests within the platform's rate: issuing goes first, but the invoice a
+        person just clicked still gets its PDF; the rest once the queue is empty."""
+        clicked = self.env["account.move"]
+        for _ in range(2):
+            move = self.make_invoice()
+            move.action_l10n_cn_einv_issue()
+            clicked |= move
+        self.assertEqual(clicked.mapped("l10n_cn_einv_files_awaited"), [True, True])
+        bulk = self.make_invoice()
+        bulk._l10n_cn_einv_enqueue()
+        self.run_queue()
+        self.assertEqual((bulk.l10n_cn_einv_state, bulk.l10n_cn_einv_files_awaited), ("issued", False))
+        queued = self.make_invoice()
+        queued._l10n_cn_einv_enqueue()
+        files_cron = self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents
+        with patch.object(account_move, "FILES_WHILE_ISSUING", 1):
+            files_cron(company_ids=self.company.ids)
+            self.assertEqual((clicked | bulk).filtered("l10n_cn_einv_pdf_id"), clicked[-1],
+                             "while the queue is busy: the newest invoice a person waits for, no other")
+            self.assertEqual(clicked.mapped("l10n_cn_einv_files_awaited"), [True, False])
+            self.run_queue()
+            self.assertEqual(queued.l10n_cn_einv_state, "issued")
+            files_cron(company_ids=self.company.ids)
+        everything = clicked | bulk | queued
+        self.assertTrue(all(everything.mapped("l10n_cn_einv_pdf_id")), "all of them once the queue is empty")
+        self.assertFalse(any(everything.mapped("l10n_cn_einv_files_awaited")))
 
 
 @tagged("post_install", "-at_install", "post_install_l10n")
