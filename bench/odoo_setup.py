@@ -7,8 +7,10 @@ Work that needs Odoo runs in a fresh process per phase (``run_phase`` / ``phase_
 phase's caches and memory do not colour the next, and the driver itself never loads Odoo.
 """
 
+import configparser
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,7 +40,9 @@ def open_registry(conf, db):
     """The database's registry in this process, quiet and without cron threads."""
     import odoo
     from odoo.tools import config
-    config.parse_config(["-c", str(conf), "-d", db, "--log-level=warn", "--max-cron-threads=0"])
+    if not getattr(open_registry, "configured", False):   # Odoo's options are parsed once a process
+        config.parse_config(["-c", str(conf), "-d", db, "--log-level=warn", "--max-cron-threads=0"])
+        open_registry.configured = True
     return odoo.modules.registry.Registry(db)
 
 
@@ -135,6 +139,79 @@ def wait_for_http(base, process, timeout=60):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("the Odoo server did not start") from None
             time.sleep(0.3)
+
+
+# --- a real server, and the database seen from outside Odoo ---------------------------------------
+
+def connect(conf, db):
+    """A psycopg2 connection to ``db`` with the server's credentials, in autocommit: every look
+    sees what is committed now."""
+    import psycopg2
+    options = configparser.ConfigParser()
+    options.read(conf)
+    section = options["options"] if options.has_section("options") else {}
+    values = {name: section.get(f"db_{name}") for name in ("host", "port", "user", "password")}
+    values = {name: value for name, value in values.items() if value and value != "False"}
+    connection = psycopg2.connect(dbname=db, **values)
+    connection.autocommit = True
+    return connection
+
+
+def query(db, sql, params=()):
+    with db.cursor() as cr:
+        cr.execute(sql, params)
+        return cr.fetchall()
+
+
+def start_server(conf, db, log_path, *, workers, cron_threads, options=()):
+    """``odoo-bin`` in prefork mode (``workers`` HTTP workers, ``cron_threads`` cron workers) on
+    ``db``, logging to ``log_path``; returns the process and its URL once it answers."""
+    from sandbox_process import free_port
+    http_port = free_port()
+    command = [sys.executable, odoo_bin(), "-c", str(conf), "-d", db, "--db-filter", f"^{db}$",
+               f"--workers={workers}", f"--max-cron-threads={cron_threads}",
+               "--http-interface=127.0.0.1", f"--http-port={http_port}", f"--gevent-port={free_port()}",
+               f"--logfile={log_path}", "--log-level=info", *options]
+    # a session of its own: stopping it reaches every process it forked, and nothing else
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_for_http(base, server, timeout=120)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server, base
+
+
+def stop_server(server):
+    """SIGTERM (Odoo stops its workers gracefully), then SIGKILL to its process group if it lingers."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(server.pid, signal.SIGKILL)   # workers left behind, if any
+    except ProcessLookupError:
+        pass
+    if server.poll() is None:
+        server.wait(10)
+
+
+def children(pid):
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 # --- phases: each in a fresh Odoo process ------------------------------------------------------

@@ -16,11 +16,9 @@ platform that misbehaves (issue 16, reliability).
 5. The report goes to stdout and bench/SOAK.md; the exit code is 1 if a check failed.
 """
 
-import configparser
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 import machine
 import odoo_setup as setup
-from sandbox_process import free_port, sandbox_process
+from sandbox_process import sandbox_process
 
 DB = os.environ.get("SOAK_DB", "l10n_cn_einv_soak")
 COUNT = int(os.environ.get("SOAK_INVOICES", "2000"))
@@ -116,34 +114,11 @@ PHASES = {"prepare": phase_prepare, "queue": phase_queue}
 # --- the driver: processes and the database, without Odoo ------------------------------------------
 
 def _connect():
-    import psycopg2
-    options = configparser.ConfigParser()
-    options.read(CONF)
-    section = options["options"] if options.has_section("options") else {}
-    values = {name: section.get(f"db_{name}") for name in ("host", "port", "user", "password")}
-    values = {name: value for name, value in values.items() if value and value != "False"}
-    connection = psycopg2.connect(dbname=DB, **values)
-    connection.autocommit = True   # every look sees what is committed now
-    return connection
+    return setup.connect(CONF, DB)
 
 
-def _query(db, sql, params=()):
-    with db.cursor() as cr:
-        cr.execute(sql, params)
-        return cr.fetchall()
-
-
-def _children(pid):
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
+_query = setup.query
+_children = setup.children
 
 
 def _cron_workers(db, master):
@@ -288,36 +263,12 @@ def _find_victim(db, master, port, jobs):
 
 
 def _start_server(log_path):
-    http_port = free_port()
-    command = [sys.executable, setup.odoo_bin(), "-c", str(CONF), "-d", DB, "--db-filter", f"^{DB}$",
-               f"--workers={HTTP_WORKERS}", f"--max-cron-threads={CRON_WORKERS}",
-               "--http-interface=127.0.0.1", f"--http-port={http_port}", f"--gevent-port={free_port()}",
-               f"--limit-time-real-cron={LIMIT_TIME_REAL_CRON}", f"--logfile={log_path}", "--log-level=info"]
-    # a session of its own: stopping it reaches every process it forked, and nothing else
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        setup.wait_for_http(f"http://127.0.0.1:{http_port}", server, timeout=120)
-    except BaseException:
-        _stop_server(server)
-        raise
+    server, _base = setup.start_server(CONF, DB, log_path, workers=HTTP_WORKERS, cron_threads=CRON_WORKERS,
+                                       options=[f"--limit-time-real-cron={LIMIT_TIME_REAL_CRON}"])
     return server
 
 
-def _stop_server(server):
-    """SIGTERM (Odoo stops its workers gracefully), then SIGKILL to its process group if it lingers."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(server.pid, signal.SIGKILL)   # workers left behind, if any
-    except ProcessLookupError:
-        pass
-    if server.poll() is None:
-        server.wait(10)
+_stop_server = setup.stop_server
 
 
 def _drive(db, server, company_id, port, log_path):
