@@ -45,6 +45,7 @@
         "data/mail_template_data.xml",
         "views/account_move_delivery_views.xml",
         "views/portal_templates.xml",
+        "views/l10n_cn_einv_request_templates.xml",
         "report/l10n_cn_einv_audit_report.xml",
         "wizard/l10n_cn_einv_audit_wizard_views.xml",
         "wizard/l10n_cn_einv_login_wizard_views.xml",
