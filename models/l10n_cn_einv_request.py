@@ -150,9 +150,9 @@ class L10nCnEinvRequest(models.Model):
         values = {
             "l10n_cn_einv_invoice_type": "02",
             "l10n_cn_einv_buyer_name": title.name,
-            "l10n_cn_einv_buyer_tax_id": title.tax_id,
-            "l10n_cn_einv_buyer_address_phone": title.address_phone,
-            "l10n_cn_einv_buyer_bank_account": title.bank_account,
+            "l10n_cn_einv_buyer_tax_id": title.tax_id or False,
+            "l10n_cn_einv_buyer_address_phone": title.address_phone or False,
+            "l10n_cn_einv_buyer_bank_account": title.bank_account or False,
             "l10n_cn_einv_buyer_email": title.email,
             "l10n_cn_einv_buyer_is_natural_person": title.natural_person,
         }
@@ -175,8 +175,8 @@ class L10nCnEinvRequest(models.Model):
             raise
         self.write({
             "state": "submitted", "submitted_at": fields.Datetime.now(), "remote_addr": remote_addr,
-            "title_type": title.kind, "buyer_name": title.name, "buyer_tax_id": title.tax_id,
-            "buyer_address_phone": title.address_phone, "buyer_bank_account": title.bank_account,
+            "title_type": title.kind, "buyer_name": title.name, "buyer_tax_id": title.tax_id or False,
+            "buyer_address_phone": title.address_phone or False, "buyer_bank_account": title.bank_account or False,
             "email": title.email, "move_ids": [fields.Command.set(moves.ids)],
         })
         moves._l10n_cn_einv_enqueue()
