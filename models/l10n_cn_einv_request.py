@@ -49,7 +49,7 @@ class L10nCnEinvRequest(models.Model):
     res_id = fields.Many2oneReference("Source ID", model_field="res_model", required=True, readonly=True)
     display_source = fields.Char("Source Document", readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
-    access_token = fields.Char("Access Token", readonly=True, copy=False, groups="base.group_system")
+    access_token = fields.Char(readonly=True, copy=False, groups="base.group_system")
     expires_at = fields.Datetime("Link Expires", readonly=True)
     state = fields.Selection([("open", "Open"), ("submitted", "Submitted")], default="open", required=True,
                              readonly=True)

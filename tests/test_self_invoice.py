@@ -91,7 +91,8 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assertEqual((pdf.status_code, pdf.content), (200, invoice.l10n_cn_einv_pdf_id.raw))
         self.assertEqual(invoice.l10n_cn_einv_delivery_state, "queued")
         mail = self.env["mail.mail"].search([("model", "=", "account.move"), ("res_id", "=", invoice.id)])
-        self.assertIn(TITLE["email"], " ".join(filter(None, mail.mapped("email_to") + mail.recipient_ids.mapped("email"))))
+        addresses = mail.mapped("email_to") + mail.recipient_ids.mapped("email")
+        self.assertIn(TITLE["email"], " ".join(filter(None, addresses)))
         request = order._l10n_cn_einv_request()
         self.assertEqual((request.state, request.buyer_tax_id, request.move_ids), ("submitted", BUYER_TAX_ID, invoice))
 
