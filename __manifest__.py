@@ -54,6 +54,7 @@
         "views/l10n_cn_einv_dashboard_views.xml",
         "data/l10n_cn_einv_monitoring_cron.xml",
         "views/l10n_cn_einv_menus.xml",
+        "views/l10n_cn_einv_request_views.xml",
         "data/l10n_cn_einv_red_cron.xml",
         "views/l10n_cn_einv_red_form_views.xml",
         "views/account_move_red_views.xml",

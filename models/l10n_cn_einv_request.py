@@ -179,6 +179,11 @@ class L10nCnEinvRequest(models.Model):
             "buyer_address_phone": title.address_phone or False, "buyer_bank_account": title.bank_account or False,
             "email": title.email, "move_ids": [fields.Command.set(moves.ids)],
         })
+        if hasattr(source, "message_post"):
+            source.message_post(body=_(
+                "The customer requested the e-invoice (from %(address)s): title %(title)s, taxpayer id %(tax_id)s, "
+                "to be sent to %(email)s.", address=remote_addr or "?", title=title.name, tax_id=title.tax_id or "-",
+                email=title.email))
         moves._l10n_cn_einv_enqueue()
         moves._l10n_cn_einv_lock(nowait=True)
         moves._l10n_cn_einv_send_now()

@@ -109,6 +109,11 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assertIn(TITLE["email"], " ".join(filter(None, addresses)))
         request = order._l10n_cn_einv_request()
         self.assertEqual((request.state, request.buyer_tax_id, request.move_ids), ("submitted", BUYER_TAX_ID, invoice))
+        self.assertTrue(any(BUYER_TAX_ID in (message.body or "") for message in order.message_ids),
+                        "the order's chatter says who asked for what")
+        # the back office lists it
+        self.assertIn(request, self.env["l10n_cn_einv.request"].search([("state", "=", "submitted")]))
+        self.env["l10n_cn_einv.request"].get_views([(False, "list"), (False, "form"), (False, "search")])
 
     def test_natural_person_title(self):
         order = self.make_order()
