@@ -9,6 +9,19 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_self_invoice_tour", {
             trigger: "h1:contains('申请开票')",
         },
         {
+            content: "On a phone: the page fits the screen's width, nothing to scroll sideways",
+            trigger: "form.o_l10n_cn_einv_request_form",
+            run() {
+                // the test asks for 375 px; headless Chrome makes no window narrower than 500 px
+                if (window.innerWidth > 500) {
+                    throw new Error(`not a phone-sized window: ${window.innerWidth}px wide`);
+                }
+                if (document.documentElement.scrollWidth > window.innerWidth) {
+                    throw new Error(`the page is wider than the phone: ${document.documentElement.scrollWidth}px`);
+                }
+            },
+        },
+        {
             content: "A company title",
             trigger: "label[for='l10n_cn_einv_type_company']",
             run: "click",
