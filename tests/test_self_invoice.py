@@ -186,6 +186,34 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assertEqual(self.submit(path, csrf=csrf).status_code, 410)
         self.assert_nothing_created(order)
 
+    def test_expired_link_is_not_offered_on_the_portal(self):
+        order = self.make_order()
+        order.date_order = fields.Datetime.now() - timedelta(days=100)
+        page = self.url_open(f"/my/orders/{order.id}?access_token={order._portal_ensure_token()}")
+        self.assertEqual(page.status_code, 200)
+        self.assertNotIn("/l10n_cn_einvoice/request", page.text)
+
+    def test_pending_result_page_refreshes_until_issued(self):
+        self.set_faults(pending=1.0, pending_seconds=60)
+        order = self.make_order()
+        path = self.link(order)
+        response = self.submit(path)
+        self.assertEqual(response.status_code, 200, response.text[:3000])
+        invoice = self.invoices(order)
+        self.assertEqual(invoice.l10n_cn_einv_state, "pending")
+        self.assertIn('http-equiv="refresh"', response.text)
+        self.assertIn("fa-spinner", response.text)
+        self.assertNotIn("o_l10n_cn_einv_request_pdf", response.text)
+        self.simulator.reset(self.account())
+        self.simulator.advance_clock(61)
+        self.receive_files()
+        page = self.url_open(path)
+        self.assertEqual(invoice.l10n_cn_einv_state, "issued")
+        self.assertIn(invoice.l10n_cn_einv_number, page.text)
+        self.assertIn("o_l10n_cn_einv_request_pdf", page.text)
+        self.assertNotIn('http-equiv="refresh"', page.text)
+        self.assertEqual(self.issued_on_platform(), 1)
+
     def test_expiry_follows_the_company_setting(self):
         self.company.l10n_cn_einv_request_period = "month_end"
         order = self.make_order()
