@@ -206,7 +206,11 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assertNotIn("o_l10n_cn_einv_request_pdf", response.text)
         self.simulator.reset(self.account())
         self.simulator.advance_clock(61)
-        self.receive_files()
+        # the poll cron, which the submit triggered for a few seconds later
+        moves = self.env["account.move"]
+        moves._l10n_cn_einv_cron_poll_pending(company_ids=self.company.ids)
+        moves._l10n_cn_einv_cron_fetch_missing_documents(company_ids=self.company.ids)
+        self.env.invalidate_all()
         page = self.url_open(path)
         self.assertEqual(invoice.l10n_cn_einv_state, "issued")
         self.assertIn(invoice.l10n_cn_einv_number, page.text)
