@@ -19,7 +19,7 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL
 
 from ..fapiao import selfinvoice
 from .account_move import IN_PROGRESS
@@ -120,10 +120,13 @@ class L10nCnEinvRequest(models.Model):
     # --- submit --------------------------------------------------------------------------------
 
     def _l10n_cn_einv_lock_request(self):
+        # log_exceptions=False: a busy row is an answer here, not an error (and mute_logger is not
+        # thread-safe). Under REPEATABLE READ, a row another submit changed and committed meanwhile
+        # raises a serialization failure: Odoo then runs the request again, which finds it submitted.
         try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+            with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(SQL("SELECT id FROM l10n_cn_einv_request WHERE id = %s FOR UPDATE NOWAIT",
-                                        self.id))
+                                        self.id), log_exceptions=False)
         except psycopg2.errors.LockNotAvailable:
             raise SelfInvoiceRefused("busy", _(
                 "Your request is being processed right now. This page will show its result in a moment.")) from None
@@ -238,16 +241,23 @@ class L10nCnEinvRequestMixin(models.AbstractModel):
         if found:
             return found
         purchased = self._l10n_cn_einv_request_purchase_date() or fields.Datetime.now()
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                return requests.create({
-                    "res_model": self._name, "res_id": self.id, "company_id": self.company_id.id,
-                    "display_source": self.display_name, "access_token": selfinvoice.new_token(),
-                    "expires_at": selfinvoice.expires_at(purchased, self.company_id.l10n_cn_einv_request_period),
-                })
-        except psycopg2.errors.UniqueViolation:
-            # created meanwhile by another request for the same document
-            return requests.search([("res_model", "=", self._name), ("res_id", "=", self.id)], limit=1)
+        # Two first clicks at once: the second insert waits for the first; then, under REPEATABLE
+        # READ, it fails to serialize and Odoo runs the request again, which finds the request.
+        self.env.cr.execute(SQL("""
+            INSERT INTO l10n_cn_einv_request (res_model, res_id, company_id, display_source, access_token,
+                                              expires_at, state, create_uid, write_uid, create_date, write_date)
+            VALUES (%(model)s, %(id)s, %(company)s, %(name)s, %(token)s, %(expires)s, 'open',
+                    %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC')
+            ON CONFLICT (res_model, res_id) DO NOTHING
+            RETURNING id
+        """, model=self._name, id=self.id, company=self.company_id.id, name=self.display_name,
+            token=selfinvoice.new_token(), uid=self.env.uid,
+            expires=selfinvoice.expires_at(purchased, self.company_id.l10n_cn_einv_request_period)),
+            log_exceptions=False)
+        row = self.env.cr.fetchone()
+        if row:
+            return requests.browse(row[0])
+        return requests.search([("res_model", "=", self._name), ("res_id", "=", self.id)], limit=1)
 
     def _l10n_cn_einv_request_url(self):
         return self._l10n_cn_einv_request()._l10n_cn_einv_url()
