@@ -118,6 +118,35 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assertIn(request, self.env["l10n_cn_einv.request"].search([("state", "=", "submitted")]))
         self.env["l10n_cn_einv.request"].get_views([(False, "list"), (False, "form"), (False, "search")])
 
+    def test_order_invoiced_without_e_invoice_gets_it_on_its_invoice(self):
+        """An online order paid and invoiced by Odoo, not e-invoiced: the e-invoice is issued for that
+        invoice, with the customer's title; no second invoice."""
+        order = self.make_order()
+        invoice = order._create_invoices()
+        invoice.action_post()
+        self.assertEqual((order.invoice_status, invoice.l10n_cn_einv_state), ("invoiced", "not_needed"))
+        response = self.submit(self.link(order))
+        self.assertEqual(response.status_code, 200, response.text[:3000])
+        self.assertEqual(self.invoices(order), invoice)
+        self.assertEqual((invoice.l10n_cn_einv_state, invoice.l10n_cn_einv_buyer_tax_id), ("issued", BUYER_TAX_ID))
+        self.assertEqual(self.issued_on_platform(), 1)
+
+    def test_invoice_the_platform_would_refuse_is_not_created(self):
+        """The invoice is checked by the Issue button's local rules before anything is kept: a product
+        without a classification code leaves no invoice and sends nothing."""
+        uncoded = self._create_product(name="未编码商品", lst_price=50.0, type="service", invoice_policy="order",
+                                       taxes_id=[Command.set(self.tax_6.ids)])
+        order = self.env["sale.order"].create({
+            "partner_id": self.shopper.id, "company_id": self.company.id,
+            "order_line": [Command.create({"product_id": uncoded.id, "product_uom_qty": 1})]})
+        order.action_confirm()
+        response = self.submit(self.link(order))
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("无法在线开具", response.text)
+        self.assert_nothing_created(order)
+        self.assertEqual(order._l10n_cn_einv_request().state, "open")
+        self.assertFalse(self.env["account.move"].search([("invoice_origin", "=", order.name)]))
+
     def test_natural_person_title(self):
         order = self.make_order()
         response = self.submit(self.link(order), title_type="person", name="张三", tax_id="", bank_account="",
