@@ -5,6 +5,7 @@ from odoo.http import request
 from odoo.addons.account.controllers.portal import PortalAccount
 
 from ..models.l10n_cn_einv_files import FILE_FIELDS, platform_file
+from .self_invoice import L10nCnEinvSelfInvoice
 
 
 class L10nCnEinvPortal(PortalAccount):
@@ -44,3 +45,19 @@ class L10nCnEinvPortal(PortalAccount):
             raise request.not_found()
         stream = request.env["ir.binary"]._get_stream_from(attachment)
         return stream.get_response(as_attachment=True)
+
+    @http.route("/my/orders/<int:order_id>/l10n_cn_einvoice/request", type="http", auth="public", methods=["GET"],
+                sitemap=False)
+    def l10n_cn_einv_portal_request(self, order_id, access_token=None, **kwargs):
+        """申请开票 on the portal page of an order: only for whoever may see the order (its customer,
+        or its access token); then the request page of the order."""
+        env = L10nCnEinvSelfInvoice._l10n_cn_einv_env()
+        try:
+            order_sudo = self._document_check_access("sale.order", order_id, access_token)
+        except (AccessError, MissingError):
+            return request.render("l10n_cn_einvoice.l10n_cn_einv_request_message", {
+                "kind": "foreign", "company": None, "message": env._(
+                    "This order is not yours, or the link is not valid: sign in with the account that placed it."),
+            }, status=403)
+        req = order_sudo._l10n_cn_einv_request()
+        return request.redirect(req._l10n_cn_einv_path(), code=303)

@@ -19,6 +19,7 @@ from . import (
     l10n_cn_einv_red_form,
     l10n_cn_einv_red_form_line,
     l10n_cn_einv_report,
+    l10n_cn_einv_request,
     l10n_cn_einv_submission,
     mail_mail,
     mail_render_mixin,

@@ -11,6 +11,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..fapiao import selfinvoice
 from ..fapiao.chinatime import china_today
 from ..fapiao.documents import QuotaResult
 from ..fapiao.errors import CryptoError, NotSupported, PlatformError, TransientError
@@ -150,6 +151,11 @@ class ResCompany(models.Model):
     l10n_cn_einv_auto_issue = fields.Boolean(
         "Issue Automatically When Paid",
         help="Issue the e-invoice as soon as a customer invoice is paid.")
+    l10n_cn_einv_request_period = fields.Selection(
+        [(code, labels[0]) for code, labels in selfinvoice.EXPIRY_PERIODS.items()],
+        "Invoice Request Link Valid Until", default=selfinvoice.DEFAULT_EXPIRY_PERIOD, required=True,
+        help="How long after a purchase the customer may still request the e-invoice with the link of the "
+             "order (申请开票) or the QR code of the receipt (扫码开票), counted in China time.")
     l10n_cn_einv_rollout_percent = fields.Integer(
         "Automatic Issue Rollout (%)", default=100,
         help="Share of orders issued automatically, chosen deterministically per order; "

@@ -33,6 +33,8 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.l10n_cn_einv_default_invoice_type", readonly=False)
     l10n_cn_einv_issuer = fields.Char(related="company_id.l10n_cn_einv_issuer", readonly=False)
     l10n_cn_einv_auto_issue = fields.Boolean(related="company_id.l10n_cn_einv_auto_issue", readonly=False)
+    l10n_cn_einv_request_period = fields.Selection(related="company_id.l10n_cn_einv_request_period",
+                                                   readonly=False)
     l10n_cn_einv_rollout_percent = fields.Integer(
         related="company_id.l10n_cn_einv_rollout_percent", readonly=False)
     l10n_cn_einv_retry_schedule = fields.Char(related="company_id.l10n_cn_einv_retry_schedule", readonly=False)

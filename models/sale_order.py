@@ -1,13 +1,14 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..fapiao import selfinvoice
 from .l10n_cn_einv_buyer_title import TITLE_FIELDS
 from .l10n_cn_einv_guard import check_access
 
 
 class SaleOrder(models.Model):
     _name = "sale.order"
-    _inherit = ["sale.order", "l10n_cn_einv.buyer.title"]
+    _inherit = ["sale.order", "l10n_cn_einv.buyer.title", "l10n_cn_einv.request.mixin"]
 
     l10n_cn_einv_applicable = fields.Boolean("E-Invoicing Applies", compute="_compute_l10n_cn_einv_applicable")
     l10n_cn_einv_state = fields.Selection(related="invoice_ids.l10n_cn_einv_state", string="E-Invoice Status")
@@ -58,3 +59,46 @@ class SaleOrder(models.Model):
                 invoices |= order._create_invoices()
             invoices.filtered(lambda m: m.state == "draft").action_post()
             invoices._l10n_cn_einv_auto_enqueue()
+
+    # --- customer's own request (申请开票 on the portal) ---------------------------------------
+
+    def _l10n_cn_einv_customer_invoices(self):
+        return self.invoice_ids.filtered(lambda m: m.move_type == "out_invoice" and m.state != "cancel")
+
+    def _l10n_cn_einv_request_refusal(self):
+        self.ensure_one()
+        if not self.l10n_cn_einv_applicable:
+            return _("E-invoices are not issued for this order.")
+        if self.state != "sale":
+            return _("This order is not confirmed: its e-invoice can be requested once it is.")
+        invoices = self._l10n_cn_einv_customer_invoices()
+        if any(move.l10n_cn_einv_state != "not_needed" for move in invoices):
+            return _("The e-invoice of this order was already issued or is being issued: it is issued once only.")
+        if self.invoice_status != "to invoice" and not invoices:
+            return _("There is nothing to invoice on this order yet.")
+        return None
+
+    def _l10n_cn_einv_request_invoices(self, title_values):
+        """The order's customer invoices not e-invoiced yet, and what is left to invoice, with the
+        customer's title, posted."""
+        self.ensure_one()
+        self.write(title_values)
+        invoices = self._l10n_cn_einv_customer_invoices()
+        if self.invoice_status == "to invoice":
+            invoices |= self._create_invoices()
+        invoices.write(title_values)
+        invoices.filtered(lambda m: m.state == "draft").action_post()
+        return invoices
+
+    def _l10n_cn_einv_request_offered(self):
+        """Whether the portal page of the order offers 申请开票."""
+        self.ensure_one()
+        if self._l10n_cn_einv_request_refusal():
+            return False
+        request = self.env["l10n_cn_einv.request"].sudo().search(
+            [("res_model", "=", self._name), ("res_id", "=", self.id)], limit=1)
+        if request:
+            return request.state == "open" and not request._l10n_cn_einv_expired()
+        expiry = selfinvoice.expires_at(self.date_order or fields.Datetime.now(),
+                                        self.company_id.l10n_cn_einv_request_period)
+        return not selfinvoice.expired(expiry, fields.Datetime.now())

@@ -28,6 +28,7 @@ from . import (
     test_screens,
     test_security_rights,
     test_security_secrets,
+    test_self_invoice,
     test_soak,
     test_tax_code,
     test_tour,
