@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_ID, SECRET, SM4_KEY = "bench-app", "bench-secret-0123456789", "00112233445566778899aabbccddeeff"
 SELLER_TAX_ID = "91350100M000100Y43"
 SELLER_NAME = "基准测试科技有限公司"
+BUYER_TAX_ID = "91310000MA1FL0XL39"
+QUOTA = "100000000000"     # the month's credit: far more than any run issues
 
 
 def odoo_bin():
@@ -64,7 +66,7 @@ def admin(url, path, body=None):
 
 def register_app(url, **values):
     """The seller's application on the sandbox process (``values``: rateLimit ...)."""
-    return admin(url, "/admin/apps", {"appId": APP_ID, "secret": SECRET, "sm4Key": SM4_KEY,
+    return admin(url, "/admin/apps", {"appId": APP_ID, "secret": SECRET, "sm4Key": SM4_KEY, "quota": QUOTA,
                                       "sellerTaxId": SELLER_TAX_ID, "sellerName": SELLER_NAME, **values})
 
 
@@ -103,8 +105,19 @@ def seller(env, url, lines, **company_values):
     } for index in range(lines)])
     buyer = env["res.partner"].create({
         "name": "上海某某贸易有限公司", "is_company": True, "country_id": env.ref("base.cn").id,
-        "vat": "91310000MA1FL0XL39", "email": "finance@buyer.example.cn"})
+        "vat": BUYER_TAX_ID, "email": "finance@buyer.example.cn"})
     cr.commit()
+    return SimpleNamespace(env=env, company=company, products=products, buyer=buyer)
+
+
+def existing_seller(env, url, lines, **company_values):
+    """The seller of an earlier ``seller`` call in this database, on the sandbox at ``url`` now."""
+    company = env["res.company"].search([("vat", "=", SELLER_TAX_ID)], limit=1)
+    company.sudo().write({"l10n_cn_einv_endpoint": url, **company_values})
+    env = env(context=dict(env.context, allowed_company_ids=[company.id]))
+    products = env["product.product"].search([("company_id", "=", company.id)], order="id", limit=lines)
+    buyer = env["res.partner"].search([("vat", "=", BUYER_TAX_ID)], limit=1)
+    env.cr.commit()
     return SimpleNamespace(env=env, company=company, products=products, buyer=buyer)
 
 
