@@ -1,3 +1,1 @@
-from . import account_move
-from . import pos_order
-from . import res_partner
+from . import account_move, pos_order, res_partner

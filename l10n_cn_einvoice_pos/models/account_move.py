@@ -64,4 +64,3 @@ class AccountMove(models.Model):
         if queued.filtered(lambda m: m.l10n_cn_einv_state == "to_issue"):
             self._l10n_cn_einv_trigger_queue()
         return queued
-

@@ -42,7 +42,7 @@ class TestPosEinvoice(L10nCnEinvPosCase):
         _result, order = self.sync(data)
         move, number = order.account_move, order.l10n_cn_einv_number
         # the till resends (lost answer, second click), the back office clicks Invoice again
-        result, again = self.sync(data, dict(data))
+        _result, again = self.sync(data, dict(data))
         self.assertFalse(again, "Odoo answers nothing for an order it already has")
         self.assertEqual(self.env["pos.order"].search_count([("uuid", "=", data["uuid"])]), 1)
         order.action_pos_order_invoice()
