@@ -1,1 +1,1 @@
-from . import test_pos_einvoice
+from . import test_pos_einvoice, test_pos_tour
