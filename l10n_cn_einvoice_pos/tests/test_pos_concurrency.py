@@ -67,9 +67,8 @@ class TestPosDoubleSubmit(CommittedQueueCase):
             with self.env.registry.cursor() as cr:
                 cr.transaction = api.Transaction(self.env.registry)
                 env = api.Environment(cr, SUPERUSER_ID, {"allowed_company_ids": [company_id]})
-                try:
+                try:    # committed when the cursor closes, as a request's
                     result = env["pos.order"].sync_from_ui([copy.deepcopy(order)])
-                    cr.commit()
                 except psycopg2.errors.SerializationFailure:
                     cr.rollback()
                     _logger.info("try %s of a request of the till met the other one: tried again", attempt + 1)
