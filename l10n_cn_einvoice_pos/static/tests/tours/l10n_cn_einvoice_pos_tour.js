@@ -74,3 +74,30 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_title_tour", {
             },
         ].flat(),
 });
+
+// A customer with an invoice title, while the platform is busy: the title shows at the payment
+// screen, and the receipt says the e-invoice is being issued (开票中); the queue issues it later.
+registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_pending_tour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.searchProduct("激光打印机"),
+            ProductScreen.clickDisplayedProduct("激光打印机"),
+            ProductScreen.clickPartnerButton(),
+            ProductScreen.clickCustomer("上海某某贸易有限公司"),
+            ProductScreen.clickPayButton(),
+            {
+                content: "the payment screen shows the customer's invoice title",
+                trigger: ".o_l10n_cn_einv_title:contains(91310000MA1FL0XL39)",
+            },
+            PaymentScreen.clickInvoiceButton(),
+            PaymentScreen.clickPaymentMethod("现金"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.receiptIsThere(),
+            {
+                content: "the receipt says the e-invoice is being issued",
+                trigger: ".pos-receipt .o_l10n_cn_einv_pending",
+            },
+        ].flat(),
+});
