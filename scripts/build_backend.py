@@ -7,17 +7,33 @@ This repository's root is the addon, so a checkout called anything else
 backend hands whool the checkout through a link named ``l10n_cn_einvoice``;
 everything else (files from ``git ls-files``, version from the manifest and git,
 dependencies from the manifest's ``depends`` and ``external_dependencies``) is
-whool's own. Editable installs are not offered: ``make setup`` puts the
-checkout on Odoo's addons path instead.
+whool's own, but for the Point of Sale bridge ``l10n_cn_einvoice_pos/``: an addon
+of its own that lies in this repository, never part of this addon's wheel.
+Editable installs are not offered: ``make setup`` puts the checkout on Odoo's
+addons path instead.
 """
 
 import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 
 from whool import buildapi as _whool
 
 ADDON = "l10n_cn_einvoice"
+# Addons of their own kept in this repository: left out of this addon's wheel.
+OTHER_ADDONS = ("l10n_cn_einvoice_pos",)
+_whool_copy_to = _whool._copy_to
+
+
+def _copy_to(addon_dir, dst):
+    """whool's copy of the addon's files into the wheel, without the other addons."""
+    _whool_copy_to(addon_dir, dst)
+    for name in OTHER_ADDONS:
+        shutil.rmtree(Path(dst) / name, ignore_errors=True)
+
+
+_whool._copy_to = _copy_to
 
 
 @contextlib.contextmanager

@@ -21,7 +21,13 @@ fi
 if ! psql -d "$DB" -Atc "select 1 from ir_module_module where name='l10n_cn_einvoice' and state='installed'" \
         2>/dev/null | grep -q 1; then
     echo "==> Creating the demo database '$DB' with l10n_cn_einvoice, in Simplified Chinese (a few minutes)"
-    "$PYTHON" "$ODOO_BIN" -c "$CONF" -d "$DB" -i l10n_cn_einvoice,sale_management --load-language=zh_CN \
+    "$PYTHON" "$ODOO_BIN" -c "$CONF" -d "$DB" -i l10n_cn_einvoice,sale_management,point_of_sale --load-language=zh_CN \
+        --stop-after-init --max-cron-threads=0 --no-http --log-level=warn
+fi
+if ! psql -d "$DB" -Atc "select 1 from ir_module_module where name='l10n_cn_einvoice_pos' and state='installed'" \
+        2>/dev/null | grep -q 1; then
+    echo "==> Installing the Point of Sale bridge l10n_cn_einvoice_pos (with point_of_sale)"
+    "$PYTHON" "$ODOO_BIN" -c "$CONF" -d "$DB" -i l10n_cn_einvoice_pos \
         --stop-after-init --max-cron-threads=0 --no-http --log-level=warn
 fi
 echo "==> Demo company, products, customers and orders (the embedded sandbox issues one e-invoice)"
@@ -31,6 +37,8 @@ cat <<MSG
 ==> Odoo is starting: open http://127.0.0.1:$PORT
     login admin, password admin (database $DB), company 示例科技有限公司, in Simplified Chinese.
     销售 > 订单 > 订单 (Sales > Orders): open a confirmed order and click "开具数电票" (Issue e-invoice).
+    销售点 (Point of Sale): open a shop, pick a customer with an invoice title (or enter a walk-in
+    title), pay with "开票" (Invoice): the receipt shows the 数电票 number.
     Settings: 发票 > 配置 > 设置 (Invoicing > Configuration > Settings), section 全面数字化的电子发票.
     E-invoices go to the sandbox tax platform embedded in this Odoo (no account needed).
     Company 诺诺示例商贸有限公司 issues through 诺诺 instead, on the 诺诺 simulator embedded in this

@@ -136,6 +136,9 @@ def check_wheel_metadata(wheel):
         raise RuntimeError(f"the wheel does not declare {sorted(wanted - requires)}: it declares {sorted(requires)}")
     if f"odoo/addons/{MODULE}/__manifest__.py" not in names:
         raise RuntimeError(f"the wheel has no odoo/addons/{MODULE}/__manifest__.py")
+    bridged = [name for name in names if name.startswith(f"odoo/addons/{MODULE}/{MODULE}_pos/")]
+    if bridged:     # the Point of Sale bridge is an addon of its own (scripts/build_backend.py)
+        raise RuntimeError(f"the wheel holds the bridge {MODULE}_pos inside the addon: {bridged[:3]}")
     say(f"wheel declares: {', '.join(sorted(requires))}")
 
 

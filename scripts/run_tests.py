@@ -21,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".odoo"
 MODULE = "l10n_cn_einvoice"
+# Installed and tested together: the addon and its Point of Sale bridge (l10n_cn_einvoice_pos/,
+# which brings point_of_sale). ODOO_MODULES=l10n_cn_einvoice tests the addon alone.
+MODULES = [name for name in (os.environ.get("ODOO_MODULES") or f"{MODULE},{MODULE}_pos").split(",") if name]
 REQUIRE_ODOO = os.environ.get("REQUIRE_ODOO") == "1"
 
 RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
@@ -90,12 +93,13 @@ def run_odoo_tests():
         return 0, 1, 0
     database = os.environ.get("TEST_DB") or f"{MODULE}_test_{os.getpid()}"
     subprocess.call(["dropdb", "--if-exists", database], stderr=subprocess.DEVNULL)
-    banner(f"Odoo tests: install {MODULE} into fresh database {database!r} and run its tests")
+    banner(f"Odoo tests: install {', '.join(MODULES)} into fresh database {database!r} and run their tests")
     # ODOO_TEST_LOG: a log of its own, for runs side by side
     log_path = Path(os.environ.get("ODOO_TEST_LOG") or BUILD / "odoo-test.log")
     cmd = [
         sys.executable, str(source / "odoo-bin"), "-c", str(config), "-d", database,
-        "-i", MODULE, "--test-enable", "--test-tags", os.environ.get("ODOO_TEST_TAGS") or f"/{MODULE}",
+        "-i", ",".join(MODULES), "--test-enable",
+        "--test-tags", os.environ.get("ODOO_TEST_TAGS") or ",".join(f"/{name}" for name in MODULES),
         "--stop-after-init", "--http-interface=127.0.0.1", f"--http-port={free_port()}",
         "--without-demo=all" if os.environ.get("WITHOUT_DEMO") else "--log-level=info",
         "--max-cron-threads=0",
@@ -119,7 +123,7 @@ def run_odoo_tests():
             # Echo what a developer needs: progress of our tests and every problem.
             # (the client's warnings are expected by the fault-injection tests: log file only)
             warning = " WARNING " in line and ".fapiao.client:" not in line
-            if (f"{MODULE}.tests" in line or LOG_LEVEL_RE.match(line) or warning
+            if (any(f"{name}.tests" in line for name in MODULES) or LOG_LEVEL_RE.match(line) or warning
                     or line.startswith((" ", "Traceback", "AssertionError"))):
                 sys.stdout.write(line)
         code = proc.wait()

@@ -155,9 +155,11 @@ odoo_on_sys_path || die "Odoo is still imported through an import hook; reinstal
 info "Odoo $(odoo_version) importable from $ODOO_SRC"
 
 # ---------------------------------------------------------------------------
-step "Addons path ($ADDONS_DIR/l10n_cn_einvoice -> this checkout)"
+step "Addons path ($ADDONS_DIR: l10n_cn_einvoice -> this checkout, l10n_cn_einvoice_pos -> its Point of Sale bridge)"
 mkdir -p "$ADDONS_DIR"
 ln -sfn "$ROOT" "$ADDONS_DIR/l10n_cn_einvoice"
+# The bridge to point_of_sale (installed automatically with both) lives in this repository too.
+ln -sfn "$ROOT/l10n_cn_einvoice_pos" "$ADDONS_DIR/l10n_cn_einvoice_pos"
 rm -rf "$BUILD/addons"   # the old in-checkout location, which made a symlink loop
 cat > "$BUILD/odoo.conf" <<CONF
 [options]

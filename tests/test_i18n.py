@@ -134,7 +134,8 @@ class TestI18n(TransactionCase):
         reader = TranslationModuleReader(self.env.cr, [MODULE])
         current = {}
         for module, ttype, name, _res_id, source, _value, _comments in reader:
-            if module == MODULE:
+            # the Point of Sale bridge lies inside the addon's directory: its files are its own
+            if module == MODULE and f"/{MODULE}_pos/" not in name:
                 current.setdefault(source, f"{ttype}:{name}")
         self.assertTrue(current, "Odoo's exporter found no term in the addon")
         template = {entry.msgid for entry in self.pot}
