@@ -262,6 +262,20 @@ def phase_make_pending(db, sync_ids):
     return {}
 
 
+def phase_fetch_files(db):
+    """The files of every issued invoice, from this latency's platform (set-up, not measured)."""
+    registry = open_registry(CONF, db)
+    missing = None
+    while True:
+        with registry.cursor() as cr:
+            moves = _env(cr)["account.move"]
+            moves._l10n_cn_einv_cron_fetch_missing_documents()
+            left = moves.search_count([("l10n_cn_einv_state", "=", "issued"), ("l10n_cn_einv_pdf_id", "=", False)])
+        if not left or left == missing:     # all here, or what is left will not come
+            return {"left": left}
+        missing = left
+
+
 def phase_reset_pending(db, sync_ids):
     """Put the synced invoices back to pending (set-up of the next batch size, not measured)."""
     registry = open_registry(CONF, db)
@@ -272,7 +286,8 @@ def phase_reset_pending(db, sync_ids):
 
 
 PHASES = {"prepare": phase_prepare, "connect": phase_connect, "queue": phase_queue, "issue": phase_issue,
-          "sync": phase_sync, "make_pending": phase_make_pending, "reset_pending": phase_reset_pending}
+          "sync": phase_sync, "make_pending": phase_make_pending, "reset_pending": phase_reset_pending,
+          "fetch_files": phase_fetch_files}
 
 
 # --- the driver ---------------------------------------------------------------------------------
@@ -472,9 +487,14 @@ def run_latency(db_name, latency, sync_ids):
             _run_phase("connect", db_name, url, rate or NO_LIMIT)
             admin(url, "/admin/clock", {"advanceSeconds": PENDING_SECONDS + 1})
             figures["sync"] = {}
-            for batch_size in (25, 100):  # 100: the most one platform query answers
+            for index, batch_size in enumerate((25, 100)):  # 100: the most one platform query answers
+                if index:
+                    _run_phase("reset_pending", db_name, prepared["sync_ids"])
                 figures["sync"][batch_size] = _run_phase("sync", db_name, prepared["sync_ids"], batch_size)
-                _run_phase("reset_pending", db_name, prepared["sync_ids"])
+            # set-up of the next latency: nothing left pending or without its files for another platform
+            admin(url, "/admin/latency", {"latency": 0})
+            _run_phase("connect", db_name, url, NO_LIMIT)
+            _run_phase("fetch_files", db_name)
     finally:
         db.close()
     return figures

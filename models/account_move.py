@@ -973,30 +973,33 @@ class AccountMove(models.Model):
     @api.model
     def _l10n_cn_einv_cron_fetch_missing_documents(self, limit=500, company_ids=None, batch_size=50):
         """Issued e-invoices whose PDF or XML is not here yet: fetched after a bulk issue or
-        status sync, or when a download failed at issue time. Downloads are platform requests within
-        the app's rate: while a company's queue has invoices due, issuing goes first, and only the
-        invoices a person issued and waits for (``l10n_cn_einv_files_awaited``) get their files; the
-        rest come once the queue is empty (its last run triggers this cron)."""
+        status sync, or when a download failed at issue time. The files a person waits for (an
+        Issue click: ``l10n_cn_einv_files_awaited``) come first, then the newest: a file that never
+        downloads (its platform account gone) does not hold back those issued after it. Downloads
+        are platform requests within the app's rate: while a company's queue has invoices due,
+        issuing goes first and only the awaited files are fetched; the rest come once the queue is
+        empty (its last run triggers this cron)."""
         domain = [("l10n_cn_einv_state", "=", "issued"), ("l10n_cn_einv_number", "!=", False),
                   "|", ("l10n_cn_einv_pdf_id", "=", False), ("l10n_cn_einv_xml_id", "=", False)]
         if company_ids:
             domain.append(("company_id", "in", list(company_ids)))
         issuing = self._l10n_cn_einv_companies_issuing(company_ids)
+        awaited = ("l10n_cn_einv_files_awaited", "=", True)
         done = self.browse()
         if issuing:
-            done = self.search([*domain, ("company_id", "in", issuing), ("l10n_cn_einv_files_awaited", "=", True)],
+            done = self.search([*domain, ("company_id", "in", issuing), awaited],
                                limit=min(FILES_WHILE_ISSUING, limit), order="id desc")
             done._l10n_cn_einv_fetch_missing_files_of_batch()
             domain.append(("company_id", "not in", issuing))
-        last_id = 0
-        while len(done) < limit:
-            moves = self.search([*domain, ("id", ">", last_id)], limit=min(batch_size, limit - len(done)),
-                                order="id")
-            if not moves:
-                break
-            last_id = max(moves.ids)
-            moves._l10n_cn_einv_fetch_missing_files_of_batch()
-            done |= moves
+        for condition in ([*domain, awaited], domain):
+            while len(done) < limit:
+                # a file that failed stays missing: each invoice is tried once a run
+                moves = self.search([*condition, ("id", "not in", done.ids)], limit=min(batch_size, limit - len(done)),
+                                    order="id desc")
+                if not moves:
+                    break
+                moves._l10n_cn_einv_fetch_missing_files_of_batch()
+                done |= moves
         return done
 
     def _l10n_cn_einv_fetch_missing_files_of_batch(self):

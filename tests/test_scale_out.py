@@ -85,6 +85,20 @@ class TestQueueLanes(L10nCnEinvCase):
         self.assertTrue(all(everything.mapped("l10n_cn_einv_pdf_id")), "all of them once the queue is empty")
         self.assertFalse(any(everything.mapped("l10n_cn_einv_files_awaited")))
 
+    def test_a_file_that_never_downloads_does_not_hold_back_newer_ones(self):
+        lost = self.make_invoice()
+        lost.action_l10n_cn_einv_issue()
+        # its platform no longer has it (another account, a platform reset): the download fails each time
+        lost._l10n_cn_einv_write({"l10n_cn_einv_number": "26350000000099999999", "l10n_cn_einv_files_awaited": False})
+        newer = self.make_invoice()
+        newer.action_l10n_cn_einv_issue()
+        newer._l10n_cn_einv_write({"l10n_cn_einv_files_awaited": False})    # a bulk issue's, say
+        fetched = self.env["account.move"]._l10n_cn_einv_cron_fetch_missing_documents(
+            limit=1, company_ids=self.company.ids)
+        self.assertEqual(fetched, newer, "the newest first")
+        self.assertTrue(newer.l10n_cn_einv_pdf_id)
+        self.assertFalse(lost.l10n_cn_einv_pdf_id)
+
 
 @tagged("post_install", "-at_install", "post_install_l10n")
 class TestLaneRetries(CommittedQueueCase):
