@@ -19,6 +19,7 @@
             "l10n_cn_einvoice_pos/static/tests/tours/**/*",
         ],
     },
+    "post_init_hook": "_l10n_cn_einv_pos_post_init",
     "installable": True,
     "auto_install": True,
 }

@@ -2,6 +2,10 @@ from odoo import _, api, models
 
 from .account_move import MAILED_BY_SEND
 
+# Context key: whoever sends these invoices issues their e-invoices itself, after setting what it
+# must first (a customer's own request writes their title on the invoice a POS order makes)
+ISSUE_LATER = "l10n_cn_einv_issue_later"
+
 
 class AccountMoveSend(models.AbstractModel):
     _inherit = "account.move.send"
@@ -9,7 +13,8 @@ class AccountMoveSend(models.AbstractModel):
     @api.model
     def _l10n_cn_einv_applicable(self, move):
         return move.l10n_cn_einv_applicable and move.state == "posted" \
-            and move.l10n_cn_einv_state in ("not_needed", "to_issue", "failed")
+            and move.l10n_cn_einv_state in ("not_needed", "to_issue", "failed") \
+            and not self.env.context.get(ISSUE_LATER)
 
     def _get_all_extra_edis(self) -> dict:
         # EXTENDS 'account'

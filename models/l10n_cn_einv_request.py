@@ -170,6 +170,7 @@ class L10nCnEinvRequest(models.Model):
                         " ".join(problems) or _("there is nothing to invoice.")))
         except UserError as error:
             self.env.invalidate_all()
+            _logger.info("invoice request %s refused: %s", self.id, error.args[0])
             raise SelfInvoiceRefused("problem", _(
                 "The e-invoice of this order cannot be issued online: %s Please contact the shop.",
                 error.args[0])) from None
