@@ -167,8 +167,9 @@ class L10nCnEinvDashboard(models.TransientModel):
     @api.model
     def _l10n_cn_einv_figures(self, company_ids, now=None, group_by="company_id", where=None):
         """Figures per company id (per value of the account.move column ``group_by``: the branch by
-        default, the store in the Point of Sale bridge), and for all of them together under the key
-        None, from one query, of the invoices that also meet ``where`` (SQL on ``account_move``).
+        default, the store in the Point of Sale bridge; False for the invoices without one), and for
+        all of them together under the key None, from one query, of the invoices that also meet
+        ``where`` (SQL on ``account_move``).
 
         Only the given companies are read: callers pass companies the user may see.
         """
@@ -180,7 +181,7 @@ class L10nCnEinvDashboard(models.TransientModel):
         self.env["account.move"].flush_model([
             "company_id", "l10n_cn_einv_state", "l10n_cn_einv_issue_time", "l10n_cn_einv_submitted_at", group_by])
         self.env.cr.execute(SQL("""
-            SELECT company_id,
+            SELECT company_id, GROUPING(company_id) = 1,
                    COUNT(*) FILTER (WHERE issued >= %(today)s AND issued < %(tomorrow)s),
                    COUNT(*) FILTER (WHERE issued >= %(month)s AND issued < %(next_month)s),
                    COUNT(*) FILTER (WHERE state IN %(waiting)s),
@@ -206,9 +207,10 @@ class L10nCnEinvDashboard(models.TransientModel):
             group_by=SQL.identifier("account_move", group_by), where=where or SQL("TRUE"),
             states=tuple(value for value, _label in self._l10n_cn_einv_states() if value != "not_needed")))
         figures = {}
-        for (company_id, today, month, waiting, failed, submitted, failed_recent, median, p95,
+        for (key, is_total, today, month, waiting, failed, submitted, failed_recent, median, p95,
              oldest) in self.env.cr.fetchall():
-            figures[company_id] = {
+            # the total under None; the invoices without a value of ``group_by`` (no store) under False
+            figures[None if is_total else (key or False)] = {
                 "issued_today": today, "issued_month": month, "pending_count": waiting, "failed_count": failed,
                 "submitted_30d": submitted, "failed_30d": failed_recent,
                 "exception_rate": round(100.0 * failed_recent / submitted, 2) if submitted else 0.0,
