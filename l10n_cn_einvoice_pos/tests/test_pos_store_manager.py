@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import L10nCnEinvPosCase
+from .common import L10nCnEinvPosCase, pos_order_data
 
 STORE_MANAGER = "l10n_cn_einvoice_pos.group_l10n_cn_einv_store_manager"
 QUIET = ("odoo.http", "odoo.models", "odoo.addons.base.models.ir_rule")
@@ -22,10 +22,15 @@ class TestPosStoreManager(L10nCnEinvPosCase, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.store_a = cls.pos_config
+        # a store has a cash payment method, and a cash journal, of its own (point_of_sale's rule)
+        cash_journal_b = cls.env["account.journal"].create({
+            "name": "淮海路店现金", "type": "cash", "code": "CSHB", "company_id": cls.company.id})
+        cls.cash_method_b = cls.env["pos.payment.method"].create({
+            "name": "现金 (淮海路店)", "journal_id": cash_journal_b.id, "company_id": cls.company.id})
         cls.store_b = cls.env["pos.config"].create({
             "name": "淮海路店", "company_id": cls.company.id,
             "invoice_journal_id": cls.company_data["default_journal_sale"].id,
-            "payment_method_ids": [Command.set(cls.cash_method.ids)],
+            "payment_method_ids": [Command.set(cls.cash_method_b.ids)],
         })
         company = {"company_id": cls.company.id, "company_ids": [Command.set(cls.company.ids)]}
         cls.manager_a = new_test_user(
@@ -45,9 +50,10 @@ class TestPosStoreManager(L10nCnEinvPosCase, HttpCase):
             self.order_data(session_a, partner=self.buyer),
             self.order_data(session_a, [(self.product_service, 1)], partner=self.buyer))
         session_b = self.open_session(self.store_b)
-        _result, issued_b = self.sync(self.order_data(session_b, partner=self.buyer))
+        printer_b = [(self.product_printer, 1)]
+        _result, issued_b = self.sync(pos_order_data(session_b, printer_b, self.buyer, self.cash_method_b))
         self.set_faults(busy=1.0)
-        _result, pending_b = self.sync(self.order_data(session_b, partner=self.buyer))
+        _result, pending_b = self.sync(pos_order_data(session_b, printer_b, self.buyer, self.cash_method_b))
         self.orders_a, self.orders_b = orders_a, issued_b | pending_b
         self.moves_a, self.moves_b = self.orders_a.account_move, self.orders_b.account_move
         self.assertEqual(set(self.moves_a.mapped("l10n_cn_einv_state")), {"issued"})
