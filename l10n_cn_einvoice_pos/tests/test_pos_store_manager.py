@@ -3,8 +3,9 @@ managers who see their own stores only, tried as an attacker would (JSON-RPC as 
 the head office (e-invoice managers) sees every store."""
 
 import json
+from datetime import timedelta
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -146,6 +147,23 @@ class TestPosStoreManager(L10nCnEinvPosCase, HttpCase):
                          set(self.all_moves.ids))
         self.assertEqual(self.ids_seen(self.head_office, "pos.order", domain), set((self.orders_a | self.orders_b).ids))
         self.assertEqual(self.ids_seen(self.head_office, "l10n_cn_einv.log", [("id", "in", logs.ids)]), set(logs.ids))
+
+    def test_store_manager_zips_their_stores_e_invoices_only(self):
+        """The download of a period's e-invoice files (zip) is made of what the user may read."""
+        today = fields.Date.today()
+        Wizard = self.env["l10n_cn_einv.period.wizard"].with_user(self.manager_a)
+        period = Wizard.create({"company_id": self.company.id, "date_from": today - timedelta(days=2),
+                                "date_to": today + timedelta(days=2)})
+        self.assertEqual(period._l10n_cn_einv_moves(), self.moves_a.sorted(
+            lambda move: (move.l10n_cn_einv_issue_time, move.id)))
+        chosen = Wizard.create({"company_id": self.company.id,
+                                "move_ids": [Command.set(self.moves_b.filtered("l10n_cn_einv_number").ids)]})
+        with self.assertRaises(AccessError):
+            chosen._l10n_cn_einv_moves()
+        head = self.env["l10n_cn_einv.period.wizard"].with_user(self.head_office).create(
+            {"company_id": self.company.id, "date_from": today - timedelta(days=2),
+             "date_to": today + timedelta(days=2)})
+        self.assertEqual(set(head._l10n_cn_einv_moves().ids), set(self.all_moves.filtered("l10n_cn_einv_number").ids))
 
     def test_administrators_set_the_stores_on_the_user_form(self):
         arch = self.env["res.users"].get_view(self.env.ref("base.view_users_form").id, "form")["arch"]
