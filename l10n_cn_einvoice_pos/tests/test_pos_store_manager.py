@@ -156,10 +156,10 @@ class TestPosStoreManager(L10nCnEinvPosCase, HttpCase):
                                 "date_to": today + timedelta(days=2)})
         self.assertEqual(period._l10n_cn_einv_moves(), self.moves_a.sorted(
             lambda move: (move.l10n_cn_einv_issue_time, move.id)))
-        chosen = Wizard.create({"company_id": self.company.id,
-                                "move_ids": [Command.set(self.moves_b.filtered("l10n_cn_einv_number").ids)]})
-        with self.assertRaises(AccessError):
-            chosen._l10n_cn_einv_moves()
+        with self.assertRaises(AccessError):     # another store's invoices, chosen by id
+            Wizard.create({"company_id": self.company.id,
+                           "move_ids": [Command.set(self.moves_b.filtered("l10n_cn_einv_number").ids)]},
+                          )._l10n_cn_einv_moves()
         head = self.env["l10n_cn_einv.period.wizard"].with_user(self.head_office).create(
             {"company_id": self.company.id, "date_from": today - timedelta(days=2),
              "date_to": today + timedelta(days=2)})
