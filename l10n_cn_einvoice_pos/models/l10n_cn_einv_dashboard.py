@@ -73,4 +73,3 @@ class L10nCnEinvDashboard(models.TransientModel):
             self.env._("E-Invoices by Store and Tax Rate"), "bar", ["pos_config_id"],
             measure="amount_untaxed", first="pivot", columns=["tax_rate"],
             measures=["invoice_count", "issued_count", "failed_count", "amount_untaxed", "amount_tax", "amount_total"])
-
