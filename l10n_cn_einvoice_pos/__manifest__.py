@@ -8,7 +8,11 @@
     "author": "l10n_cn_einvoice developers",
     "depends": ["l10n_cn_einvoice", "point_of_sale"],
     "data": [
+        "security/l10n_cn_einvoice_pos_security.xml",
         "views/pos_order_views.xml",
+        "views/res_users_views.xml",
+        "views/l10n_cn_einv_dashboard_views.xml",
+        "views/l10n_cn_einv_report_views.xml",
         "views/account_move_views.xml",
     ],
     "assets": {

@@ -100,7 +100,7 @@ class L10nCnEinvDashboard(models.TransientModel):
     def _compute_figures(self):
         for dashboard in self:
             companies = dashboard._scope()
-            figures = self._l10n_cn_einv_figures(companies.ids)
+            figures = self._l10n_cn_einv_figures(companies.ids, where=dashboard._l10n_cn_einv_moves_where())
             total = figures.get(None) or self._l10n_cn_einv_empty_figures()
             dashboard.update({
                 "currency_id": (companies[:1] or self.env.company).currency_id,
@@ -120,7 +120,7 @@ class L10nCnEinvDashboard(models.TransientModel):
                 "sync_lag_display": format_duration(total["sync_lag_seconds"]) or _("nothing pending"),
                 "company_table": self.env["ir.qweb"]._render("l10n_cn_einvoice.l10n_cn_einv_dashboard_companies", {
                     "rows": [(company, figures.get(company.id) or self._l10n_cn_einv_empty_figures())
-                             for company in companies],
+                             for company in companies.sorted(lambda c: (c.parent_path, c.id))],
                     "format_duration": format_duration,
                 }) if len(companies) > 1 else False,
             })
@@ -153,19 +153,35 @@ class L10nCnEinvDashboard(models.TransientModel):
                 "failed_30d": 0, "exception_rate": 0.0, "issue_median_seconds": None, "issue_p95_seconds": None,
                 "oldest_pending_at": None, "sync_lag_seconds": None}
 
+    def _l10n_cn_einv_moves_where(self):
+        """The invoices this dashboard counts, beyond its companies: an SQL condition on
+        ``account_move`` (TRUE here; the Point of Sale bridge narrows it to a store, and a store
+        manager's dashboard to their stores)."""
+        return SQL("TRUE")
+
+    def _l10n_cn_einv_scope_domain(self):
+        """The same as a domain on account.move, for the lists and analyses the dashboard opens."""
+        self.ensure_one()
+        return [("company_id", "in", self._scope().ids)]
+
     @api.model
-    def _l10n_cn_einv_figures(self, company_ids, now=None):
-        """Figures per company id, and for all of them together under the key None, from one query.
+    def _l10n_cn_einv_figures(self, company_ids, now=None, group_by="company_id", where=None):
+        """Figures per company id (per value of the account.move column ``group_by``: the branch by
+        default, the store in the Point of Sale bridge; False for the invoices without one), and for
+        all of them together under the key None, from one query, of the invoices that also meet
+        ``where`` (SQL on ``account_move``).
 
         Only the given companies are read: callers pass companies the user may see.
         """
         if not company_ids:
             return {}
+        if group_by not in self.env["account.move"]._fields or not self.env["account.move"]._fields[group_by].store:
+            raise ValueError(f"cannot group e-invoice figures by {group_by!r}")
         now = now or fields.Datetime.now()
         self.env["account.move"].flush_model([
-            "company_id", "l10n_cn_einv_state", "l10n_cn_einv_issue_time", "l10n_cn_einv_submitted_at"])
+            "company_id", "l10n_cn_einv_state", "l10n_cn_einv_issue_time", "l10n_cn_einv_submitted_at", group_by])
         self.env.cr.execute(SQL("""
-            SELECT company_id,
+            SELECT company_id, GROUPING(company_id) = 1,
                    COUNT(*) FILTER (WHERE issued >= %(today)s AND issued < %(tomorrow)s),
                    COUNT(*) FILTER (WHERE issued >= %(month)s AND issued < %(next_month)s),
                    COUNT(*) FILTER (WHERE state IN %(waiting)s),
@@ -177,21 +193,24 @@ class L10nCnEinvDashboard(models.TransientModel):
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM issued - submitted)::float)
                        FILTER (WHERE issued >= %(since)s AND submitted IS NOT NULL),
                    MIN(submitted) FILTER (WHERE state IN ('submitting', 'pending'))
-              FROM (SELECT company_id, l10n_cn_einv_state AS state, l10n_cn_einv_issue_time AS issued,
-                           l10n_cn_einv_submitted_at AS submitted
+              FROM (SELECT %(group_by)s AS company_id, l10n_cn_einv_state AS state,
+                           l10n_cn_einv_issue_time AS issued, l10n_cn_einv_submitted_at AS submitted
                       FROM account_move
                      WHERE company_id IN %(companies)s
                        AND move_type IN ('out_invoice', 'out_refund')
-                       AND l10n_cn_einv_state IN %(states)s) moves
+                       AND l10n_cn_einv_state IN %(states)s
+                       AND %(where)s) moves
              GROUP BY GROUPING SETS ((company_id), ())
         """, today=china_midnight_utc(now), tomorrow=china_midnight_utc(now, days=1),
             month=china_month_start_utc(now), next_month=china_month_start_utc(now, months=1),
             since=now - timedelta(days=WINDOW_DAYS), waiting=WAITING_STATES, companies=tuple(company_ids),
+            group_by=SQL.identifier("account_move", group_by), where=where or SQL("TRUE"),
             states=tuple(value for value, _label in self._l10n_cn_einv_states() if value != "not_needed")))
         figures = {}
-        for (company_id, today, month, waiting, failed, submitted, failed_recent, median, p95,
+        for (key, is_total, today, month, waiting, failed, submitted, failed_recent, median, p95,
              oldest) in self.env.cr.fetchall():
-            figures[company_id] = {
+            # the total under None; the invoices without a value of ``group_by`` (no store) under False
+            figures[None if is_total else (key or False)] = {
                 "issued_today": today, "issued_month": month, "pending_count": waiting, "failed_count": failed,
                 "submitted_30d": submitted, "failed_30d": failed_recent,
                 "exception_rate": round(100.0 * failed_recent / submitted, 2) if submitted else 0.0,
@@ -232,7 +251,7 @@ class L10nCnEinvDashboard(models.TransientModel):
         return True
 
     def _l10n_cn_einv_analysis(self, name, mode, groupbys, *, measure="invoice_count", domain=(), first=None,
-                               measures=None):
+                               measures=None, columns=None):
         """The analysis, of issued e-invoices (a filter the user can remove), as ``first`` view."""
         self.ensure_one()
         check_access(self._scope(), auditors=True)
@@ -241,12 +260,18 @@ class L10nCnEinvDashboard(models.TransientModel):
             action["views"] = sorted(action["views"], key=lambda view: view[1] != first)
         action.update({
             "name": name,
-            "domain": [("company_id", "in", self._scope().ids), *domain],
+            "domain": [*self._l10n_cn_einv_report_scope_domain(), *domain],
             "context": {"search_default_issued": 1,
                         "graph_mode": mode, "graph_groupbys": groupbys, "graph_measure": measure,
-                        "pivot_row_groupby": groupbys, "pivot_measures": measures or [measure, "amount_total"]},
+                        "pivot_row_groupby": groupbys, "pivot_measures": measures or [measure, "amount_total"],
+                        **({"pivot_column_groupby": columns} if columns else {})},
         })
         return action
+
+    def _l10n_cn_einv_report_scope_domain(self):
+        """The dashboard's invoices as a domain on the analysis (l10n_cn_einv.report)."""
+        self.ensure_one()
+        return [("company_id", "in", self._scope().ids)]
 
     def action_open_trend(self):
         return self._l10n_cn_einv_analysis(_("E-Invoices per Month"), "line", ["date:month"])
@@ -268,13 +293,21 @@ class L10nCnEinvDashboard(models.TransientModel):
     def action_open_by_company(self):
         return self._l10n_cn_einv_analysis(_("E-Invoices by Company"), "bar", ["company_id"])
 
+    def action_open_by_branch(self):
+        """The head office view: per head office and branch, the invoices issued and failed and the
+        amounts per tax rate."""
+        return self._l10n_cn_einv_analysis(
+            _("E-Invoices by Branch and Tax Rate"), "bar", ["root_company_id", "company_id"],
+            measure="amount_untaxed", first="pivot", columns=["tax_rate"],
+            measures=["invoice_count", "issued_count", "failed_count", "amount_untaxed", "amount_tax", "amount_total"])
+
     def _l10n_cn_einv_open_moves(self, name, domain):
         self.ensure_one()
         check_access(self._scope(), auditors=True)
         return {
             "type": "ir.actions.act_window", "name": name, "res_model": "account.move",
             "view_mode": "list,form", "views": [(False, "list"), (False, "form")],
-            "domain": [("company_id", "in", self._scope().ids),
+            "domain": [*self._l10n_cn_einv_scope_domain(),
                        ("move_type", "in", ("out_invoice", "out_refund")), *domain],
         }
 

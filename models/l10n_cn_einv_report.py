@@ -33,7 +33,10 @@ class L10nCnEinvReport(models.Model):
     _order = "date desc, move_id desc, id"
 
     move_id = fields.Many2one("account.move", "Invoice", readonly=True)
-    company_id = fields.Many2one("res.company", readonly=True)
+    company_id = fields.Many2one("res.company", "Branch", readonly=True,
+                                 help="The invoice's company: a branch, or the head office itself.")
+    root_company_id = fields.Many2one("res.company", "Head Office", readonly=True,
+                                      help="The top of the invoice's company tree (Odoo's branches).")
     currency_id = fields.Many2one("res.currency", readonly=True)
     partner_id = fields.Many2one("res.partner", "Customer", readonly=True)
     move_type = fields.Selection(
@@ -76,7 +79,7 @@ class L10nCnEinvReport(models.Model):
         "product.product": ["product_tmpl_id"],
         "product.template": ["categ_id", "l10n_cn_einv_tax_code_id"],
         "product.category": ["parent_path", "l10n_cn_einv_tax_code_id"],
-        "res.company": ["currency_id"],
+        "res.company": ["currency_id", "parent_path"],
     }
 
     @api.model
@@ -89,6 +92,7 @@ class L10nCnEinvReport(models.Model):
             SELECT COALESCE(aml.id, -move.id) AS id,
                    move.id AS move_id,
                    move.company_id AS company_id,
+                   split_part(company.parent_path, '/', 1)::int AS root_company_id,
                    company.currency_id AS currency_id,
                    move.commercial_partner_id AS partner_id,
                    move.move_type AS move_type,

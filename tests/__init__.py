@@ -30,6 +30,7 @@ from . import (
     test_security_secrets,
     test_self_invoice,
     test_soak,
+    test_store_view,
     test_tax_code,
     test_tour,
 )
