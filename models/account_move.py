@@ -455,22 +455,29 @@ class AccountMove(models.Model):
             and self._l10n_cn_einv_in_rollout(m._l10n_cn_einv_rollout_key(),
                                                m.company_id.l10n_cn_einv_rollout_percent)
         ))
-        if not candidates:
-            return candidates
-        candidates._l10n_cn_einv_lock()
-        candidates = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
-        for candidate in candidates:
-            move = in_writer_lang(candidate)    # a payment's webhook or cron: the company's language
-            problems = move._l10n_cn_einv_problems()
-            if problems:
-                # Nothing is sent: a person must complete the invoice, then click Retry.
-                move._l10n_cn_einv_write({"l10n_cn_einv_state": "failed", "l10n_cn_einv_error": "\n".join(problems)})
-                move._l10n_cn_einv_alert_managers(move.env._("E-invoice not issued automatically"),
-                                                  "\n".join(problems))
-        queued = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
-        queued._l10n_cn_einv_enqueue()
+        queued = candidates._l10n_cn_einv_enqueue_unattended(lambda env: env._("E-invoice not issued automatically"))
         if queued:
             self._l10n_cn_einv_trigger_queue()
+        return queued
+
+    def _l10n_cn_einv_enqueue_unattended(self, alert_subject):
+        """Queue these invoices, once each, when no person is there to read a refusal (a payment,
+        a till): those still ``not_needed`` once locked are queued, except the ones that cannot be
+        issued as they are, which fail with every problem (nothing sent; a person completes the
+        invoice and clicks Retry) and alert the managers. ``alert_subject(env)`` gives the alert's
+        subject in that env's language. -> the invoices queued."""
+        if not self:
+            return self
+        self._l10n_cn_einv_lock()
+        candidates = self.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
+        for candidate in candidates:
+            move = in_writer_lang(candidate)    # a webhook, a cron or a till: the company's language
+            problems = move._l10n_cn_einv_problems()
+            if problems:
+                move._l10n_cn_einv_write({"l10n_cn_einv_state": "failed", "l10n_cn_einv_error": "\n".join(problems)})
+                move._l10n_cn_einv_alert_managers(alert_subject(move.env), "\n".join(problems))
+        queued = candidates.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
+        queued._l10n_cn_einv_enqueue()
         return queued
 
     # --- batch actions -------------------------------------------------------------------------

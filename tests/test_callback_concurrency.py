@@ -8,27 +8,17 @@ the class on the same database, answers the requests: each in its own thread, cu
 transaction, as in production.
 """
 
-import contextlib
 import logging
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
-import time
 import uuid
 
 import requests
 
-import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
 
 from ..fapiao import protocol
 from ..models import l10n_cn_einv_platform as platform
-from .test_einvoice_concurrency import CommittedQueueCase
+from .test_einvoice_concurrency import ServedQueueCase
 
 _logger = logging.getLogger(__name__)
 DELIVERIES = 8
@@ -36,62 +26,13 @@ PENDING_SECONDS = 60
 
 
 @tagged("post_install", "-at_install", "post_install_l10n")
-class TestConcurrentCallbacks(CommittedQueueCase):
+class TestConcurrentCallbacks(ServedQueueCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         # callbacks signed and sealed in our protocol's own format: the reference platform itself
         cls.sandbox = cls.simulator.sandbox
-        cls.base_url = cls._start_server()
-
-    @classmethod
-    def _start_server(cls):
-        """An Odoo server (threaded, as odoo-bin runs by default) on this database and a free port."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        directory = tempfile.mkdtemp(prefix="l10n_cn_einv_callback_server_")
-        cls.addClassCleanup(shutil.rmtree, directory, True)   # registered first: runs after the server stopped
-        cls.server_log = os.path.join(directory, "odoo.log")
-        odoo_bin = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin")
-        dbname = cls.env.cr.dbname
-        with open(cls.server_log, "w") as log:
-            server = subprocess.Popen(
-                [sys.executable, odoo_bin, "-c", odoo.tools.config.rcfile, "-d", dbname, "--db-filter", f"^{dbname}$",
-                 "--http-interface=127.0.0.1", f"--http-port={port}", "--max-cron-threads=0", "--log-level=info"],
-                stdout=log, stderr=subprocess.STDOUT)
-        cls.addClassCleanup(cls._stop_server, server)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and server.poll() is None:
-            with contextlib.suppress(requests.RequestException):    # not listening yet
-                if requests.get(f"{url}/web/health", timeout=10).status_code == 200:
-                    return url
-            time.sleep(0.5)
-        with open(cls.server_log, errors="replace") as log:
-            raise AssertionError("the Odoo server did not start:\n" + "".join(log.readlines()[-40:]))
-
-    @staticmethod
-    def _stop_server(server):
-        server.terminate()
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(30)
-
-    def setUp(self):
-        super().setUp()
-        self.addCleanup(self._report_server_errors)
-
-    def _report_server_errors(self):
-        with open(self.server_log, errors="replace") as log:
-            lines = log.readlines()
-        errors = [line for line in lines if " ERROR " in line or " CRITICAL " in line]
-        if errors:
-            _logger.info("the Odoo server of the callback tests logged:\n%s", "".join(lines[-200:]))
-        self.assertFalse(errors[:5], "the server logged no error")
 
     def _pending_company(self):
         """A committed company whose one invoice is pending on the platform, then issued there;
@@ -123,27 +64,8 @@ class TestConcurrentCallbacks(CommittedQueueCase):
 
     def _deliver_together(self, requests_to_send):
         """POST every (path, body, headers) at the same moment, each on its own connection."""
-        start = threading.Barrier(len(requests_to_send))
-        answers = [None] * len(requests_to_send)
-
-        def deliver(index, path, body, headers):
-            start.wait(30)
-            answers[index] = requests.post(self.base_url + path, data=body, headers=headers,
-                                           timeout=120)
-
-        threads = [threading.Thread(target=deliver, args=(index, *request))
-                   for index, request in enumerate(requests_to_send)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(180)
-        self.assertNotIn(None, answers, "every delivery was answered")
-        return answers
-
-    def _count(self, query, *params):
-        with self.env.registry.cursor() as cr:
-            cr.execute(query, params)
-            return cr.fetchone()[0]
+        return self._at_once(lambda path, body, headers: requests.post(
+            self.base_url + path, data=body, headers=headers, timeout=120), requests_to_send)
 
     def test_the_same_event_delivered_at_once_is_applied_once_and_never_fails(self):
         company_id, move_id, credentials, result = self._pending_company()

@@ -1,12 +1,17 @@
+import contextlib
+import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+
+import requests
 
 import odoo
 from odoo import SUPERUSER_ID, Command, api
@@ -16,6 +21,7 @@ from ..fapiao import provider
 from ..models import l10n_cn_einv_platform as platform
 from .common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID, TEST_PROVIDER, connect_company, service
 
+_logger = logging.getLogger(__name__)
 INVOICES = 24
 
 
@@ -108,12 +114,94 @@ class CommittedQueueCase(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {"l10n_cn_einv_commit": True})
             return env["account.move"]._l10n_cn_einv_cron_poll_pending(company_ids=[company_id])
 
+    def _count(self, query, *params):
+        with self.env.registry.cursor() as cr:
+            cr.execute(query, params)
+            return cr.fetchone()[0]
+
     def _move_row(self, move_id):
         with self.env.registry.cursor() as cr:
             cr.execute("""SELECT l10n_cn_einv_state, l10n_cn_einv_uncertain,
                                  l10n_cn_einv_next_attempt > NOW() AT TIME ZONE 'UTC', l10n_cn_einv_number
                             FROM account_move WHERE id = %s""", [move_id])
             return cr.fetchone()
+
+
+class ServedQueueCase(CommittedQueueCase):
+    """CommittedQueueCase with a real Odoo server (threaded, as odoo-bin runs by default) on the
+    test's database and a free port, ``base_url``: the test run's own HTTP server serves every
+    request on the test's one cursor, one at a time, so it cannot show what concurrent
+    transactions do. A test fails if the server logged an error."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.base_url = cls._start_server()
+
+    @classmethod
+    def _start_server(cls):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        directory = tempfile.mkdtemp(prefix="l10n_cn_einv_server_")
+        cls.addClassCleanup(shutil.rmtree, directory, True)   # registered first: runs after the server stopped
+        cls.server_log = os.path.join(directory, "odoo.log")
+        odoo_bin = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin")
+        dbname = cls.env.cr.dbname
+        with open(cls.server_log, "w") as log:
+            server = subprocess.Popen(
+                [sys.executable, odoo_bin, "-c", odoo.tools.config.rcfile, "-d", dbname, "--db-filter", f"^{dbname}$",
+                 "--http-interface=127.0.0.1", f"--http-port={port}", "--max-cron-threads=0", "--log-level=info"],
+                stdout=log, stderr=subprocess.STDOUT)
+        cls.addClassCleanup(cls._stop_server, server)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and server.poll() is None:
+            with contextlib.suppress(requests.RequestException):    # not listening yet
+                if requests.get(f"{url}/web/health", timeout=10).status_code == 200:
+                    return url
+            time.sleep(0.5)
+        with open(cls.server_log, errors="replace") as log:
+            raise AssertionError("the Odoo server did not start:\n" + "".join(log.readlines()[-40:]))
+
+    @staticmethod
+    def _stop_server(server):
+        server.terminate()
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(30)
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self._report_server_errors)
+
+    def _report_server_errors(self):
+        with open(self.server_log, errors="replace") as log:
+            lines = log.readlines()
+        errors = [line for line in lines if " ERROR " in line or " CRITICAL " in line]
+        if errors:
+            _logger.info("the Odoo server of %s logged:\n%s", type(self).__name__, "".join(lines[-200:]))
+        self.assertFalse(errors[:5], "the server logged no error")
+
+    def _at_once(self, send, calls):
+        """``send(*call)`` for every call at the same moment, each in its own thread (and so on its
+        own connection) -> their answers, in the order of ``calls``."""
+        start = threading.Barrier(len(calls))
+        answers = [None] * len(calls)
+
+        def one(index, call):
+            start.wait(30)
+            answers[index] = send(*call)
+
+        threads = [threading.Thread(target=one, args=(index, call)) for index, call in enumerate(calls)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(180)
+        self.assertNotIn(None, answers, "every request was answered")
+        return answers
 
 
 @tagged("post_install", "-at_install", "post_install_l10n")

@@ -5,8 +5,6 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.l10n_cn_einvoice.models.l10n_cn_einv_lang import in_writer_lang
-
 _logger = logging.getLogger(__name__)
 
 
@@ -39,21 +37,9 @@ class AccountMove(models.Model):
         carry the number; whatever the platform does not answer now the queue sends."""
         moves = self.sudo().filtered(lambda m: m.move_type == "out_invoice" and m.state == "posted"
                                      and m.l10n_cn_einv_applicable)
-        if not moves:
-            return moves
-        moves._l10n_cn_einv_lock()
-        moves = moves.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
-        for candidate in moves:
-            move = in_writer_lang(candidate)
-            problems = move._l10n_cn_einv_problems()
-            if problems:
-                move._l10n_cn_einv_write({"l10n_cn_einv_state": "failed", "l10n_cn_einv_error": "\n".join(problems)})
-                move._l10n_cn_einv_alert_managers(move.env._("E-invoice of a POS order not issued"),
-                                                  "\n".join(problems))
-        queued = moves.filtered(lambda m: m.l10n_cn_einv_state == "not_needed")
+        queued = moves._l10n_cn_einv_enqueue_unattended(lambda env: env._("E-invoice of a POS order not issued"))
         if not queued:
             return queued
-        queued._l10n_cn_einv_enqueue()
         if send_now:
             try:
                 queued._l10n_cn_einv_send_now()
