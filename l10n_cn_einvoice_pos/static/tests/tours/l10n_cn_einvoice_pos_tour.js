@@ -4,6 +4,7 @@ import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_scre
 import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
 import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import { registry } from "@web/core/registry";
+import * as RequestPage from "@l10n_cn_einvoice/../tests/tours/l10n_cn_einvoice_request_page_util";
 
 /** Type ``value`` into the input ``selector`` as a person does, then leave it (change). */
 function typeInto(selector, value) {
@@ -72,6 +73,10 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_title_tour", {
                     }
                 },
             },
+            {
+                content: "invoiced at the till: no self-service QR code on the receipt",
+                trigger: ".pos-receipt:not(:has(#posqrcode)):not(:contains(Unique Code))",
+            },
         ].flat(),
 });
 
@@ -99,5 +104,62 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_pending_tour", {
                 content: "the receipt says the e-invoice is being issued",
                 trigger: ".pos-receipt .o_l10n_cn_einv_pending",
             },
+        ].flat(),
+});
+
+// A walk-in sale without invoice: the receipt carries the self-service QR code (扫码开票) and its
+// unique code. The shopper's side is l10n_cn_einvoice_pos_request_on_a_phone_tour.
+registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_receipt_qr_tour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.searchProduct("激光打印机"),
+            ProductScreen.clickDisplayedProduct("激光打印机"),
+            ProductScreen.clickPayButton(),
+            {
+                content: "no customer, not to invoice",
+                trigger: ".payment-buttons:not(:has(.js_invoice.highlight))",
+            },
+            PaymentScreen.clickPaymentMethod("现金"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.receiptIsThere(),
+            {
+                content: "the receipt carries the self-service QR code, to /pos/ticket",
+                trigger: ".pos-receipt img#posqrcode[src*='%2Fpos%2Fticket']",
+            },
+            {
+                content: "and the unique code the shopper may type instead",
+                trigger: ".pos-receipt .pos-receipt-order-data:contains(Unique Code)",
+                run() {
+                    const code = [...document.querySelectorAll(".pos-receipt .pos-receipt-order-data")]
+                        .find((element) => element.textContent.includes("Unique Code"));
+                    if (!/Unique Code:\s*\w{5}\s*$/.test(code.textContent)) {
+                        throw new Error(`no unique code: ${code.textContent}`);
+                    }
+                },
+            },
+            {
+                content: "no e-invoice is issued at the till",
+                trigger: ".pos-receipt:not(:has(.o_l10n_cn_einv_receipt))",
+            },
+        ].flat(),
+});
+
+// The shopper scans that QR code on their phone, without logging in: the 数电票 request page,
+// their company title, the e-invoice issued with its PDF.
+registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_request_on_a_phone_tour", {
+    steps: () =>
+        [
+            RequestPage.isInChinese(),
+            RequestPage.fitsAPhone(),
+            RequestPage.fillCompanyTitle({
+                name: "北京某某科技有限公司",
+                taxId: "91110108MA01A7XW0E",
+                email: "fin@example.cn",
+            }),
+            RequestPage.submit(),
+            RequestPage.isIssued(),
+            RequestPage.pdfIsOffered(),
         ].flat(),
 });
