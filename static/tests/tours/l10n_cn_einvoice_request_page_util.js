@@ -85,9 +85,10 @@ export function isIssued() {
     };
 }
 
-export function pdfIsOffered() {
+/** Issued, its files not yet fetched (the poll cron fetches them): the page says they follow. */
+export function filesFollow() {
     return {
-        content: "The e-invoice PDF can be downloaded",
-        trigger: ".o_l10n_cn_einv_request_status a.o_l10n_cn_einv_request_pdf[href*='/l10n_cn_einvoice/pdf']",
+        content: "The PDF follows: the page says so and refreshes by itself",
+        trigger: ".o_l10n_cn_einv_request_status .fa-spinner",
     };
 }

@@ -4,7 +4,6 @@ import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_scre
 import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
 import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import { registry } from "@web/core/registry";
-import * as RequestPage from "@l10n_cn_einvoice/../tests/tours/l10n_cn_einvoice_request_page_util";
 
 /** Type ``value`` into the input ``selector`` as a person does, then leave it (change). */
 function typeInto(selector, value) {
@@ -108,7 +107,7 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_pending_tour", {
 });
 
 // A walk-in sale without invoice: the receipt carries the self-service QR code (扫码开票) and its
-// unique code. The shopper's side is l10n_cn_einvoice_pos_request_on_a_phone_tour.
+// unique code. The shopper's side: l10n_cn_einvoice_pos_request_tour.js.
 registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_receipt_qr_tour", {
     steps: () =>
         [
@@ -143,23 +142,5 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_receipt_qr_tour", 
                 content: "no e-invoice is issued at the till",
                 trigger: ".pos-receipt:not(:has(.o_l10n_cn_einv_receipt))",
             },
-        ].flat(),
-});
-
-// The shopper scans that QR code on their phone, without logging in: the 数电票 request page,
-// their company title, the e-invoice issued with its PDF.
-registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_request_on_a_phone_tour", {
-    steps: () =>
-        [
-            RequestPage.isInChinese(),
-            RequestPage.fitsAPhone(),
-            RequestPage.fillCompanyTitle({
-                name: "北京某某科技有限公司",
-                taxId: "91110108MA01A7XW0E",
-                email: "fin@example.cn",
-            }),
-            RequestPage.submit(),
-            RequestPage.isIssued(),
-            RequestPage.pdfIsOffered(),
         ].flat(),
 });
