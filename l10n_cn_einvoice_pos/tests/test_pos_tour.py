@@ -62,7 +62,9 @@ class TestPosTour(L10nCnEinvPosCase, HttpCase):
         self.assertFalse(order.partner_id or order.account_move or order.to_invoice)
         self.assertEqual(self.issued_on_platform(), 0)
         # the receipt's QR code on the shopper's phone (/pos/ticket finds the order, then validates
-        # its access token): no login
+        # its access token): no login, a page in Chinese
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["l10n_cn_einvoice"], ["zh_CN"], overwrite=True)
         self.browser_size = "375x667"
         self.touch_enabled = True
         self.start_tour(f"/pos/ticket/validate?access_token={order.access_token}",
