@@ -54,6 +54,8 @@ class L10nCnEinvPosCase(L10nCnEinvCase):
             "payment_method_ids": [Command.set(cls.cash_method.ids)],
         })
         (cls.product_printer + cls.product_service).write({"available_in_pos": True})
+        # what the bridge's install turns on for the companies in China (created here after it)
+        cls.company.point_of_sale_use_ticket_qr_code = True
 
     def open_session(self, config=None):
         config = config or self.pos_config

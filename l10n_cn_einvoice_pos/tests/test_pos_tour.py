@@ -3,6 +3,8 @@ from odoo.tests import HttpCase, tagged
 
 from .common import L10nCnEinvPosCase
 
+WALK_IN_TITLE = ("北京某某科技有限公司", "91110108MA01A7XW0E")    # the one the tours type in
+
 
 @tagged("post_install", "-at_install", "post_install_l10n")
 class TestPosTour(L10nCnEinvPosCase, HttpCase):
@@ -25,8 +27,8 @@ class TestPosTour(L10nCnEinvPosCase, HttpCase):
                         login=cashier.login)
         order = self.pos_config.current_session_id.order_ids
         self.assertEqual(len(order), 1)
-        self.assertEqual(order.partner_id.vat, "91110108MA01A7XW0E")
-        self.assertEqual(order.account_move.l10n_cn_einv_buyer_name, "北京某某科技有限公司")
+        self.assertEqual(order.partner_id.vat, WALK_IN_TITLE[1])
+        self.assertEqual(order.account_move.l10n_cn_einv_buyer_name, WALK_IN_TITLE[0])
         self.assertEqual(order.l10n_cn_einv_state, "issued")
         self.assertRegex(order.l10n_cn_einv_number, r"^\d{20}$")
         self.assertEqual(order.account_move.l10n_cn_einv_pos_config_id, self.pos_config)
@@ -48,4 +50,38 @@ class TestPosTour(L10nCnEinvPosCase, HttpCase):
         self.make_due(order.account_move)
         self.run_queue()
         self.assertEqual(order.l10n_cn_einv_state, "issued")
+        self.assertEqual(self.issued_on_platform(), 1)
+
+    def test_walk_in_sale_then_the_shopper_requests_the_e_invoice_on_a_phone(self):
+        cashier = self.cashier()
+        self.pos_config.with_user(cashier).open_ui()
+        self.start_tour(f"/pos/ui?config_id={self.pos_config.id}", "l10n_cn_einvoice_pos_receipt_qr_tour",
+                        login=cashier.login)
+        order = self.pos_config.current_session_id.order_ids
+        self.assertEqual(len(order), 1)
+        self.assertFalse(order.partner_id or order.account_move or order.to_invoice)
+        self.assertEqual(self.issued_on_platform(), 0)
+        # the receipt's QR code on the shopper's phone (/pos/ticket finds the order, then validates
+        # its access token): no login, a page in Chinese
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["l10n_cn_einvoice"], ["zh_CN"], overwrite=True)
+        self.browser_size = "375x667"
+        self.touch_enabled = True
+        self.start_tour(f"/pos/ticket/validate?access_token={order.access_token}",
+                        "l10n_cn_einvoice_pos_request_on_a_phone_tour")
+        order.invalidate_recordset()
+        move = order.account_move
+        self.assertTrue(move, "the purchase is invoiced on the shopper's request")
+        self.assertEqual((move.l10n_cn_einv_state, move.l10n_cn_einv_buyer_name, move.l10n_cn_einv_buyer_tax_id),
+                         ("issued", *WALK_IN_TITLE), move.l10n_cn_einv_error)
+        self.assertEqual(order.partner_id.vat, WALK_IN_TITLE[1], "invoiced to the title's customer")
+        self.assertEqual(move.l10n_cn_einv_buyer_email, "fin@example.cn")
+        self.assertEqual(self.issued_on_platform(), 1)
+        # the poll cron fetches the files; the same QR code then offers the PDF (the status page)
+        self.receive_files()
+        page = self.url_open(f"/pos/ticket/validate?access_token={order.access_token}")
+        pdf_url = move.get_portal_url(suffix="/l10n_cn_einvoice/pdf")
+        self.assertIn(pdf_url.replace("&", "&amp;"), page.text)
+        pdf = self.url_open(pdf_url)
+        self.assertEqual((pdf.status_code, pdf.content), (200, move.l10n_cn_einv_pdf_id.raw))
         self.assertEqual(self.issued_on_platform(), 1)

@@ -72,6 +72,10 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_title_tour", {
                     }
                 },
             },
+            {
+                content: "invoiced at the till: no self-service QR code on the receipt",
+                trigger: ".pos-receipt:not(:has(#posqrcode)):not(:contains(Unique Code))",
+            },
         ].flat(),
 });
 
@@ -98,6 +102,45 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_pending_tour", {
             {
                 content: "the receipt says the e-invoice is being issued",
                 trigger: ".pos-receipt .o_l10n_cn_einv_pending",
+            },
+        ].flat(),
+});
+
+// A walk-in sale without invoice: the receipt carries the self-service QR code (扫码开票) and its
+// unique code. The shopper's side: l10n_cn_einvoice_pos_request_tour.js.
+registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_receipt_qr_tour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.searchProduct("激光打印机"),
+            ProductScreen.clickDisplayedProduct("激光打印机"),
+            ProductScreen.clickPayButton(),
+            {
+                content: "no customer, not to invoice",
+                trigger: ".payment-buttons:not(:has(.js_invoice.highlight))",
+            },
+            PaymentScreen.clickPaymentMethod("现金"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.receiptIsThere(),
+            {
+                content: "the receipt carries the self-service QR code, to /pos/ticket",
+                trigger: ".pos-receipt img#posqrcode[src*='%2Fpos%2Fticket']",
+            },
+            {
+                content: "and the unique code the shopper may type instead",
+                trigger: ".pos-receipt .pos-receipt-order-data:contains(Unique Code)",
+                run() {
+                    const code = [...document.querySelectorAll(".pos-receipt .pos-receipt-order-data")]
+                        .find((element) => element.textContent.includes("Unique Code"));
+                    if (!/Unique Code:\s*\w{5}\s*$/.test(code.textContent)) {
+                        throw new Error(`no unique code: ${code.textContent}`);
+                    }
+                },
+            },
+            {
+                content: "no e-invoice is issued at the till",
+                trigger: ".pos-receipt:not(:has(.o_l10n_cn_einv_receipt))",
             },
         ].flat(),
 });
