@@ -58,3 +58,14 @@ class TestPosSelfInvoice(L10nCnEinvPosCase, HttpCase):
     def test_forged_ticket_token_finds_nothing(self):
         response = self.url_open("/pos/ticket/validate?access_token=forged", allow_redirects=False)
         self.assertEqual(response.status_code, 404)
+
+    def test_a_store_company_opened_later_in_china_prints_the_qr_code(self):
+        china, elsewhere, turned_off = self.env["res.company"].create([
+            {"name": "深圳某某服饰有限公司", "country_id": self.env.ref("base.cn").id},
+            {"name": "Boutique Lyon SARL", "country_id": self.env.ref("base.fr").id},
+            {"name": "广州某某服饰有限公司", "country_id": self.env.ref("base.cn").id,
+             "point_of_sale_use_ticket_qr_code": False},
+        ])
+        self.assertTrue(china.point_of_sale_use_ticket_qr_code)
+        self.assertFalse(elsewhere.point_of_sale_use_ticket_qr_code)
+        self.assertFalse(turned_off.point_of_sale_use_ticket_qr_code, "what the creator chose is kept")

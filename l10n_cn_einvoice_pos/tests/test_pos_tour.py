@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from odoo import Command
 from odoo.tests import HttpCase, tagged
 
@@ -67,8 +69,10 @@ class TestPosTour(L10nCnEinvPosCase, HttpCase):
         self.env["ir.module.module"]._load_module_terms(["l10n_cn_einvoice"], ["zh_CN"], overwrite=True)
         self.browser_size = "375x667"
         self.touch_enabled = True
-        self.start_tour(f"/pos/ticket/validate?access_token={order.access_token}",
-                        "l10n_cn_einvoice_pos_request_on_a_phone_tour")
+        # what the receipt prints, as the shopper copies it into Odoo's form behind the QR code
+        receipt = urlencode({"ticket": order.pos_reference, "date": order.date_order.date().isoformat(),
+                             "code": order.ticket_code})
+        self.start_tour(f"/pos/ticket?{receipt}", "l10n_cn_einvoice_pos_request_on_a_phone_tour")
         order.invalidate_recordset()
         move = order.account_move
         self.assertTrue(move, "the purchase is invoiced on the shopper's request")
