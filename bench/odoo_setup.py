@@ -176,6 +176,12 @@ def query(db, sql, params=()):
         return cr.fetchall()
 
 
+def query_none(db, sql, params=()):
+    """A statement that returns no rows (VACUUM, CHECKPOINT: outside a transaction, as autocommit is)."""
+    with db.cursor() as cr:
+        cr.execute(sql, params)
+
+
 def start_server(conf, db, log_path, *, workers, cron_threads, options=()):
     """``odoo-bin`` in prefork mode (``workers`` HTTP workers, ``cron_threads`` cron workers) on
     ``db``, logging to ``log_path``; returns the process and its URL once it answers."""
