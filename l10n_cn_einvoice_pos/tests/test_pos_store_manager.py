@@ -220,6 +220,12 @@ class TestPosStoreManager(L10nCnEinvPosCase, HttpCase):
         self.assertEqual([row["id"] for row in result["pos.config"]["data"]], self.store_a.ids)
         self.assertEqual([row["id"] for row in result["pos.session"]["data"]], session_a.ids)
         self.assertFalse({model: data["error"] for model, data in result.items() if data.get("error")})
+        # a sale invoiced at their till, as the till sends it (JSON), e-invoiced at once
+        order = json.loads(json.dumps(self.order_data(session_a, partner=self.buyer, user_id=manager.id), default=str))
+        result, error = self.call(manager, "pos.order", "sync_from_ui", [order])
+        self.assertFalse(error, error and error["data"]["message"])
+        sold = self.env["pos.order"].browse([row["id"] for row in result["pos.order"]])
+        self.assertEqual((sold.config_id, sold.account_move.l10n_cn_einv_state), (self.store_a, "issued"))
         _result, error = self.call(manager, "pos.session", "try_cash_in_out", session_a.ids, "out", 30.0, "买零钱",
                                    {"translatedType": "out"})
         self.assertFalse(error, error and error["data"]["message"])
