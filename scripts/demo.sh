@@ -37,8 +37,12 @@ cat <<MSG
 ==> Odoo is starting: open http://127.0.0.1:$PORT
     login admin, password admin (database $DB), company 示例科技有限公司, in Simplified Chinese.
     销售 > 订单 > 订单 (Sales > Orders): open a confirmed order and click "开具数电票" (Issue e-invoice).
-    销售点 (Point of Sale): open a shop, pick a customer with an invoice title (or enter a walk-in
-    title), pay with "开票" (Invoice): the receipt shows the 数电票 number.
+    销售点 (Point of Sale): the shops 北京王府井店 and 上海南京路店 of 示例科技有限公司, each with paid
+    orders, some e-invoiced at the till. Open a shop, pick a customer with an invoice title (or enter
+    a walk-in title), pay with "开票" (Invoice): the receipt shows the 数电票 number.
+    Head office view: as admin, 发票 > 报表 > 数电票 > 数电票仪表板 (Invoicing > Reporting > E-Invoicing
+    (China) > E-Invoice Dashboard) shows every shop ("按门店", "门店与税率"). Store manager of
+    北京王府井店: login wangfujing, password wangfujing: that shop's till, orders and e-invoices only.
     Settings: 发票 > 配置 > 设置 (Invoicing > Configuration > Settings), section 全面数字化的电子发票.
     E-invoices go to the sandbox tax platform embedded in this Odoo (no account needed).
     Company 诺诺示例商贸有限公司 issues through 诺诺 instead, on the 诺诺 simulator embedded in this

@@ -148,6 +148,104 @@ class TestPosStoreManager(L10nCnEinvPosCase, HttpCase):
         self.assertEqual(self.ids_seen(self.head_office, "pos.order", domain), set((self.orders_a | self.orders_b).ids))
         self.assertEqual(self.ids_seen(self.head_office, "l10n_cn_einv.log", [("id", "in", logs.ids)]), set(logs.ids))
 
+    def test_store_manager_cannot_reach_another_stores_till_or_money(self):
+        """The other store's shop, sessions, payments, cash moves and order analysis are out of reach
+        over JSON-RPC, and so is opening its till; the head office sees both stores."""
+        manager, head = self.manager_a, self.head_office
+        session_a, session_b = self.orders_a.session_id, self.orders_b.session_id
+        self.assertEqual((session_a.config_id, session_b.config_id), (self.store_a, self.store_b))
+        for session in session_a | session_b:    # a float put in the drawer, as the till's Cash In does
+            session.try_cash_in_out("in", 100.0, "备用金", {"translatedType": "in"})
+        both_sessions = session_a | session_b
+        payments_a, payments_b = self.orders_a.payment_ids, self.orders_b.payment_ids
+        cash_a, cash_b = session_a.statement_line_ids, session_b.statement_line_ids
+        self.assertTrue(payments_a and payments_b and cash_a and cash_b)
+        analysis = self.env["report.pos.order"].search([("config_id", "in", (self.store_a | self.store_b).ids)])
+        analysis_a = analysis.filtered(lambda row: row.config_id == self.store_a)
+        self.assertTrue(analysis_a and analysis - analysis_a)
+        cases = [
+            ("pos.config", self.store_a | self.store_b, self.store_a),
+            ("pos.session", both_sessions, session_a),
+            ("pos.payment", payments_a | payments_b, payments_a),
+            # cash moves are journal entries: a store manager sees none, their own store's neither
+            ("account.bank.statement.line", cash_a | cash_b, cash_a.browse()),
+            ("report.pos.order", analysis, analysis_a),
+        ]
+        for model, records, own in cases:
+            with self.subTest(model=model):
+                self.assertEqual(self.ids_seen(manager, model, [("id", "in", records.ids)]), set(own.ids))
+                self.assertEqual(self.ids_seen(head, model, [("id", "in", records.ids)]), set(records.ids))
+                _result, error = self.call(manager, model, "read", (records - own)[-1:].ids, ["display_name"])
+                self.assertRefused(error)
+        result, error = self.call(manager, "pos.payment", "read_group", [("id", "in", (payments_a | payments_b).ids)],
+                                  fields=["amount:sum"], groupby=[])
+        self.assertFalse(error)
+        self.assertAlmostEqual(result[0]["amount"], sum(payments_a.mapped("amount")))
+        _result, error = self.call(manager, "pos.config", "write", self.store_b.ids, {"name": "我的店"})
+        self.assertRefused(error)
+        _result, error = self.call(manager, "pos.session", "try_cash_in_out", session_b.ids, "out", 100.0, "x",
+                                   {"translatedType": "out"})
+        self.assertRefused(error)
+        self.env.invalidate_all()    # what the server did, through the test's cursor
+        self.assertEqual(session_b.statement_line_ids, cash_b)
+
+        # another store's till: neither opened (a new session) nor joined (its open session)
+        _result, error = self.call(manager, "pos.config", "open_ui", self.store_b.ids)
+        self.assertRefused(error)
+        _result, error = self.call(manager, "pos.session", "create", {"config_id": self.store_b.id})
+        self.assertRefused(error)
+        _result, error = self.call(manager, "pos.session", "load_data", session_b.ids, [])
+        self.assertRefused(error)
+        login_number = session_b.login_number
+        self.authenticate(manager.login, manager.login)
+        response = self.url_open(f"/pos/ui?config_id={self.store_b.id}", allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertIn("action-point_of_sale.action_client_pos_menu", response.headers["Location"])
+        self.env.invalidate_all()
+        self.assertEqual(session_b.login_number, login_number)
+        # a shop of the other store with no open session: /pos/ui would have opened one as superuser
+        journal_c = self.env["account.journal"].create({
+            "name": "徐家汇店现金", "type": "cash", "code": "CSHC", "company_id": self.company.id})
+        store_c = self.env["pos.config"].create({
+            "name": "徐家汇店", "company_id": self.company.id,
+            "payment_method_ids": [Command.create({"name": "现金 (徐家汇店)", "journal_id": journal_c.id})],
+        })
+        response = self.url_open(f"/pos/ui?config_id={store_c.id}", allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertFalse(self.env["pos.session"].search([("config_id", "=", store_c.id)]))
+
+        # their own till works as it did: open, load as the till does, cash in, close
+        result, error = self.call(manager, "pos.config", "open_ui", self.store_a.ids)
+        self.assertFalse(error, error and error["data"]["message"])
+        self.assertIn(f"config_id={self.store_a.id}", result["url"])
+        result, error = self.call(manager, "pos.session", "load_data", session_a.ids, [])
+        self.assertFalse(error, error and error["data"]["message"])
+        self.assertEqual([row["id"] for row in result["pos.config"]["data"]], self.store_a.ids)
+        self.assertEqual([row["id"] for row in result["pos.session"]["data"]], session_a.ids)
+        self.assertFalse({model: data["error"] for model, data in result.items() if data.get("error")})
+        # a sale invoiced at their till, as the till sends it (JSON), e-invoiced at once
+        self.set_faults()    # setUp left the platform busy
+        order = json.loads(json.dumps(self.order_data(session_a, partner=self.buyer, user_id=manager.id), default=str))
+        result, error = self.call(manager, "pos.order", "sync_from_ui", [order])
+        self.assertFalse(error, error and error["data"]["message"])
+        sold = self.env["pos.order"].browse([row["id"] for row in result["pos.order"]])
+        self.assertEqual((sold.config_id, sold.account_move.l10n_cn_einv_state), (self.store_a, "issued"))
+        _result, error = self.call(manager, "pos.session", "try_cash_in_out", session_a.ids, "out", 30.0, "买零钱",
+                                   {"translatedType": "out"})
+        self.assertFalse(error, error and error["data"]["message"])
+        self.env.invalidate_all()
+        self.assertEqual(sorted(session_a.statement_line_ids.mapped("amount")), [-30.0, 100.0])
+        result, error = self.call(manager, "pos.session", "get_closing_control_data", session_a.ids)
+        self.assertFalse(error, error and error["data"]["message"])
+        _result, error = self.call(manager, "pos.session", "post_closing_cash_details", session_a.ids,
+                                   result["default_cash_details"]["amount"])
+        self.assertFalse(error, error and error["data"]["message"])
+        result, error = self.call(manager, "pos.session", "close_session_from_ui", session_a.ids)
+        self.assertFalse(error, error and error["data"]["message"])
+        self.assertTrue(result["successful"], result)
+        self.env.invalidate_all()
+        self.assertEqual(session_a.state, "closed")
+
     def test_store_manager_zips_their_stores_e_invoices_only(self):
         """The download of a period's e-invoice files (zip) is made of what the user may read."""
         today = fields.Date.today()
