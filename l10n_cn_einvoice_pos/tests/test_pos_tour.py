@@ -22,12 +22,15 @@ class TestPosTour(L10nCnEinvPosCase, HttpCase):
                                        self.env.ref("base.group_user").id])],
         })
 
-    def test_sale_with_a_walk_in_title_prints_the_e_invoice_number(self):
+    def sell_at_the_till(self, tour):
+        """A cashier's session at the till, through ``tour`` -> the orders it sold."""
         cashier = self.cashier()
         self.pos_config.with_user(cashier).open_ui()
-        self.start_tour(f"/pos/ui?config_id={self.pos_config.id}", "l10n_cn_einvoice_pos_title_tour",
-                        login=cashier.login)
-        order = self.pos_config.current_session_id.order_ids
+        self.start_tour(f"/pos/ui?config_id={self.pos_config.id}", tour, login=cashier.login)
+        return self.pos_config.current_session_id.order_ids
+
+    def test_sale_with_a_walk_in_title_prints_the_e_invoice_number(self):
+        order = self.sell_at_the_till("l10n_cn_einvoice_pos_title_tour")
         self.assertEqual(len(order), 1)
         self.assertEqual(order.partner_id.vat, WALK_IN_TITLE[1])
         self.assertEqual(order.account_move.l10n_cn_einv_buyer_name, WALK_IN_TITLE[0])
@@ -55,11 +58,7 @@ class TestPosTour(L10nCnEinvPosCase, HttpCase):
         self.assertEqual(self.issued_on_platform(), 1)
 
     def test_walk_in_sale_then_the_shopper_requests_the_e_invoice_on_a_phone(self):
-        cashier = self.cashier()
-        self.pos_config.with_user(cashier).open_ui()
-        self.start_tour(f"/pos/ui?config_id={self.pos_config.id}", "l10n_cn_einvoice_pos_receipt_qr_tour",
-                        login=cashier.login)
-        order = self.pos_config.current_session_id.order_ids
+        order = self.sell_at_the_till("l10n_cn_einvoice_pos_receipt_qr_tour")
         self.assertEqual(len(order), 1)
         self.assertFalse(order.partner_id or order.account_move or order.to_invoice)
         self.assertEqual(self.issued_on_platform(), 0)

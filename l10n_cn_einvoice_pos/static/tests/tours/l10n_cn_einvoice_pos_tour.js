@@ -19,15 +19,22 @@ function typeInto(selector, value) {
     };
 }
 
+/** The cashier opens the till and rings up a laser printer (激光打印机). */
+function openTheTillWithAPrinter() {
+    return [
+        Chrome.startPoS(),
+        Dialog.confirm("Open Register"),
+        ProductScreen.searchProduct("激光打印机"),
+        ProductScreen.clickDisplayedProduct("激光打印机"),
+    ].flat();
+}
+
 // A walk-in buyer asks for an invoice at the till: their title, a wrong taxpayer id refused on
 // the spot, then paid with invoice: the receipt prints the 数电票 number.
 registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_title_tour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.searchProduct("激光打印机"),
-            ProductScreen.clickDisplayedProduct("激光打印机"),
+            openTheTillWithAPrinter(),
             ProductScreen.clickPayButton(),
             {
                 content: "enter a walk-in buyer's invoice title",
@@ -84,10 +91,7 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_title_tour", {
 registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_pending_tour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.searchProduct("激光打印机"),
-            ProductScreen.clickDisplayedProduct("激光打印机"),
+            openTheTillWithAPrinter(),
             ProductScreen.clickPartnerButton(),
             ProductScreen.clickCustomer("上海某某贸易有限公司"),
             ProductScreen.clickPayButton(),
@@ -111,10 +115,7 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_pending_tour", {
 registry.category("web_tour.tours").add("l10n_cn_einvoice_pos_receipt_qr_tour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.searchProduct("激光打印机"),
-            ProductScreen.clickDisplayedProduct("激光打印机"),
+            openTheTillWithAPrinter(),
             ProductScreen.clickPayButton(),
             {
                 content: "no customer, not to invoice",
