@@ -12,7 +12,7 @@ from ..models.l10n_cn_einv_request import SelfInvoiceRefused
 
 _logger = logging.getLogger(__name__)
 
-FORM_FIELDS = ("title_type", "name", "tax_id", "address_phone", "bank_account", "email")
+FORM_FIELDS = ("title_type", "invoice_type", "name", "tax_id", "address_phone", "bank_account", "email")
 PAGE_LANG = "zh_CN"     # the page is Chinese wherever Chinese is installed
 
 
@@ -110,7 +110,8 @@ class L10nCnEinvSelfInvoice(http.Controller):
         if refusal:
             return refusal
         values = {name: post.get(name, "") for name in FORM_FIELDS}
-        title = selfinvoice.validate_title(values, limits=req.company_id._l10n_cn_einv_capabilities().limits)
+        title = selfinvoice.validate_title(values, limits=req.company_id._l10n_cn_einv_capabilities().limits,
+                                           special_offered=req.company_id.l10n_cn_einv_request_special)
         if title.problems:
             chinese = (env.lang or "").startswith("zh")
             problems = [(problem.field, problem.message_zh if chinese else problem.message)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from . import chinatime
+from .documents import INVOICE_TYPES
 from .errors import InvalidTaxpayerId
 from .rules import FieldLimits
 from .taxid import validate_taxpayer_id
@@ -45,6 +46,7 @@ RATE_PER_REQUEST = 5
 
 TITLE_COMPANY = "company"
 TITLE_PERSON = "person"
+INVOICE_ORDINARY, INVOICE_SPECIAL = "02", "01"     # 普票, 专票 (documents.INVOICE_TYPES)
 
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
@@ -99,6 +101,7 @@ class Title:
     """The buyer's title as the shopper gave it, cleaned."""
 
     kind: str = TITLE_COMPANY
+    invoice_type: str = INVOICE_ORDINARY
     name: str = ""
     tax_id: str = ""
     address_phone: str = ""
@@ -120,12 +123,14 @@ def valid_email(value):
     return bool(value) and len(value) <= FieldLimits.email and bool(_EMAIL.fullmatch(value))
 
 
-def validate_title(form, limits=None):
-    """``form`` (a mapping of the page's fields: title_type, name, tax_id, address_phone,
-    bank_account, email) -> a Title whose ``problems`` lists every problem at once (empty: fine)."""
+def validate_title(form, limits=None, special_offered=False):
+    """``form`` (a mapping of the page's fields: title_type, invoice_type (普票 when absent), name,
+    tax_id, address_phone, bank_account, email) -> a Title whose ``problems`` lists every problem at
+    once (empty: fine). ``special_offered``: the seller offers the 专票 to those who request."""
     limits = limits or FieldLimits()
     kind = _clean(form.get("title_type"))
-    title = Title(kind=kind, name=_clean(form.get("name")), tax_id=_clean(form.get("tax_id")),
+    title = Title(kind=kind, invoice_type=_clean(form.get("invoice_type")) or INVOICE_ORDINARY,
+                  name=_clean(form.get("name")), tax_id=_clean(form.get("tax_id")),
                   address_phone=_clean(form.get("address_phone")), bank_account=_clean(form.get("bank_account")),
                   email=_clean(form.get("email")).replace(" ", ""))
     problems = title.problems
@@ -136,6 +141,16 @@ def validate_title(form, limits=None):
     if kind not in (TITLE_COMPANY, TITLE_PERSON):
         add("title_type", "Choose whether the title is a company or a natural person.",
             "请选择抬头类型：单位或个人。")
+    if title.invoice_type not in INVOICE_TYPES:
+        add("invoice_type", "Choose an ordinary (普票) or a special VAT invoice (专票).",
+            "请选择发票类型：普通发票或增值税专用发票。")
+    elif title.invoice_type == INVOICE_SPECIAL and not special_offered:
+        add("invoice_type", "This shop issues ordinary invoices (普票) online; ask the shop for a special VAT "
+            "invoice (专票).", "本店在线只开具普通发票，如需增值税专用发票请联系商家。")
+    elif title.invoice_type == INVOICE_SPECIAL and kind == TITLE_PERSON:
+        # the buyer of a 专票 deducts its VAT: a taxpayer, never a natural person
+        add("invoice_type", "A special VAT invoice (专票) is issued to a company only: choose the ordinary "
+            "invoice (普票) for a natural person.", "增值税专用发票只能开具给单位，个人请选择普通发票。")
     if not title.name:
         add("name", "Enter the title (the company's name, or your name).", "请填写发票抬头（单位名称或个人姓名）。")
     elif len(title.name) > limits.party_name:

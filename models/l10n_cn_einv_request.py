@@ -23,6 +23,7 @@ from odoo.tools import SQL
 
 from ..fapiao import selfinvoice
 from .account_move import IN_PROGRESS
+from .l10n_cn_einv_buyer_title import INVOICE_TYPES
 from .l10n_cn_einv_submission import WAITING_LOGIN
 
 _logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class L10nCnEinvRequest(models.Model):
     submitted_at = fields.Datetime(readonly=True)
     remote_addr = fields.Char("Submitted From", readonly=True)
     title_type = fields.Selection(TITLE_TYPES, readonly=True)
+    invoice_type = fields.Selection(INVOICE_TYPES, "E-Invoice Type", readonly=True)
     buyer_name = fields.Char("Buyer Title", readonly=True)
     buyer_tax_id = fields.Char("Buyer Taxpayer ID", readonly=True)
     buyer_address_phone = fields.Char("Buyer Address and Phone", readonly=True)
@@ -151,7 +153,7 @@ class L10nCnEinvRequest(models.Model):
         if refusal:
             raise SelfInvoiceRefused("refused", refusal)
         values = {
-            "l10n_cn_einv_invoice_type": "02",
+            "l10n_cn_einv_invoice_type": title.invoice_type,
             "l10n_cn_einv_buyer_name": title.name,
             "l10n_cn_einv_buyer_tax_id": title.tax_id or False,
             "l10n_cn_einv_buyer_address_phone": title.address_phone or False,
@@ -179,7 +181,8 @@ class L10nCnEinvRequest(models.Model):
             raise
         self.write({
             "state": "submitted", "submitted_at": fields.Datetime.now(), "remote_addr": remote_addr,
-            "title_type": title.kind, "buyer_name": title.name, "buyer_tax_id": title.tax_id or False,
+            "title_type": title.kind, "invoice_type": title.invoice_type,
+            "buyer_name": title.name, "buyer_tax_id": title.tax_id or False,
             "buyer_address_phone": title.address_phone or False, "buyer_bank_account": title.bank_account or False,
             "email": title.email, "move_ids": [fields.Command.set(moves.ids)],
         })

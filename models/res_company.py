@@ -156,6 +156,11 @@ class ResCompany(models.Model):
         "Invoice Request Link Valid Until", default=selfinvoice.DEFAULT_EXPIRY_PERIOD, required=True,
         help="How long after a purchase the customer may still request the e-invoice with the link of the "
              "order (申请开票) or the QR code of the receipt (扫码开票), counted in China time.")
+    l10n_cn_einv_request_special = fields.Boolean(
+        "Customers May Ask for Special VAT Invoices",
+        help="Offer the special VAT invoice (专票) besides the ordinary one (普票) to companies that request "
+             "their e-invoice themselves. A 专票 lets the buyer deduct its VAT: undoing one the buyer has "
+             "used takes the buyer's confirmation of a red-letter form.")
     l10n_cn_einv_rollout_percent = fields.Integer(
         "Automatic Issue Rollout (%)", default=100,
         help="Share of orders issued automatically, chosen deterministically per order; "

@@ -35,6 +35,8 @@ class ResConfigSettings(models.TransientModel):
     l10n_cn_einv_auto_issue = fields.Boolean(related="company_id.l10n_cn_einv_auto_issue", readonly=False)
     l10n_cn_einv_request_period = fields.Selection(related="company_id.l10n_cn_einv_request_period",
                                                    readonly=False)
+    l10n_cn_einv_request_special = fields.Boolean(related="company_id.l10n_cn_einv_request_special",
+                                                  readonly=False)
     l10n_cn_einv_rollout_percent = fields.Integer(
         related="company_id.l10n_cn_einv_rollout_percent", readonly=False)
     l10n_cn_einv_retry_schedule = fields.Char(related="company_id.l10n_cn_einv_retry_schedule", readonly=False)

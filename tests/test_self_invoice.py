@@ -78,7 +78,8 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         invoice = self.invoices(order)
         self.assertEqual(len(invoice), 1)
         self.assertEqual(invoice.state, "posted")
-        self.assertEqual(invoice.l10n_cn_einv_state, "issued")
+        self.assertEqual((invoice.l10n_cn_einv_state, invoice.l10n_cn_einv_invoice_type), ("issued", "02"),
+                         "an ordinary invoice (普票) unless a special one is asked for")
         self.assertEqual((invoice.l10n_cn_einv_buyer_name, invoice.l10n_cn_einv_buyer_tax_id,
                           invoice.l10n_cn_einv_buyer_email, invoice.l10n_cn_einv_buyer_is_natural_person),
                          (TITLE["name"], BUYER_TAX_ID, TITLE["email"], False))
@@ -136,6 +137,36 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assert_nothing_created(order)
         self.assertEqual(order._l10n_cn_einv_request().state, "open")
         self.assertFalse(self.env["account.move"].search([("invoice_origin", "=", order.name)]))
+
+    def test_company_asks_for_a_special_vat_invoice_where_the_shop_offers_it(self):
+        order = self.make_order()
+        path = self.link(order)
+        self.assertNotIn('name="invoice_type"', self.url_open(path).text, "普票 only unless the shop offers 专票")
+        response = self.submit(path, invoice_type="01")    # as a crafted request would
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("只开具普通发票", response.text)
+        self.assert_nothing_created(order)
+        self.company.l10n_cn_einv_request_special = True
+        self.assertIn('name="invoice_type" value="01"', self.url_open(path).text, "the page offers 专票")
+        response = self.submit(path, invoice_type="01")
+        self.assertEqual(response.status_code, 200, response.text[:3000])
+        invoice = self.invoices(order)
+        self.assertEqual((invoice.l10n_cn_einv_state, invoice.l10n_cn_einv_invoice_type), ("issued", "01"),
+                         invoice.l10n_cn_einv_error)
+        self.assertEqual(order._l10n_cn_einv_request().invoice_type, "01")
+        self.assertEqual(self.issued_on_platform(), 1)
+
+    def test_special_vat_invoice_refused_to_a_natural_person_nothing_created(self):
+        self.company.l10n_cn_einv_request_special = True
+        order = self.make_order()
+        response = self.submit(self.link(order), title_type="person", invoice_type="01", name="张三", tax_id="",
+                               email="")
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("增值税专用发票只能开具给单位", response.text)
+        self.assertIn("请填写接收电子发票的邮箱", response.text, "with every other problem")
+        self.assertIn('value="01" checked', response.text, "what was chosen is kept")
+        self.assert_nothing_created(order)
+        self.assertEqual(order._l10n_cn_einv_request().state, "open")
 
     def test_natural_person_title(self):
         order = self.make_order()
@@ -316,6 +347,19 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assertEqual(self.invoices(order).l10n_cn_einv_state, "issued")
         page = self.url_open(f"/my/orders/{order.id}")
         self.assertNotIn(f"/my/orders/{order.id}/l10n_cn_einvoice/request", page.text, "offered once only")
+
+    def test_portal_request_in_the_browser(self):
+        order = self.make_order()
+        portal_user = self.env["res.users"].search([("login", "=", "shopper_portal")])
+        portal_user.password = "shopper_portal"    # the tour signs in with the login as password
+        self.start_tour(f"/my/orders/{order.id}", "l10n_cn_einvoice_portal_request_tour", login="shopper_portal")
+        invoice = self.invoices(order)
+        self.assertEqual((invoice.l10n_cn_einv_state, invoice.l10n_cn_einv_buyer_tax_id), ("issued", BUYER_TAX_ID),
+                         invoice.l10n_cn_einv_error)
+        self.assertEqual(self.issued_on_platform(), 1)
+        page = self.url_open(f"/my/orders/{order.id}")    # still signed in as the customer
+        self.assertIn(order.name, page.text)
+        self.assertNotIn("o_l10n_cn_einv_request_link", page.text, "offered once only")
 
     def test_portal_request_of_another_customers_order(self):
         order = self.make_order(partner=self.other)

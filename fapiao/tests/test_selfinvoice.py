@@ -77,3 +77,18 @@ def test_company_without_taxpayer_id_and_unknown_type():
     assert [problem.field for problem in problems] == ["title_type"]
     problems = selfinvoice.validate_title({}).problems
     assert [problem.field for problem in problems] == ["title_type", "name", "email"]
+
+
+def test_invoice_type_ordinary_unless_a_company_asks_for_a_special_one_the_shop_offers():
+    assert selfinvoice.validate_title(COMPANY).invoice_type == "02"
+    special = selfinvoice.validate_title({**COMPANY, "invoice_type": "01"}, special_offered=True)
+    assert (special.problems, special.invoice_type) == ([], "01")
+    problems = selfinvoice.validate_title({**COMPANY, "invoice_type": "01"}).problems
+    assert [problem.field for problem in problems] == ["invoice_type"]
+    assert "只开具普通发票" in problems[0].message_zh
+    person = {"title_type": "person", "name": "张三", "email": "zhang@example.cn"}
+    problems = selfinvoice.validate_title({**person, "invoice_type": "01", "email": ""}, special_offered=True).problems
+    assert [problem.field for problem in problems] == ["invoice_type", "email"]
+    assert "专用发票只能开具给单位" in problems[0].message_zh
+    problems = selfinvoice.validate_title({**COMPANY, "invoice_type": "004"}, special_offered=True).problems
+    assert [problem.field for problem in problems] == ["invoice_type"]

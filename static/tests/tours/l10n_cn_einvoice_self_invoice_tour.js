@@ -20,3 +20,23 @@ registry.category("web_tour.tours").add("l10n_cn_einvoice_self_invoice_tour", {
             RequestPage.isIssued(),
         ].flat(),
 });
+
+// A customer signed in to the portal asks for the e-invoice of their online order: 申请开票 on the
+// order's page leads to the request page, their title issues it.
+registry.category("web_tour.tours").add("l10n_cn_einvoice_portal_request_tour", {
+    steps: () =>
+        [
+            {
+                content: "Request the e-invoice from the order's portal page (申请开票)",
+                trigger: "a.o_l10n_cn_einv_request_link",
+                run: "click",
+            },
+            RequestPage.fillCompanyTitle({
+                name: "上海某某贸易有限公司",
+                taxId: "91310000MA1FL0XL39",
+                email: "finance@buyer.example.cn",
+            }),
+            RequestPage.submit(),
+            RequestPage.isIssued(),
+        ].flat(),
+});
