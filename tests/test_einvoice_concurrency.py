@@ -58,10 +58,12 @@ class CommittedQueueCase(TransactionCase):
             tax = env["account.tax"].create({"name": "VAT 13%", "amount": 13.0, "type_tax_use": "sale",
                                              "company_id": company.id})
             code = env["l10n_cn_einv.tax.code"].search([("code", "=", PRINTER_CODE)])
+            # the company's own (committed, they outlive the test: no other test's search may find them)
             product = env["product.product"].create({"name": "激光打印机", "taxes_id": [Command.set(tax.ids)],
-                                                     "l10n_cn_einv_tax_code_id": code.id})
+                                                     "l10n_cn_einv_tax_code_id": code.id, "company_id": company.id})
             buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": BUYER_TAX_ID,
-                                               "country_id": env.ref("base.cn").id, "is_company": True})
+                                               "country_id": env.ref("base.cn").id, "is_company": True,
+                                               "company_id": company.id})
             moves = env["account.move"].with_company(company).create([{
                 "move_type": "out_invoice", "partner_id": buyer.id, "company_id": company.id,
                 "invoice_date": "2026-11-20",

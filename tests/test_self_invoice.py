@@ -415,8 +415,10 @@ class TestSelfInvoiceConcurrency(ServedQueueCase):
             code = env["l10n_cn_einv.tax.code"].search([("code", "=", SERVICE_CODE)])
             product = env["product.product"].create({
                 "name": "软件维护服务", "type": "service", "invoice_policy": "order", "lst_price": 300.0,
-                "taxes_id": [Command.set(tax.ids)], "l10n_cn_einv_tax_code_id": code.id})
-            shopper = env["res.partner"].create({"name": "网店顾客", "email": "shopper@example.cn"})
+                "taxes_id": [Command.set(tax.ids)], "l10n_cn_einv_tax_code_id": code.id,
+                "company_id": company.id})    # committed: no other test's search may find it
+            shopper = env["res.partner"].create({"name": "网店顾客", "email": "shopper@example.cn",
+                                                 "company_id": company.id})
             order = env["sale.order"].with_company(company).create({
                 "partner_id": shopper.id, "company_id": company.id,
                 "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 1})]})

@@ -41,9 +41,11 @@ class TestPosDoubleSubmit(CommittedQueueCase):
             code = env["l10n_cn_einv.tax.code"].search([("code", "=", PRINTER_CODE)])
             product = env["product.product"].create({
                 "name": "激光打印机", "lst_price": 1000.0, "taxes_id": [Command.set(tax.ids)],
-                "l10n_cn_einv_tax_code_id": code.id, "available_in_pos": True})
+                "l10n_cn_einv_tax_code_id": code.id, "available_in_pos": True,
+                "company_id": company.id})    # committed: no other test's till or search may find it
             buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": BUYER_TAX_ID,
-                                               "country_id": env.ref("base.cn").id, "is_company": True})
+                                               "country_id": env.ref("base.cn").id, "is_company": True,
+                                               "company_id": company.id})
             journals = env["account.journal"].search([("company_id", "=", company.id)])
             cash = env["pos.payment.method"].create({
                 "name": "现金", "company_id": company.id,
