@@ -9,6 +9,7 @@ token it wrote are seen by the others at once, whatever their transactions.
 """
 
 import contextlib
+import threading
 
 from odoo import fields, models
 from odoo.tools import SQL
@@ -43,7 +44,16 @@ class CompanyStateStore(provider.StateStore):
         self._registry = registry
         self._company_id = company_id
         self._provider = provider_code
-        self._held = {}     # key -> the cursor holding its lock
+        # key -> the cursor holding its lock, per thread: a provider's sending threads share its
+        # store, and a thread reading while another renews must not use the renewer's cursor
+        self._local = threading.local()
+
+    @property
+    def _held(self):
+        held = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = {}
+        return held
 
     def _name(self, key):
         return f"provider_state:{self._provider}:{key}"

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 
 import requests
@@ -82,14 +83,15 @@ class CommittedQueueCase(TransactionCase):
 
     @staticmethod
     def _run_workers(worker, count=2, timeout=None):
-        """Run ``worker`` in ``count`` threads at once; return the exceptions they raised."""
+        """Run ``worker`` in ``count`` threads at once; return the tracebacks of what they raised
+        (whole: an intermittent failure must say where it came from)."""
         errors = []
 
         def guarded():
             try:
                 worker()
-            except Exception as error:  # reported by the caller's assertion
-                errors.append(error)
+            except Exception:  # reported by the caller's assertion
+                errors.append(traceback.format_exc())
 
         threads = [threading.Thread(target=guarded) for _ in range(count)]
         for thread in threads:
@@ -97,6 +99,11 @@ class CommittedQueueCase(TransactionCase):
         for thread in threads:
             thread.join(timeout)
         return errors
+
+    def assertWorkersRan(self, errors):
+        """No worker raised; otherwise their tracebacks, in full."""
+        if errors:
+            self.fail("\n".join(errors))
 
     def _run_queue(self, company_id, batch_size=8):
         """One cron run on its own connection, committing as in production (small batches, so that
@@ -222,7 +229,7 @@ class TestQueueConcurrency(CommittedQueueCase):
 
         errors = self._run_workers(worker, timeout=120)
         self.simulator.reset(account)
-        self.assertFalse(errors)
+        self.assertWorkersRan(errors)
         self.assertEqual(sum(processed), INVOICES)
         self.assertTrue(all(processed), f"both workers took part: {processed}")
         self.assertEqual(self._issued(account), (INVOICES, INVOICES, INVOICES))
@@ -255,7 +262,7 @@ class TestQueueConcurrency(CommittedQueueCase):
             start.wait(10)
             self._run_queue(company_id, batch_size=12)
 
-        self.assertFalse(self._run_workers(lane, timeout=120))
+        self.assertWorkersRan(self._run_workers(lane, timeout=120))
         stats = self.simulator.stats(account)
         self.assertEqual(self._issued(account), (count, count, count))
         self.assertEqual(stats["rate_limited"], 0, "the platform never refused a request for the app's rate")

@@ -57,3 +57,38 @@ class TestProviderState(TransactionCase):
         # another company, or another provider, has its own
         other = platform.CompanyStateStore(self.env.registry, self.company.id, "another")
         self.assertIsNone(other.get(self.key))
+
+    def test_a_thread_reading_while_another_renews_reads_on_its_own_connection(self):
+        """A provider's sending threads share its store: one renewing the token under the lock,
+        another reading it meanwhile. The reader must see the last committed token, on its own
+        connection, never work on the renewer's cursor (two threads on one cursor take each
+        other's results: 'no results to fetch')."""
+        store = platform.state_store(self.company)
+        with store.lock(self.key):
+            store.put(self.key, "old-token", time.time() + 86400)
+        holding, renewed = threading.Event(), threading.Event()
+        errors, seen = [], []
+
+        def renewer():
+            with store.lock(self.key):
+                store.put(self.key, "new-token", time.time() + 86400)
+                holding.set()
+                renewed.wait(30)
+
+        def reader():
+            holding.wait(30)
+            try:
+                seen.extend(store.get(self.key)[0] for _ in range(20))
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+            finally:
+                renewed.set()
+
+        threads = [threading.Thread(target=renewer), threading.Thread(target=reader)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        self.assertFalse(errors)
+        self.assertEqual(set(seen), {"old-token"}, "the renewal is not seen before it is committed")
+        self.assertEqual(store.get(self.key)[0], "new-token", "and is seen once it is")

@@ -87,7 +87,7 @@ class TestPosDoubleSubmit(CommittedQueueCase):
         # by odoo.sql_db) and is retried by Odoo
         with mute_logger("odoo.sql_db"):
             errors = self._run_workers(lambda: self._sync(order, company_id, barrier), count=2, timeout=120)
-        self.assertFalse(errors, errors)
+        self.assertWorkersRan(errors)
         with self.env.registry.cursor() as cr:
             cr.execute("SELECT id, account_move, l10n_cn_einv_state FROM pos_order WHERE uuid = %s",
                        [order["uuid"]])
