@@ -24,6 +24,7 @@ from odoo.tools import SQL
 from ..fapiao import selfinvoice
 from .account_move import IN_PROGRESS
 from .l10n_cn_einv_buyer_title import INVOICE_TYPES
+from .l10n_cn_einv_lang import company_lang
 from .l10n_cn_einv_submission import WAITING_LOGIN
 
 _logger = logging.getLogger(__name__)
@@ -187,10 +188,13 @@ class L10nCnEinvRequest(models.Model):
             "email": title.email, "move_ids": [fields.Command.set(moves.ids)],
         })
         if hasattr(source, "message_post"):
-            source.message_post(body=_(
-                "The customer requested the e-invoice (from %(address)s): title %(title)s, taxpayer id %(tax_id)s, "
-                "to be sent to %(email)s.", address=remote_addr or "?", title=title.name, tax_id=title.tax_id or "-",
-                email=title.email))
+            # for the shop's staff: in the company's language, whichever the customer's page was in
+            staff = source.with_context(lang=company_lang(self.company_id))
+            kind = dict(self._fields["invoice_type"]._description_selection(staff.env))[title.invoice_type]
+            staff.message_post(body=staff.env._(
+                "The customer requested an e-invoice (from %(address)s): %(invoice_type)s, title %(title)s, "
+                "taxpayer id %(tax_id)s, to be sent to %(email)s.", address=remote_addr or "?", invoice_type=kind,
+                title=title.name, tax_id=title.tax_id or "-", email=title.email))
         moves._l10n_cn_einv_enqueue()
         moves._l10n_cn_einv_lock(nowait=True)
         moves._l10n_cn_einv_send_now()

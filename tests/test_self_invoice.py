@@ -2,7 +2,6 @@
 
 import logging
 import re
-import uuid
 from datetime import timedelta
 
 import requests
@@ -11,7 +10,7 @@ from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import HttpCase, tagged
 
 from ..fapiao import selfinvoice
-from .common import BUYER_TAX_ID, SELLER_TAX_ID, SERVICE_CODE, L10nCnEinvCase, connect_company
+from .common import BUYER_TAX_ID, SERVICE_CODE, L10nCnEinvCase
 from .test_einvoice_concurrency import ServedQueueCase
 
 _logger = logging.getLogger(__name__)
@@ -46,6 +45,11 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         if confirm:
             order.action_confirm()
         return order
+
+    @staticmethod
+    def chatter(record):
+        record.invalidate_recordset()
+        return "\n".join(message.body or "" for message in record.message_ids)
 
     def link(self, order):
         return order._l10n_cn_einv_request()._l10n_cn_einv_path()
@@ -103,8 +107,11 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
         self.assertIn(TITLE["email"], " ".join(filter(None, addresses)))
         request = order._l10n_cn_einv_request()
         self.assertEqual((request.state, request.buyer_tax_id, request.move_ids), ("submitted", BUYER_TAX_ID, invoice))
-        self.assertTrue(any(BUYER_TAX_ID in (message.body or "") for message in order.message_ids),
-                        "the order's chatter says who asked for what")
+        # the page speaks Chinese; the note is for the shop's staff, in the company's language
+        self.assertEqual(self.company.partner_id.lang, "en_US")
+        self.assertIn(f"The customer requested an e-invoice (from 127.0.0.1): Ordinary invoice (普票), "
+                      f"title {TITLE['name']}, taxpayer id {BUYER_TAX_ID}, to be sent to {TITLE['email']}.",
+                      self.chatter(order), "the order's chatter says who asked for what")
         # the back office lists it
         self.assertIn(request, self.env["l10n_cn_einv.request"].search([("state", "=", "submitted")]))
         self.env["l10n_cn_einv.request"].get_views([(False, "list"), (False, "form"), (False, "search")])
@@ -155,6 +162,7 @@ class TestSelfInvoice(L10nCnEinvCase, HttpCase):
                          invoice.l10n_cn_einv_error)
         self.assertEqual(order._l10n_cn_einv_request().invoice_type, "01")
         self.assertEqual(self.issued_on_platform(), 1)
+        self.assertIn("Special VAT invoice (专票)", self.chatter(order), "the chatter says a 专票 was asked for")
 
     def test_special_vat_invoice_refused_to_a_natural_person_nothing_created(self):
         self.company.l10n_cn_einv_request_special = True
@@ -402,21 +410,10 @@ class TestSelfInvoiceConcurrency(ServedQueueCase):
         with self.env.registry.cursor() as cr:
             # this machine's address starts afresh: earlier runs' submits count within the window
             cr.execute("DELETE FROM l10n_cn_einv_request_hit WHERE key = 'addr:127.0.0.1'")
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            company = env["res.company"].create({
-                "name": f"自助开票测试有限公司 {uuid.uuid4().hex[:8]}", "country_id": env.ref("base.cn").id,
-                "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
-            })
-            account = connect_company(self.simulator, self.provider_spec, company, SELLER_TAX_ID)
-            env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
-            env = env(context={"allowed_company_ids": company.ids})
-            tax = env["account.tax"].create({"name": "VAT 6%", "amount": 6.0, "type_tax_use": "sale",
-                                             "company_id": company.id})
-            code = env["l10n_cn_einv.tax.code"].search([("code", "=", SERVICE_CODE)])
-            product = env["product.product"].create({
-                "name": "软件维护服务", "type": "service", "invoice_policy": "order", "lst_price": 300.0,
-                "taxes_id": [Command.set(tax.ids)], "l10n_cn_einv_tax_code_id": code.id,
-                "company_id": company.id})    # committed: no other test's search may find it
+            env, company, account, product, _buyer = self._committed_company(
+                api.Environment(cr, SUPERUSER_ID, {}), "自助开票测试有限公司",
+                product_name="软件维护服务", tax_percent=6.0, tax_code=SERVICE_CODE,
+                type="service", invoice_policy="order", lst_price=300.0)
             shopper = env["res.partner"].create({"name": "网店顾客", "email": "shopper@example.cn",
                                                  "company_id": company.id})
             order = env["sale.order"].with_company(company).create({
