@@ -45,26 +45,37 @@ class CommittedQueueCase(TransactionCase):
         cls.simulator = cls.provider_spec.simulator(directory, host="127.0.0.1", port=0)
         cls.addClassCleanup(cls.simulator.close)
 
+    def _committed_company(self, env, name, *, product_name="激光打印机", tax_percent=13.0,
+                           tax_code=PRINTER_CODE, tax_values=None, **product_values):
+        """A Chinese company on the simulator, with its chart, a product taxed at ``tax_percent`` and a
+        company buyer, created in ``env`` (a cursor of its own, committed when it closes) ->
+        (env of the company, company, account on the simulator, product, buyer). The product and
+        the buyer are the company's: committed, they outlive the test, and no other test's search
+        may find them."""
+        company = env["res.company"].create({
+            "name": f"{name} {uuid.uuid4().hex[:8]}", "country_id": env.ref("base.cn").id,
+            "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
+        })
+        account = connect_company(self.simulator, self.provider_spec, company, SELLER_TAX_ID)
+        env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
+        env = env(context={**env.context, "allowed_company_ids": company.ids})
+        tax = env["account.tax"].create({"name": f"VAT {tax_percent:g}%", "amount": tax_percent,
+                                         "type_tax_use": "sale", "company_id": company.id, **(tax_values or {})})
+        code = env["l10n_cn_einv.tax.code"].search([("code", "=", tax_code)])
+        product = env["product.product"].create({"name": product_name, "taxes_id": [Command.set(tax.ids)],
+                                                 "l10n_cn_einv_tax_code_id": code.id, "company_id": company.id,
+                                                 **product_values})
+        buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": BUYER_TAX_ID,
+                                           "country_id": env.ref("base.cn").id, "is_company": True,
+                                           "company_id": company.id})
+        return env, company, account, product, buyer
+
     def _committed_queue(self, count=INVOICES):
         """A company with queued invoices, committed so that other connections see them; returns
         (company id, invoice ids, the company's account on the simulator)."""
         with self.env.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            company = env["res.company"].create({
-                "name": f"并发测试有限公司 {uuid.uuid4().hex[:8]}", "country_id": env.ref("base.cn").id,
-                "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
-            })
-            account = connect_company(self.simulator, self.provider_spec, company, SELLER_TAX_ID)
-            env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
-            tax = env["account.tax"].create({"name": "VAT 13%", "amount": 13.0, "type_tax_use": "sale",
-                                             "company_id": company.id})
-            code = env["l10n_cn_einv.tax.code"].search([("code", "=", PRINTER_CODE)])
-            # the company's own (committed, they outlive the test: no other test's search may find them)
-            product = env["product.product"].create({"name": "激光打印机", "taxes_id": [Command.set(tax.ids)],
-                                                     "l10n_cn_einv_tax_code_id": code.id, "company_id": company.id})
-            buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": BUYER_TAX_ID,
-                                               "country_id": env.ref("base.cn").id, "is_company": True,
-                                               "company_id": company.id})
+            env, company, account, product, buyer = self._committed_company(
+                api.Environment(cr, SUPERUSER_ID, {}), "并发测试有限公司")
             moves = env["account.move"].with_company(company).create([{
                 "move_type": "out_invoice", "partner_id": buyer.id, "company_id": company.id,
                 "invoice_date": "2026-11-20",

@@ -10,7 +10,6 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.l10n_cn_einvoice.tests.common import BUYER_TAX_ID, PRINTER_CODE, SELLER_TAX_ID, connect_company
 from odoo.addons.l10n_cn_einvoice.tests.test_einvoice_concurrency import CommittedQueueCase
 
 from .common import pos_order_data
@@ -28,24 +27,9 @@ class TestPosDoubleSubmit(CommittedQueueCase):
         """A company e-invoicing on the simulator with a shop whose session is open, committed ->
         (the order the till sends, the company's account on the simulator)."""
         with self.env.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            company = env["res.company"].create({
-                "name": "并发门店有限公司", "country_id": env.ref("base.cn").id,
-                "currency_id": env.ref("base.CNY").id, "vat": SELLER_TAX_ID,
-            })
-            account = connect_company(self.simulator, self.provider_spec, company, SELLER_TAX_ID)
-            env["account.chart.template"].try_loading("cn", company=company, install_demo=False)
-            env = env(context={"allowed_company_ids": company.ids})
-            tax = env["account.tax"].create({"name": "VAT 13%", "amount": 13.0, "type_tax_use": "sale",
-                                             "company_id": company.id, "price_include_override": "tax_excluded"})
-            code = env["l10n_cn_einv.tax.code"].search([("code", "=", PRINTER_CODE)])
-            product = env["product.product"].create({
-                "name": "激光打印机", "lst_price": 1000.0, "taxes_id": [Command.set(tax.ids)],
-                "l10n_cn_einv_tax_code_id": code.id, "available_in_pos": True,
-                "company_id": company.id})    # committed: no other test's till or search may find it
-            buyer = env["res.partner"].create({"name": "上海某某贸易有限公司", "vat": BUYER_TAX_ID,
-                                               "country_id": env.ref("base.cn").id, "is_company": True,
-                                               "company_id": company.id})
+            env, company, account, product, buyer = self._committed_company(
+                api.Environment(cr, SUPERUSER_ID, {}), "并发门店有限公司",
+                tax_values={"price_include_override": "tax_excluded"}, lst_price=1000.0, available_in_pos=True)
             journals = env["account.journal"].search([("company_id", "=", company.id)])
             cash = env["pos.payment.method"].create({
                 "name": "现金", "company_id": company.id,
